@@ -1,0 +1,159 @@
+"""Checks for chapter 01, Loading Cora."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import torch
+
+from gatkit import data, edges
+from gatkit.checks.core import Case, Check, register
+
+
+def sort_columns(edge_index: torch.Tensor) -> torch.Tensor:
+    """Edge lists that hold the same edges in another order compare equal after this."""
+    if not isinstance(edge_index, torch.Tensor) or edge_index.dim() != 2 or edge_index.shape[0] != 2:
+        return edge_index  # let the comparison report the shape
+    if edge_index.numel() == 0:
+        return edge_index
+    order = torch.argsort(edge_index[0] * (int(edge_index.max()) + 1) + edge_index[1])
+    return edge_index[:, order]
+
+
+# A 5-node toy graph: node 2 lists 3 but 3 does not list 2, 0 lists 1 twice, 3 lists itself,
+# node 4 has no edges at all. Each quirk catches one typical mistake.
+TOY_ADJACENCY = {0: [1, 1, 2], 1: [0], 2: [0, 3], 3: [3], 4: []}
+
+
+@lru_cache(maxsize=None)
+def _cora():
+    return data.load_planetoid("cora", progress=False)
+
+
+def _adjacency_cases() -> list[Case]:
+    cora_graph = data.read_raw_file("cora", "graph", progress=False)
+    return [Case("toy graph (5 nodes)", (TOY_ADJACENCY, 5)),
+            Case("Cora's raw graph dict", (dict(cora_graph), 2708))]
+
+
+def _edge_list_cases() -> list[Case]:
+    toy = edges.edge_index_from_adjacency(TOY_ADJACENCY, 5)
+    return [Case("toy graph (5 nodes, node 4 isolated)", (toy, 5)),
+            Case("Cora", (_cora().edge_index, _cora().num_nodes))]
+
+
+def _directed_cases() -> list[Case]:
+    directed = torch.tensor([[0, 0, 1, 3], [1, 2, 2, 2]])  # 0->1, 0->2, 1->2, 3->2
+    return [Case("directed toy graph (4 nodes)", (directed, 4)),
+            Case("Cora", (_cora().edge_index, _cora().num_nodes))]
+
+
+def _feature_cases() -> list[Case]:
+    toy = torch.tensor([[1.0, 0, 1, 0], [0, 0, 0, 0], [1, 1, 1, 1]]).to_sparse_csr()
+    return [Case("toy features (row 1 all zero)", (toy,)),
+            Case("Cora's raw features", (_cora().x_raw,))]
+
+
+# --- known mistakes, each fed to its check by the tests --------------------------------------
+
+def _one_direction_only(adjacency, num_nodes):
+    pairs = [(n, m) for n, ms in adjacency.items() for m in ms if n != m]
+    return torch.unique(torch.tensor(pairs, dtype=torch.long).T, dim=1)
+
+
+def _keeps_duplicates(adjacency, num_nodes):
+    pairs = [(n, m) for n, ms in adjacency.items() for m in ms if n != m]
+    one_way = torch.tensor(pairs, dtype=torch.long).T
+    return torch.cat([one_way, one_way.flip(0)], dim=1)
+
+
+def _keeps_self_loops(adjacency, num_nodes):
+    pairs = [(n, m) for n, ms in adjacency.items() for m in ms]
+    one_way = torch.tensor(pairs, dtype=torch.long).T
+    return torch.unique(torch.cat([one_way, one_way.flip(0)], dim=1), dim=1)
+
+
+def _loops_only_for_nodes_with_edges(edge_index, num_nodes):
+    nodes = torch.unique(edge_index)
+    return torch.cat([edge_index, nodes.repeat(2, 1)], dim=1)
+
+
+def _float_loops(edge_index, num_nodes):
+    return torch.cat([edge_index.float(), torch.arange(num_nodes).float().repeat(2, 1)], dim=1)
+
+
+def _normalise_columns(features):
+    dense = features.to_dense()
+    return dense / dense.sum(dim=0, keepdim=True).clamp(min=1)
+
+
+def _nan_for_empty_rows(features):
+    dense = features.to_dense()
+    return dense / dense.sum(dim=1, keepdim=True)
+
+
+def _transposed_adjacency(edge_index, num_nodes):
+    return edges.to_dense_adjacency(edge_index, num_nodes).T
+
+
+register(Check(
+    id="1.2",
+    title="`edge_index` from the adjacency dict",
+    reference=edges.edge_index_from_adjacency,
+    cases=_adjacency_cases,
+    normalize=sort_columns,
+    hint="Every pair (node, neighbour) in the dict is an undirected edge: emit it in both "
+         "directions, then drop repeated columns and self-loops. Return int64 of shape (2, E).",
+    mistakes={
+        "Some edges appear in one direction only: the dict is not symmetric (node 2 lists 3, "
+        "but 3 does not list 2). Add every edge in both directions.": _one_direction_only,
+        "Some edges appear more than once: the raw dict repeats neighbours. "
+        "Remove duplicate columns, e.g. with torch.unique(edge_index, dim=1).": _keeps_duplicates,
+        "Self-loops are still in the list: drop columns where source == target "
+        "(GAT adds its self-loops back later, exactly one per node).": _keeps_self_loops,
+    },
+))
+
+register(Check(
+    id="1.3",
+    title="add self-loops",
+    reference=edges.add_self_loops,
+    cases=_edge_list_cases,
+    normalize=sort_columns,
+    hint="Append one column (i, i) for every node i in 0 .. num_nodes - 1, keeping dtype int64.",
+    mistakes={
+        "Node 4 has no edges and got no self-loop: loop over range(num_nodes), not over the "
+        "nodes that appear in edge_index.": _loops_only_for_nodes_with_edges,
+        "The result is float: build the loops with torch.arange(num_nodes) (int64) so "
+        "edge_index stays a LongTensor.": _float_loops,
+    },
+))
+
+register(Check(
+    id="1.1",
+    title="row-normalise the features",
+    reference=data.row_normalize,
+    cases=_feature_cases,
+    hint="Divide every row by its own sum, so each non-empty row sums to 1; a row of zeros must "
+         "stay zeros (not NaN). Return a dense float32 tensor.",
+    mistakes={
+        "You normalised columns, not rows: sum over dim=1 (each node's words), "
+        "keepdim=True so the division broadcasts.": _normalise_columns,
+        "An all-zero row became NaN (0 / 0): divide by the row sum only where it is "
+        "positive, e.g. with .clamp(min=1) on the sums.": _nan_for_empty_rows,
+    },
+))
+
+register(Check(
+    id="1.4",
+    title="the dense adjacency matrix",
+    reference=edges.to_dense_adjacency,
+    cases=_directed_cases,
+    hint="Start from torch.zeros(num_nodes, num_nodes) and set adj[target, source] = 1 for "
+         "every column (source, target) of edge_index.",
+    mistakes={
+        "Your matrix is transposed: the convention is adj[i, j] = 1 iff j -> i, so row i lists "
+        "the sources of the edges *into* i. Index with adj[edge_index[1], edge_index[0]].":
+            _transposed_adjacency,
+    },
+))

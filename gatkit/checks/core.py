@@ -1,0 +1,192 @@
+"""The exercise registry and the one call a chapter makes after each exercise.
+
+In a chapter::
+
+    def add_self_loops(edge_index, num_nodes):
+        ...
+    add_self_loops = exercise("1.2", add_self_loops)
+
+``exercise`` runs the learner's function on the registered cases and compares it with the
+reference:
+
+- not attempted (the stub raises ``NotImplementedError``): say so and return the reference, so the
+  rest of the chapter runs;
+- wrong: raise ``AssertionError`` naming the case and what differs (type, then shape, then dtype,
+  then values), followed by a hint; when the result matches a known mistake, the hint is that
+  mistake's own explanation;
+- right: print a pass line and return the learner's function, which later cells use.
+
+An exception raised inside the learner's function propagates with its traceback.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+
+PASS, SKIP = "\u2705", "\u23ed\ufe0f"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One input on which the learner's function must agree with the reference."""
+
+    label: str
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Check:
+    """A registered exercise.
+
+    Parameters
+    ----------
+    id, title
+        ``"1.2"`` and the heading's title, as in the chapter's ``## Exercise 1.2: title``.
+    reference
+        The correct function.
+    cases
+        Builds the cases lazily (some load Cora), in the order they are tried.
+    hint
+        What to look at when the result is wrong in an unrecognised way.
+    mistakes
+        Known wrong implementations, each mapped to the explanation shown when the learner's
+        result equals theirs. Tests feed every one of them to the check.
+    normalize
+        Applied to both results before comparing, for results whose order does not matter.
+    """
+
+    id: str
+    title: str
+    reference: Callable
+    cases: Callable[[], list[Case]]
+    hint: str
+    mistakes: dict[str, Callable] = field(default_factory=dict)
+    normalize: Callable[[Any], Any] = staticmethod(lambda result: result)
+    rtol: float = 1.3e-6
+    atol: float = 1e-5
+
+
+REGISTRY: dict[str, Check] = {}
+
+
+def register(check: Check) -> Check:
+    """Add ``check`` to the registry (ids are unique)."""
+    if check.id in REGISTRY:
+        raise ValueError(f"exercise {check.id} is registered twice")
+    REGISTRY[check.id] = check
+    return check
+
+
+def difference(got: Any, expected: Any, *, rtol: float, atol: float, name: str = "result") -> str | None:
+    """Describe how ``got`` differs from ``expected`` (type, shape, dtype, values), or ``None``."""
+    if isinstance(expected, torch.Tensor):
+        if not isinstance(got, torch.Tensor):
+            return f"{name} should be a torch.Tensor, got {type(got).__name__}"
+        got, expected = _dense(got), _dense(expected)
+        if got.shape != expected.shape:
+            return f"{name} has shape {tuple(got.shape)}, expected {tuple(expected.shape)}"
+        if got.dtype != expected.dtype:
+            return f"{name} has dtype {got.dtype}, expected {expected.dtype}"
+        try:
+            torch.testing.assert_close(got, expected, rtol=rtol, atol=atol)
+        except AssertionError as error:
+            return f"{name} has the right shape but wrong values:\n{error}"
+        return None
+    if isinstance(expected, dict):
+        if not isinstance(got, dict) or got.keys() != expected.keys():
+            return f"{name} should be a dict with keys {sorted(expected)}, got {got!r:.80}"
+        return difference(list(got.values()), list(expected.values()), rtol=rtol, atol=atol, name=name)
+    if isinstance(expected, (tuple, list)):
+        if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+            return f"{name} should be a sequence of {len(expected)} items, got {got!r:.80}"
+        for index, (g, e) in enumerate(zip(got, expected)):
+            problem = difference(g, e, rtol=rtol, atol=atol, name=f"{name}[{index}]")
+            if problem:
+                return problem
+        return None
+    if isinstance(expected, float):
+        if not isinstance(got, (int, float)) or not math.isclose(got, expected, rel_tol=rtol, abs_tol=atol):
+            return f"{name} is {got!r}, expected {expected!r}"
+        return None
+    if got != expected:
+        return f"{name} is {got!r:.80}, expected {expected!r:.80}"
+    return None
+
+
+def _dense(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor.to_dense() if tensor.layout != torch.strided else tensor
+
+
+def _call(function: Callable, case: Case) -> tuple[Any, tuple, dict]:
+    """Call ``function`` on its own copy of the case's inputs; return the result and that copy.
+
+    The copy keeps a function that edits its inputs in place from corrupting the case, and lets
+    the caller see whether it did.
+    """
+    args, kwargs = copy.deepcopy(case.args), copy.deepcopy(case.kwargs)
+    return function(*args, **kwargs), args, kwargs
+
+
+def _diagnose(check: Check, got: Any, case: Case) -> str:
+    for explanation, mistake in check.mistakes.items():
+        try:
+            theirs = check.normalize(_call(mistake, case)[0])
+        except Exception:  # a mistake may not even run on this case; it is then not the match
+            continue
+        if difference(got, theirs, rtol=check.rtol, atol=check.atol) is None:
+            return explanation
+    return check.hint
+
+
+def verify(check: Check, function: Callable) -> int:
+    """Raise ``AssertionError`` unless ``function`` matches the reference; return the cases passed.
+
+    ``NotImplementedError`` from ``function`` propagates (the caller treats it as not attempted).
+    """
+    cases = check.cases()
+    for case in cases:
+        got, args, kwargs = _call(function, case)
+        got = check.normalize(got)
+        expected = check.normalize(_call(check.reference, case)[0])
+        problem = difference(got, expected, rtol=check.rtol, atol=check.atol)
+        inputs_changed = difference((args, kwargs), (case.args, case.kwargs), rtol=0, atol=0)
+        if problem is None and inputs_changed:
+            problem = "your function changed its inputs in place"
+            hint = "Build and return new tensors; later cells still need the originals."
+        elif problem is not None:
+            hint = _diagnose(check, got, case)
+        if problem is not None:
+            raise AssertionError(
+                f"Exercise {check.id} ({check.title}) is not right yet.\n"
+                f"On the case '{case.label}': {problem}\n"
+                f"Hint: {hint}"
+            )
+    return len(cases)
+
+
+def exercise(exercise_id: str, function: Callable) -> Callable:
+    """Check the learner's ``function`` for exercise ``exercise_id``; see the module docstring."""
+    if exercise_id not in REGISTRY:
+        known = ", ".join(sorted(REGISTRY, key=_id_key))
+        raise KeyError(f"no exercise {exercise_id!r}; the registered ones are {known}")
+    check = REGISTRY[exercise_id]
+    name = getattr(function, "__name__", "your function")
+    try:
+        passed = verify(check, function)
+    except NotImplementedError:
+        print(f"{SKIP}  Exercise {check.id} ({check.title}) not attempted yet: using the reference "
+              f"solution so the chapter runs on. Fill in `{name}` and rerun its cell to check it.")
+        return check.reference
+    print(f"{PASS} Exercise {check.id} ({check.title}) passed: `{name}` matches the reference "
+          f"on {passed} case{'s' if passed != 1 else ''}.")
+    return function
+
+
+def _id_key(exercise_id: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in exercise_id.split("."))
