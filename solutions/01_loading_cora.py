@@ -40,10 +40,12 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+import gatkit
 from gatkit import data, edges
 from gatkit.checks import exercise
 
 torch.manual_seed(0)
+print("gatkit", gatkit.__version__, "| torch", torch.__version__)
 
 # %% [markdown]
 # ## 1. The Planetoid files
@@ -176,6 +178,7 @@ x_raw = torch.sparse_csr_tensor(
     torch.from_numpy(features_raw.indices).long(),
     torch.from_numpy(features_raw.data).float(),
     size=features_raw.shape,
+    check_invariants=True,  # verify indptr/indices once, so a malformed matrix fails here
 )  # (N, F) sparse
 print(x_raw.layout, tuple(x_raw.shape), x_raw.values().numel(), "stored values")
 
@@ -270,21 +273,34 @@ assert len(set(train_idx.tolist()) | set(val_idx.tolist()) | set(test_idx.tolist
 # The `graph` file maps each node to the list of papers it is linked to:
 
 # %%
+def raw_graph_quirks(graph: dict) -> dict:
+    """Count what a raw adjacency dict repeats, loops, or lists from one end only."""
+    listed = sum(len(neighbours) for neighbours in graph.values())
+    pairs = {(node, m) for node, neighbours in graph.items() for m in neighbours}
+    return {
+        "nodes": len(graph),
+        "entries": listed,
+        "repeated": listed - len(pairs),
+        "self-loops": sum(node == m for node, m in pairs),
+        "one-way pairs": sum((m, node) not in pairs for node, m in pairs if node != m),
+    }
+
+
 graph = data.read_raw_file("cora", "graph")
-listed = sum(len(neighbours) for neighbours in graph.values())
-one_way = {(node, m) for node, neighbours in graph.items() for m in neighbours}
-duplicates = listed - len(one_way)
-self_loops = sum(node == m for node, m in one_way)
-asymmetric = sum((m, node) not in one_way for node, m in one_way if node != m)
-print(f"{len(graph)} nodes in the dict, {listed} neighbour entries")
-print(f"{duplicates} repeated entries, {self_loops} self-loops, "
-      f"{asymmetric} pairs listed in one direction only")
 print("node 0's neighbours:", graph[0])
+cora_quirks = raw_graph_quirks(graph)
+citeseer_quirks = raw_graph_quirks(data.read_raw_file("citeseer", "graph"))
+print("cora    ", cora_quirks)
+print("citeseer", citeseer_quirks)
+assert cora_quirks["repeated"] > 0 and citeseer_quirks["self-loops"] > 0
+assert cora_quirks["one-way pairs"] == citeseer_quirks["one-way pairs"] == 0
 
 # %% [markdown]
-# The raw list has quirks: repeated entries and pairs that are listed from one end only (the
-# counts are printed above). Citations have a direction, but Cora, like the GCN and GAT papers,
-# treats the graph as **undirected**: if paper `a` cites `b`, information flows both ways. So:
+# The raw lists have quirks (counted above): Cora repeats some neighbours, Citeseer repeats some
+# and has papers that list themselves. Both files happen to list every pair from both ends, but a
+# graph file from elsewhere may list each citation once, so our code must not rely on it.
+# Citations have a direction, but Cora, like the GCN and GAT papers, is treated as
+# **undirected**: if paper `a` cites `b`, information flows both ways. So:
 #
 # 1. every listed pair becomes two directed edges, `a -> b` and `b -> a`;
 # 2. duplicate columns are dropped;
@@ -297,7 +313,7 @@ print("node 0's neighbours:", graph[0])
 # ## Exercise 1.2: `edge_index` from the adjacency dict
 #
 # Write `edge_index_from_adjacency(adjacency, num_nodes)`. Any column order is fine; the check
-# compares sets of edges. Useful: `torch.tensor(list_of_pairs).T`, `torch.cat`, `.flip(0)`,
+# compares sets of edges, on a toy dict with one of each quirk and on Cora. Useful: `torch.tensor(list_of_pairs).T`, `torch.cat`, `.flip(0)`,
 # `torch.unique(t, dim=1)`.
 
 
@@ -334,10 +350,10 @@ degree = torch.bincount(edge_index[1], minlength=num_nodes)  # (N,)
 hub = int(degree.argmax())
 print(f"degree: min {degree.min().item()}, median {degree.median().item()}, max {degree.max().item()} "
       f"(node {hub}, class {data.CLASS_NAMES['cora'][y[hub]]})")
-assert degree.max() == 168 and degree.min() >= 1
+assert degree.max() == 168 and degree.min() >= 1 and degree.median() <= 4
 
 # %% [markdown]
-# Most papers have a handful of links, one has 168 (chapter 02 looks at this degree distribution
+# Most papers have a handful of links (the median is printed above), one has 168 (chapter 02 looks at this degree distribution
 # closely). No node is isolated in Cora: the minimum degree is at least 1.
 #
 # ### Self-loops
@@ -402,6 +418,7 @@ edge_list_mb = edge_index_sl.numel() * edge_index_sl.element_size() / 1e6
 print(f"dense adjacency: {dense_mb:.1f} MB, {adj.sum().item():.0f} ones ({adj.mean().item():.3%} filled)")
 print(f"edge_index:      {edge_list_mb:.2f} MB")
 assert torch.equal(adj, adj.T), "undirected graph: symmetric matrix"
+assert adj.mean() < 0.002, "over 99.8% of the dense matrix is zeros"
 assert adj.sum() == edge_index_sl.shape[1] and torch.equal(adj.sum(dim=1), (degree + 1).float())
 
 # %% [markdown]
