@@ -8,7 +8,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 # conda-forge names that differ from the PyPI names
-CONDA_TO_PYPI = {"pytorch": "torch", "python-igraph": "igraph"}
+CONDA_TO_PYPI = {"pytorch": "torch", "python-igraph": "igraph", "pytorch_geometric": "torch_geometric"}
 
 
 def _split(requirement: str) -> tuple[str, str]:

@@ -1,8 +1,15 @@
-"""Self-checking exercises: ``exercise(id, fn)`` after each exercise, and the registry behind it."""
+"""Self-checking exercises: ``exercise(id, fn)`` after each exercise, and the registry behind it.
+
+Each chapter's checks live in ``gatkit/checks/chNN.py`` and register themselves on import.
+"""
+
+import importlib
+import pkgutil
 
 from gatkit.checks.core import REGISTRY, Case, Check, exercise, register, verify
 
-# Each chapter's module registers its checks on import.
-from gatkit.checks import ch01  # noqa: E402,F401
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name.startswith("ch"):
+        importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = ["REGISTRY", "Case", "Check", "exercise", "register", "verify"]
