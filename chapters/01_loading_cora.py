@@ -438,10 +438,10 @@ print("our tensors match gatkit.load_planetoid('cora')")
 # ### Citeseer, in one line
 #
 # The same loader reads Citeseer, the other dataset of the GAT paper. It has one trap: some
-# ids in the test range have no row in `tx` (isolated papers that were left out when the data
-# was made). The GCN reference code inserts all-zero feature and label rows for them, keeping node
-# ids aligned; they belong to no split. That is also where all-zero feature rows come from,
-# which is why `row_normalize` must not divide by zero.
+# ids in the test range have no row in `tx` and `ty`. Those papers are in the graph file, but
+# their features and labels were left out when the data was made. The GCN reference code inserts
+# all-zero feature and label rows for them, keeping node ids aligned; they belong to no split.
+# They are also the all-zero feature rows, which is why `row_normalize` must not divide by zero.
 
 # %%
 citeseer = data.load_planetoid("citeseer", progress=False)
@@ -450,6 +450,7 @@ empty_rows = int((citeseer.x.sum(dim=1) == 0).sum())
 print(f"{len(citeseer.missing_test_nodes)} filler nodes, {empty_rows} all-zero feature rows, "
       f"NaNs in x: {bool(citeseer.x.isnan().any())}")
 assert len(citeseer.missing_test_nodes) == 15 and not citeseer.x.isnan().any()
+assert empty_rows == len(citeseer.missing_test_nodes)
 
 # %% [markdown]
 # ## Summary

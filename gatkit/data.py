@@ -482,6 +482,9 @@ def _download(filename: str, dest: Path, expected: tuple[int, str], bar: tqdm) -
         problem = _mismatch(got, digest, expected)
         if problem:
             raise DataError(f"download of {filename} from {where} failed: {problem}. {_retry_hint()}")
+        # mkstemp makes the file private (0600); a cache may be shared, and the
+        # data is public, so give it the usual read permissions.
+        os.chmod(tmp, 0o644)
         os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

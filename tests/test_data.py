@@ -38,9 +38,12 @@ from gatkit.data import (
 
 MIRROR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "planetoid"
 
-pytestmark = pytest.mark.skipif(
-    not (MIRROR / "SHA256SUMS").is_file(), reason=f"Planetoid mirror not found at {MIRROR}"
-)
+pytestmark = [
+    pytest.mark.skipif(not (MIRROR / "SHA256SUMS").is_file(),
+                       reason=f"Planetoid mirror not found at {MIRROR}"),
+    # gatkit/__init__ silences this once at import; pytest resets filters per test.
+    pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta"),
+]
 
 CORA_COUNTS = {
     "Theory": 351, "Reinforcement_Learning": 217, "Genetic_Algorithms": 418,
@@ -352,6 +355,19 @@ def test_cached_load_is_fast_and_offline(cora_root, cora, blocked_urls):
     assert again.checksum == cora.checksum and torch.equal(again.edge_index, cora.edge_index)
 
 
+def test_fetch_and_read_raw_file(cora_root, cora):
+    paths = data.fetch_planetoid("cora", cora_root, progress=False)
+    assert sorted(p.name for p in paths.values()) == sorted(CHECKSUMS["cora"])
+    graph = data.read_raw_file("cora", "graph", cora_root, progress=False)
+    assert isinstance(graph, dict) and len(graph) == 2708
+    tx = data.read_raw_file("cora", "tx", cora_root, progress=False)
+    assert isinstance(tx, sp.csr_matrix) and tx.shape == (1000, 1433)
+    order = data.read_raw_file("cora", "test.index", cora_root, progress=False)
+    assert order.dtype == np.int64 and np.array_equal(np.sort(order), cora.test_idx.numpy())
+    with pytest.raises(DataError, match="unknown Planetoid part"):
+        data.read_raw_file("cora", "features", cora_root, progress=False)
+
+
 def test_unknown_name():
     with pytest.raises(DataError, match="pubmed") as err:
         load_planetoid("pubmed")
@@ -423,6 +439,7 @@ def test_http_download_then_cache(serve, tmp_path, capsys):
     assert sorted(server.requests) == sorted("/" + f for f in CHECKSUMS["cora"])
     assert sorted(p.name for p in (tmp_path / "planetoid").iterdir()) == sorted(CHECKSUMS["cora"])
     assert "Downloading cora" in capsys.readouterr().err
+    assert all((p.stat().st_mode & 0o777) == 0o644 for p in (tmp_path / "planetoid").iterdir())
     load_planetoid("cora", tmp_path, progress=True)
     assert len(server.requests) == 8, "a cached dataset must not be downloaded again"
     assert capsys.readouterr().err == ""
