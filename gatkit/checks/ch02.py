@@ -1,0 +1,276 @@
+"""Checks for chapter 02, Looking at the graph."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import torch
+
+from gatkit import data, graph
+from gatkit.checks.core import Case, Check, register
+
+
+@lru_cache(maxsize=None)
+def _cora():
+    return data.load_planetoid("cora", progress=False)
+
+
+# --- 2.1 the degree vector -------------------------------------------------------------------
+
+# 0->1, 0->2, 1->2, 3->2 on 5 nodes: node 2 receives three edges but sends none, node 0 sends two
+# but receives none, and node 4 (the last id) has no edge at all.
+DIRECTED_TOY = torch.tensor([[0, 0, 1, 3], [1, 2, 2, 2]])
+
+
+def _degree_cases() -> list[Case]:
+    return [Case("directed toy graph (5 nodes, node 4 isolated)", (DIRECTED_TOY, 5)),
+            Case("Cora", (_cora().edge_index, _cora().num_nodes))]
+
+
+def _degree_reference(edge_index, num_nodes):
+    return graph.degree(edge_index, num_nodes)
+
+
+def _counts_sources(edge_index, num_nodes):
+    return torch.bincount(edge_index[0], minlength=num_nodes)
+
+
+def _no_minlength(edge_index, num_nodes):
+    return torch.bincount(edge_index[1])
+
+
+def _unique_counts(edge_index, num_nodes):
+    return torch.unique(edge_index[1], return_counts=True)[1]
+
+
+def _float_degrees(edge_index, num_nodes):
+    return torch.zeros(num_nodes).index_add_(0, edge_index[1], torch.ones(edge_index.shape[1]))
+
+
+register(Check(
+    id="2.1",
+    title="the degree vector",
+    reference=_degree_reference,
+    cases=_degree_cases,
+    hint="Count how often each node id occurs as a target, in row 1: "
+         "torch.bincount(edge_index[1], minlength=num_nodes) gives an int64 tensor of shape (N,).",
+    mistakes={
+        "You counted sources (row 0): the degree GAT needs is the number of edges *into* node i, "
+        "the columns whose target, edge_index[1], is i. On a directed graph the two differ.":
+            _counts_sources,
+        "Your vector is too short: bincount stops at the largest id it sees, so trailing nodes "
+        "without edges (node 4 here) are missing. Pass minlength=num_nodes.": _no_minlength,
+        "torch.unique only lists the nodes that occur, so every node without incoming edges is "
+        "dropped and the positions no longer match node ids. Use torch.bincount(..., "
+        "minlength=num_nodes), which has one entry per node.": _unique_counts,
+        "Degrees are counts: return int64, e.g. from torch.bincount, not float.": _float_degrees,
+    },
+))
+
+
+# --- 2.2 connected components ----------------------------------------------------------------
+
+# 7 nodes, each edge listed once and pointing to the smaller id: the path 3 -> 2 -> 1 -> 0, the
+# pair 5 -> 4, and node 6 alone. Components {0, 1, 2, 3}, {4, 5}, {6}.
+ONE_WAY_TOY = torch.tensor([[1, 2, 3, 5], [0, 1, 2, 4]])
+
+
+def _component_cases() -> list[Case]:
+    return [Case("one-way toy graph (7 nodes: path 0-1-2-3, pair 4-5, node 6 alone)", (ONE_WAY_TOY, 7)),
+            Case("Cora", (_cora().edge_index, _cora().num_nodes))]
+
+
+def _components_reference(edge_index, num_nodes):
+    return graph.connected_components(edge_index, num_nodes)
+
+
+def _propagate(edge_index, num_nodes, *, both_ways=True, reduce="amin", max_rounds=None):
+    labels = torch.arange(num_nodes)
+    src, dst = edge_index
+    rounds = 0
+    while max_rounds is None or rounds < max_rounds:
+        new = labels.scatter_reduce(0, dst, labels[src], reduce=reduce)
+        if both_ways:
+            new = new.scatter_reduce(0, src, labels[dst], reduce=reduce)
+        rounds += 1
+        if torch.equal(new, labels):
+            break
+        labels = new
+    return labels
+
+
+def _one_round(edge_index, num_nodes):
+    return _propagate(edge_index, num_nodes, max_rounds=1)
+
+
+def _along_edges_only(edge_index, num_nodes):
+    return _propagate(edge_index, num_nodes, both_ways=False)
+
+
+def _largest_id(edge_index, num_nodes):
+    return _propagate(edge_index, num_nodes, reduce="amax")
+
+
+def _numbered_components(edge_index, num_nodes):
+    return torch.unique(_propagate(edge_index, num_nodes), return_inverse=True)[1]
+
+
+def _nodes_with_edges_only(edge_index, num_nodes):
+    return _propagate(edge_index, int(edge_index.max()) + 1)
+
+
+register(Check(
+    id="2.2",
+    title="connected components by label propagation",
+    reference=_components_reference,
+    cases=_component_cases,
+    hint="Start with labels = torch.arange(num_nodes). Repeat: every node takes the smallest "
+         "label among itself and its neighbours, over both ends of every edge "
+         "(scatter_reduce with reduce='amin'); stop when nothing changes.",
+    mistakes={
+        "One round of propagation is not enough: a label moves one hop per round, so node 3 of "
+        "the path 0-1-2-3 needs three rounds to learn label 0. Repeat until the labels stop "
+        "changing.": _one_round,
+        "Labels travelled only from source to target. Components ignore direction: send labels "
+        "both ways (scatter into edge_index[1] from edge_index[0] and into edge_index[0] from "
+        "edge_index[1]); the toy lists each edge once.": _along_edges_only,
+        "Each component must be labelled by its *smallest* node id (reduce='amin'), not the "
+        "largest.": _largest_id,
+        "You numbered the components 0, 1, 2, ...; the exercise asks for each component's "
+        "smallest node id as its label, so that every correct method gives the same answer.":
+            _numbered_components,
+        "Your labels stop at the largest id in edge_index: nodes without edges (node 6) are "
+        "components of their own. Start from torch.arange(num_nodes).": _nodes_with_edges_only,
+    },
+))
+
+
+# --- 2.3 edge homophily ----------------------------------------------------------------------
+
+# The path 0 - 1 - 2 - 3 in both directions plus a self-loop on every node, classes 0, 0, 1, 1:
+# without the loops 4 of 6 edges join same-class nodes.
+_PATH = torch.tensor([[0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2]])
+TOY_WITH_LOOPS = torch.cat([_PATH, torch.arange(4).repeat(2, 1)], dim=1)
+TOY_CLASSES = torch.tensor([0, 0, 1, 1])
+
+
+def _as_float64(result):
+    """Compare a Python number and a floating tensor alike (both as float64 tensors)."""
+    if isinstance(result, (int, float)) and not isinstance(result, bool):
+        return torch.tensor(float(result), dtype=torch.float64)
+    if isinstance(result, torch.Tensor) and result.is_floating_point():
+        return result.double()
+    return result
+
+
+def _homophily_cases() -> list[Case]:
+    cora = _cora()
+    return [Case("path 0-1-2-3 with self-loops, classes 0 0 1 1", (TOY_WITH_LOOPS, TOY_CLASSES)),
+            Case("Cora with self-loops", (cora.edge_index_with_self_loops, cora.y))]
+
+
+def _homophily_reference(edge_index, y):
+    return torch.tensor(graph.edge_homophily(edge_index, y), dtype=torch.float64)
+
+
+def _counts_self_loops(edge_index, y):
+    return (y[edge_index[0]] == y[edge_index[1]]).double().mean()
+
+
+def _node_average(edge_index, y):
+    return torch.nanmean(graph.local_homophily(edge_index, y))
+
+
+def _heterophily(edge_index, y):
+    keep = edge_index[0] != edge_index[1]
+    return (y[edge_index[0, keep]] != y[edge_index[1, keep]]).double().mean()
+
+
+def _per_node_denominator(edge_index, y):
+    keep = edge_index[0] != edge_index[1]
+    return (y[edge_index[0, keep]] == y[edge_index[1, keep]]).double().sum() / len(y)
+
+
+register(Check(
+    id="2.3",
+    title="edge homophily",
+    reference=_homophily_reference,
+    cases=_homophily_cases,
+    normalize=_as_float64,
+    hint="Drop the self-loops (columns with source == target), compare y[edge_index[0]] with "
+         "y[edge_index[1]], and return the mean of that boolean as a float tensor.",
+    mistakes={
+        "Self-loops are counted: a node always has its own class, so each loop adds a "
+        "free 'same class' edge. Keep only the columns with edge_index[0] != edge_index[1] first.":
+            _counts_self_loops,
+        "You averaged a per-node share over nodes (that is *node* homophily). Edge homophily "
+        "weighs every edge equally: the mean over the edges of (y[source] == y[target]).": _node_average,
+        "You measured the share of edges between *different* classes: use ==, not !=.": _heterophily,
+        "You divided by the number of nodes; homophily is a share of edges, so divide by the "
+        "number of (non-loop) edges, or simply take .mean().": _per_node_denominator,
+    },
+))
+
+
+# --- 2.4 the receptive field -----------------------------------------------------------------
+
+# 8 nodes, directed: 1->2, 4->2, 5<->2, 0->1, 3->4, 2->3, 6->0; node 7 alone. Around node 2 with
+# 2 hops, following edges backwards: {1, 4, 5} at 1 hop, {0, 3} at 2 hops; 6 would be 3 hops.
+RECEPTIVE_TOY = torch.tensor([[1, 4, 5, 2, 0, 3, 2, 6], [2, 2, 2, 5, 1, 4, 3, 0]])
+
+
+def _hop_cases() -> list[Case]:
+    cora = _cora()
+    return [Case("directed toy graph (8 nodes), node 2, 2 hops", (RECEPTIVE_TOY, 8, 2, 2)),
+            Case("Cora, node 1358, 2 hops", (cora.edge_index, cora.num_nodes, 1358, 2)),
+            Case("Cora, node 0, 3 hops", (cora.edge_index, cora.num_nodes, 0, 3))]
+
+
+def _hops_reference(edge_index, num_nodes, node, hops):
+    return graph.hop_distances(edge_index, num_nodes, node, hops)
+
+
+def _bfs(edge_index, num_nodes, node, hops, *, forward=False, remember=True):
+    distance = torch.full((num_nodes,), -1)
+    distance[node] = 0
+    frontier = torch.zeros(num_nodes, dtype=torch.bool)
+    frontier[node] = True
+    src, dst = (edge_index[1], edge_index[0]) if forward else (edge_index[0], edge_index[1])
+    for hop in range(1, hops + 1):
+        reached = torch.zeros(num_nodes, dtype=torch.bool)
+        reached[src[frontier[dst]]] = True
+        frontier = reached & (distance < 0) if remember else reached
+        distance[frontier] = hop
+    return distance
+
+
+def _forward_edges(edge_index, num_nodes, node, hops):
+    return _bfs(edge_index, num_nodes, node, hops, forward=True)
+
+
+def _forgets_visited(edge_index, num_nodes, node, hops):
+    return _bfs(edge_index, num_nodes, node, hops, remember=False)
+
+
+def _one_hop_too_many(edge_index, num_nodes, node, hops):
+    return _bfs(edge_index, num_nodes, node, hops + 1)
+
+
+register(Check(
+    id="2.4",
+    title="the receptive field",
+    reference=_hops_reference,
+    cases=_hop_cases,
+    hint="Keep a distance vector (-1 = not reached, 0 for the centre) and a boolean frontier. "
+         "Each hop, the new frontier is the sources of the edges whose target is in the "
+         "frontier, minus the nodes that already have a distance.",
+    mistakes={
+        "You followed the edges forwards. Messages flow j -> i, so what reaches node i comes "
+        "from the *sources* of its incoming edges: step from edge_index[1] (target) back to "
+        "edge_index[0] (source).": _forward_edges,
+        "A node's distance was overwritten by a later hop (the centre itself got a distance > 0). "
+        "Only nodes that have no distance yet may join the new frontier.": _forgets_visited,
+        "You went one hop too far: with hops=2 nothing should be 3 hops away. Loop over "
+        "range(1, hops + 1).": _one_hop_too_many,
+    },
+))

@@ -1,0 +1,232 @@
+"""The ``gatkit`` command.
+
+::
+
+    gatkit visualize dataset --out-dir figures [--dataset cora]
+
+Subcommands are grouped by verb. ``gatkit visualize WHAT`` looks ``WHAT`` up in
+:data:`VISUALIZERS`, so a new picture is one function plus one :func:`add_visualizer` call
+(``attention``, ``entropy`` and ``embedding`` are meant to join ``dataset`` there); a new verb
+such as ``gatkit train`` is one function that adds its subparser in :func:`build_parser`.
+
+Exit codes: 0 success, 1 a failure while working (e.g. the dataset cannot be loaded),
+2 bad usage, including an output folder that cannot be created or written. Errors are one line
+on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+__all__ = ["VISUALIZERS", "CliError", "Visualizer", "add_visualizer", "build_parser", "main",
+           "prepare_out_dir", "visualize_dataset"]
+
+DATASETS = ("cora", "citeseer")
+
+
+class CliError(Exception):
+    """A problem the user can fix; ``main`` prints the message and exits with ``exit_code``."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass(frozen=True)
+class Visualizer:
+    """One ``gatkit visualize NAME`` target.
+
+    ``add_arguments`` adds the target's own options to its subparser; ``run`` gets the parsed
+    arguments and the (existing, writable) output folder and returns the paths it wrote.
+    """
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, Path], list[Path]]
+
+
+#: ``gatkit visualize`` targets by name, in the order ``--help`` lists them.
+VISUALIZERS: dict[str, Visualizer] = {}
+
+
+def add_visualizer(visualizer: Visualizer) -> Visualizer:
+    """Register a ``gatkit visualize`` target (names are unique)."""
+    if visualizer.name in VISUALIZERS:
+        raise ValueError(f"gatkit visualize {visualizer.name} is registered twice")
+    VISUALIZERS[visualizer.name] = visualizer
+    return visualizer
+
+
+# --------------------------------------------------------------------------
+# Output folder
+# --------------------------------------------------------------------------
+
+
+def prepare_out_dir(path: str | os.PathLike) -> Path:
+    """Create ``path`` if needed and make sure files can be written in it.
+
+    Raises
+    ------
+    CliError
+        With exit code 2 when the folder cannot be created (a file is in the way, no
+        permission) or a test file cannot be written in it.
+    """
+    folder = Path(path).expanduser()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise CliError(f"--out-dir {folder} exists and is not a folder; choose another path.", 2)
+    except OSError as error:
+        raise CliError(f"cannot create the output folder {folder}: {error.strerror or error}. "
+                       "Choose a folder you can write to.", 2)
+    try:  # permission bits do not tell the whole story (read-only mounts, root): try it
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise CliError(f"cannot write into the output folder {folder}: {error.strerror or error}. "
+                       "Choose a folder you can write to.", 2)
+    return folder
+
+
+# --------------------------------------------------------------------------
+# gatkit visualize dataset
+# --------------------------------------------------------------------------
+
+
+def _dataset_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", choices=DATASETS, default="cora",
+                        help="which Planetoid dataset to draw (default: cora)")
+    parser.add_argument("--node", default="highest degree",
+                        help="centre of the neighbourhood drawing: a node id, 'highest degree' "
+                             "(default) or 'random'")
+    parser.add_argument("--hops", type=int, default=2, choices=range(1, 5), metavar="{1..4}",
+                        help="rings of the neighbourhood drawing (default: 2)")
+    parser.add_argument("--layout", choices=("fr", "drl", "kk"), default="fr",
+                        help="layout of the whole-graph drawing (default: fr, Fruchterman-Reingold)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the layout and of --node random (default: 0)")
+    parser.add_argument("--dpi", type=int, default=120, help="resolution of the PNGs (default: 120)")
+
+
+def visualize_dataset(args: argparse.Namespace, out_dir: Path) -> list[Path]:
+    """Write the dataset figures of chapter 02 as PNGs into ``out_dir``; return their paths.
+
+    Files: ``<name>_degrees.png``, ``<name>_class_balance.png``, ``<name>_homophily.png``,
+    ``<name>_graph.png`` (the whole graph) and ``<name>_node<id>_<k>hop.png`` (a neighbourhood).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only; never open a window
+    import matplotlib.pyplot as plt
+
+    from gatkit import data, explorer, viz
+
+    try:
+        dataset = data.load_planetoid(args.dataset, progress=sys.stderr.isatty())
+    except data.DataError as error:
+        raise CliError(str(error), 1)
+    choice: int | str = int(args.node) if str(args.node).lstrip("-").isdigit() else args.node
+    try:
+        node = explorer.pick_node(dataset, choice, seed=args.seed)
+    except ValueError as error:
+        raise CliError(f"--node: {error}", 2)
+    name = dataset.name
+    splits = {"train": dataset.train_idx, "val": dataset.val_idx, "test": dataset.test_idx}
+    figures = [
+        (f"{name}_degrees.png", lambda: viz.plot_degrees(dataset.edge_index, dataset.num_nodes, name=name)),
+        (f"{name}_class_balance.png",
+         lambda: viz.plot_class_balance(dataset.y, splits, dataset.class_names)),
+        (f"{name}_homophily.png",
+         lambda: viz.plot_homophily(dataset.edge_index, dataset.y, dataset.class_names)),
+        (f"{name}_graph.png",
+         lambda: viz.draw_graph(dataset.edge_index, dataset.y, class_names=dataset.class_names,
+                                method=args.layout, seed=args.seed)),
+        (f"{name}_node{node}_{args.hops}hop.png",
+         lambda: viz.draw_neighbourhood(dataset.edge_index, dataset.y, node, args.hops,
+                                        class_names=dataset.class_names)),
+    ]
+    written = []
+    for filename, draw in figures:
+        figure = draw()
+        path = out_dir / filename
+        try:
+            figure.savefig(path, dpi=args.dpi, bbox_inches="tight")
+        except OSError as error:
+            raise CliError(f"cannot write {path}: {error.strerror or error}", 2)
+        finally:
+            plt.close(figure)
+        print(path, flush=True)
+        written.append(path)
+    return written
+
+
+add_visualizer(Visualizer(
+    name="dataset",
+    help="degree plots, class balance, homophily, the whole graph and one neighbourhood",
+    add_arguments=_dataset_arguments,
+    run=visualize_dataset,
+))
+
+
+# --------------------------------------------------------------------------
+# Parser and entry point
+# --------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``gatkit`` argument parser: one subparser per verb, ``visualize`` one per target."""
+    from gatkit import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="gatkit", description="Graph Attention Networks from scratch: the course's command line.")
+    parser.add_argument("--version", action="version", version=f"gatkit {__version__}")
+    verbs = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    visualize = verbs.add_parser("visualize", help="write figures as PNG files",
+                                 description="Write figures as PNG files into --out-dir.")
+    targets = visualize.add_subparsers(dest="target", metavar="WHAT", required=True)
+    for visualizer in VISUALIZERS.values():
+        sub = targets.add_parser(visualizer.name, help=visualizer.help, description=visualizer.help)
+        sub.add_argument("--out-dir", required=True, type=Path, metavar="DIR",
+                         help="folder for the PNG files (created if missing)")
+        visualizer.add_arguments(sub)
+        sub.set_defaults(handler=_run_visualizer(visualizer))
+    return parser
+
+
+def _run_visualizer(visualizer: Visualizer) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        out_dir = prepare_out_dir(args.out_dir)
+        written = visualizer.run(args, out_dir)
+        print(f"wrote {len(written)} file{'s' if len(written) != 1 else ''} to {out_dir}",
+              file=sys.stderr)
+        return 0
+
+    return handler
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``gatkit`` with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
+
+    Usage errors exit through argparse with code 2 and its usage message.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except CliError as error:
+        print(f"gatkit: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("gatkit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

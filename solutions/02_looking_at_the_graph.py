@@ -1,0 +1,552 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     notebook_metadata_filter: kernelspec,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Chapter 02 · Looking at the graph
+#
+# Chapter 01 turned Cora into tensors. Before we build a model on them, we read the graph the
+# way a model will meet it. Four questions decide a lot about how a Graph Attention Network
+# behaves here:
+#
+# 1. **How many neighbours does a node have?** A GAT layer computes one softmax per node, over
+#    its neighbours: the degree is the size of that softmax.
+# 2. **Is the graph connected?** Information only travels along edges, one hop per layer.
+# 3. **Do linked papers share a class?** If they mostly do (*homophily*), averaging neighbours is
+#    already a good classifier, and attention has little to correct.
+# 4. **How are the classes spread over the splits?** It decides what the accuracy numbers mean.
+#
+# Then we draw all of Cora, zoom into one node's neighbourhood, and build an explorer to look
+# around yourself. You will write four small functions on the way, each checked automatically.
+
+# %%
+import time
+
+import igraph as ig
+import matplotlib.pyplot as plt
+import networkx as nx
+import numpy as np
+import torch
+from IPython.display import display
+
+from gatkit import graph, load_planetoid, viz
+from gatkit.checks import exercise
+from gatkit.explorer import explore, explorer, format_stats
+
+torch.manual_seed(0)
+cora = load_planetoid("cora", progress=False)
+edge_index, y, num_nodes = cora.edge_index, cora.y, cora.num_nodes  # (2, E), (N,), N
+class_names = cora.class_names
+print(cora)
+
+# %% [markdown]
+# ## 1. Degrees
+#
+# Recall the convention: column `k` of `edge_index` is an edge `edge_index[0, k] -> edge_index[1, k]`,
+# from the **source** `j` to the **target** `i`. Node `i` attends over the sources of its incoming
+# edges, so the number that matters is its **in-degree**: how many columns have `i` in row 1.
+#
+# ## Exercise 2.1: the degree vector
+#
+# Write `degree(edge_index, num_nodes)` returning an int64 tensor of shape (N,) whose entry `i`
+# is the in-degree of node `i`. One call to `torch.bincount` does it. The check uses a small
+# *directed* graph, where in- and out-degree differ, and whose last node has no edges at all.
+
+
+# %%
+def degree(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
+    """In-degree of every node: the number of columns with that node in row 1."""
+    ### BEGIN SOLUTION
+    return torch.bincount(edge_index[1], minlength=num_nodes)  # (N,)
+    ### END SOLUTION
+
+
+degree = exercise("2.1", degree)
+
+# %% [markdown]
+# Cora stores every edge in both directions, so counting sources (row 0) gives the same vector.
+# That is a property of this graph, not of the code: on the directed graph of the check it does
+# not hold.
+
+# %%
+deg = degree(edge_index, num_nodes)  # (N,)
+out_deg = torch.bincount(edge_index[0], minlength=num_nodes)  # (N,)
+assert torch.equal(deg, out_deg)
+assert int(deg.sum()) == edge_index.shape[1]  # every edge has exactly one target
+
+hubs, hub_degrees = graph.top_degree_nodes(deg, k=5)
+for node, d in zip(hubs.tolist(), hub_degrees.tolist()):
+    print(f"node {node:4d}  degree {d:3d}  {class_names[y[node]]}")
+print(f"mean degree {deg.float().mean():.2f}, median {int(deg.median())}")
+
+# %% [markdown]
+# ### The degree distribution
+#
+# `graph.degree_distribution` counts how many nodes have each degree (a `bincount` of the degree
+# vector). Here are the smallest degrees, and the share of nodes with 2 to 4 neighbours:
+
+# %%
+counts = graph.degree_distribution(deg)  # (max degree + 1,): counts[k] = nodes with degree k
+for k in range(1, 9):
+    print(f"degree {k}: {int(counts[k]):4d} nodes  {'#' * (int(counts[k]) // 10)}")
+two_to_four = float(counts[2:5].sum()) / num_nodes
+five_or_less = float(counts[:6].sum()) / num_nodes
+print(f"degree 2 to 4: {two_to_four:.0%} of nodes; at most 5: {five_or_less:.0%}; "
+      f"degree 20 or more: {int(counts[20:].sum())} nodes; maximum: {len(counts) - 1}")
+assert int(counts[0]) == 0 and int(counts.argmax()) == 2
+assert 0.55 < two_to_four < 0.6 and five_or_less > 0.8
+assert len(counts) - 1 == 168 and int(hubs[0]) == 1358
+assert deg.float().mean() > deg.median() and int(deg.median()) == 3
+
+# %% [markdown]
+# The distribution is **heavy-tailed**. No node is isolated, the most common degree is 2, more
+# than half the nodes have 2 to 4 neighbours and over 80% have at most 5, yet one paper, node
+# 1358, has 168. The mean (printed above) is larger than the median because the few hubs pull it
+# up. The plots below are like those of the original PyTorch GAT project: in- and out-degree per
+# node id (identical here, as we just asserted) and the distribution on log-log axes, where a heavy
+# tail shows as a long straggling line instead of a quick drop.
+
+# %%
+fig = viz.plot_degrees(edge_index, num_nodes, name="cora")
+plt.show()
+
+# %% [markdown]
+# What this means for GAT: node 1358's softmax runs over 169 terms (168 neighbours plus its
+# self-loop), a degree-1 node's over 2. With uniform attention a neighbour of the hub would get a
+# weight of 1/169, a degree-1 node's only neighbour 1/2. Attention lets a hub concentrate on the
+# neighbours that matter, which a plain average cannot.
+#
+# ## 2. Connected components
+#
+# Two nodes are in the same **connected component** if a path of edges joins them. A GAT layer
+# moves information one hop, so nodes in different components never exchange anything, however
+# many layers we stack.
+#
+# A simple way to find components works in the same "message passing" style as GAT itself:
+# give every node a label (its own id), then repeatedly let every node take the **smallest** label
+# among itself and its neighbours. Labels flow one hop per round; when nothing changes, every
+# node holds the smallest id of its component. That final labelling does not depend on the
+# algorithm, which is why we ask for exactly it.
+#
+# ## Exercise 2.2: connected components by label propagation
+#
+# Write `component_labels(edge_index, num_nodes)` returning an int64 (N,) tensor: for every node,
+# the smallest node id in its component. Treat edges as undirected (the check lists each edge of
+# its toy graph once) and repeat until the labels stop changing. Useful:
+# `t.scatter_reduce(0, index, src, reduce="amin")` puts into `t[index[k]]` the minimum of
+# `t[index[k]]` and `src[k]` over all `k`, returning a new tensor.
+
+
+# %%
+def component_labels(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
+    """Each node's smallest reachable node id (edges count in both directions)."""
+    ### BEGIN SOLUTION
+    labels = torch.arange(num_nodes)  # (N,) every node starts as its own component
+    source, target = edge_index
+    while True:
+        new = labels.scatter_reduce(0, target, labels[source], reduce="amin")  # (N,)
+        new = new.scatter_reduce(0, source, labels[target], reduce="amin")  # and backwards
+        if torch.equal(new, labels):
+            return labels
+        labels = new
+    ### END SOLUTION
+
+
+component_labels = exercise("2.2", component_labels)
+
+# %%
+labels = component_labels(edge_index, num_nodes)  # (N,)
+sizes = graph.component_sizes(labels)  # largest first
+print(f"{len(sizes)} components; the largest has {int(sizes[0])} nodes ({int(sizes[0]) / num_nodes:.1%})")
+print("the next sizes:", sizes[1:12].tolist(), "...")
+print("components of 2 nodes:", int((sizes == 2).sum()))
+assert len(sizes) == 78 and int(sizes[0]) == 2485 and int(sizes[1]) == 26
+assert int((sizes == 2).sum()) == 57
+
+# Two independent libraries agree: networkx and igraph.
+nx_sizes = sorted((len(c) for c in nx.connected_components(graph.to_networkx(edge_index, num_nodes))), reverse=True)
+ig_sizes = sorted(graph.to_igraph(edge_index, num_nodes).connected_components().sizes(), reverse=True)
+assert nx_sizes == ig_sizes == sizes.tolist()
+
+# %% [markdown]
+# **Cora is not connected.** It has 78 components: one giant component with 2485 of the 2708
+# papers (about 92%), one of 26 nodes, and then very small ones: 57 of them are lone pairs of
+# papers that cite each other and nothing else. For a node in a 2-node component, GAT has
+# exactly one neighbour to learn from, however deep the network.
+#
+# How far apart are nodes inside the giant component? Its **diameter**, the longest shortest
+# path, is computed by igraph in a fraction of a second:
+
+# %%
+giant = graph.to_igraph(edge_index, num_nodes).subgraph(graph.largest_component(edge_index, num_nodes).tolist())
+diameter = giant.diameter()
+print(f"diameter of the giant component: {diameter} hops")
+assert diameter == 19
+
+# %% [markdown]
+# A 2-layer GAT, as in the paper, lets each node see only its 2-hop neighbourhood; the two papers
+# furthest apart are 19 hops apart. Section 7 looks at how big such neighbourhoods are.
+#
+# ## 3. Clustering
+#
+# The **local clustering coefficient** of node `i` is the share of pairs of its neighbours that
+# are linked to each other: 1 when its neighbours form a clique, 0 when none of them are linked
+# (nodes with fewer than 2 neighbours count as 0). Its mean over the nodes is the **average
+# clustering**. `gatkit.graph` computes triangles with a sparse matrix product; networkx counts
+# them its own way, and igraph a third:
+
+# %%
+clustering = graph.average_clustering(edge_index, num_nodes)
+clustering_nx = nx.average_clustering(graph.to_networkx(edge_index, num_nodes))
+clustering_ig = graph.to_igraph(edge_index, num_nodes).transitivity_avglocal_undirected(mode="zero")
+local = graph.local_clustering(edge_index, num_nodes)  # (N,)
+print(f"average clustering: gatkit {clustering:.4f}, networkx {clustering_nx:.4f}, igraph {clustering_ig:.4f}")
+print(f"nodes with clustering 0: {float((local == 0).double().mean()):.0%}; "
+      f"with clustering 1: {int((local == 1).sum())}")
+assert abs(clustering - clustering_nx) < 1e-9 and abs(clustering - clustering_ig) < 1e-9
+assert 0.2 < clustering < 0.3
+
+# %% [markdown]
+# An average clustering of about 0.24 means that two papers cited by (or citing) the same paper
+# are linked themselves roughly a quarter of the time: far more than chance in a graph this sparse
+# (under 0.2% of all possible edges exist, chapter 01). Citation graphs are locally dense:
+# papers on one topic cite each other.
+#
+# ## 4. Homophily: do neighbours share a class?
+#
+# **Edge homophily** is the share of edges that join two nodes of the same class. It is the single
+# most useful number to know before training a GNN on a node classification task: a GNN mixes
+# each node with its neighbours, which helps exactly when neighbours tend to share the label.
+#
+# ## Exercise 2.3: edge homophily
+#
+# Write `edge_homophily(edge_index, y)` returning a 0-dim float tensor: the share of the columns
+# `(j, i)` of `edge_index` with `y[j] == y[i]`. The input may hold self-loops (the check passes
+# Cora's `edge_index_with_self_loops`); a self-loop always joins a node to its own class, so it
+# would only inflate the number: leave self-loops out.
+
+
+# %%
+def edge_homophily(edge_index: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Share of the non-loop edges whose two ends have the same class."""
+    ### BEGIN SOLUTION
+    edge_index = edge_index[:, edge_index[0] != edge_index[1]]  # (2, E) without self-loops
+    same = y[edge_index[0]] == y[edge_index[1]]  # (E,) bool
+    return same.double().mean()
+    ### END SOLUTION
+
+
+edge_homophily = exercise("2.3", edge_homophily)
+
+# %%
+homophily = float(edge_homophily(edge_index, y))
+homophily_loops = float((y[cora.edge_index_with_self_loops[0]] == y[cora.edge_index_with_self_loops[1]]).double().mean())
+ends = torch.bincount(y[edge_index[0]], minlength=cora.num_classes).double()  # (C,) edge ends per class
+random_wiring = float(((ends / ends.sum()) ** 2).sum())
+print(f"edge homophily: {homophily:.3f} (with self-loops counted it would read {homophily_loops:.3f})")
+print(f"if edges ignored classes (same degrees): {random_wiring:.3f}")
+assert 0.80 < homophily < 0.82 and homophily_loops > homophily
+assert abs(homophily - graph.edge_homophily(edge_index, y)) < 1e-12
+assert random_wiring < 0.2 and abs(homophily_loops - 0.849) < 5e-4
+density = edge_index.shape[1] / (num_nodes * (num_nodes - 1))  # share of possible edges present
+assert density < 0.002
+
+# %% [markdown]
+# Cora is **strongly homophilous**: 81% of the edges join papers of the same class, against
+# under 20% if the same nodes were wired at random. Per class it ranges from about 0.70
+# (*Theory*, the most mixed class) to about 0.91 (*Genetic_Algorithms*). The black
+# diamonds mark what random wiring would give for each class:
+
+# %%
+per_class = graph.class_homophily(edge_index, y, cora.num_classes)  # (C,)
+assert 0.69 < float(per_class.min()) < 0.71 and class_names[int(per_class.argmin())] == "Theory"
+assert 0.90 < float(per_class.max()) < 0.92 and class_names[int(per_class.argmax())] == "Genetic_Algorithms"
+fig = viz.plot_homophily(edge_index, y, class_names)
+plt.show()
+
+# %% [markdown]
+# How strong is that? A thought experiment: predict each test node's class as the most common
+# class among its neighbours, **using the neighbours' true labels** (which a real model is not
+# given):
+
+# %%
+votes = torch.zeros(num_nodes, cora.num_classes)  # (N, C) neighbour classes per node
+votes.index_put_((edge_index[1], y[edge_index[0]]), torch.ones(edge_index.shape[1]), accumulate=True)
+vote_accuracy = float((votes[cora.test_idx].argmax(dim=1) == y[cora.test_idx]).double().mean())
+print(f"neighbour majority vote, test accuracy: {vote_accuracy:.1%}")
+assert vote_accuracy > 0.83
+
+# %% [markdown]
+# That vote beats the 83.0% the GAT paper reports for a trained network, without looking at a
+# single word of any paper. GAT has to recover the same signal from features and 140 labels.
+#
+# **Why homophily matters for attention.** GAT learns a weight for every edge. If nearly all
+# neighbours share the node's class, there is little to gain from weighing them differently: the
+# plain average is already the right thing to do. So on Cora we predict that trained attention
+# stays **close to uniform** (each neighbour getting about 1/degree), with most of its deviations
+# on the minority of edges between classes. Chapter 08 measures exactly this, with histograms of
+# attention entropy against the uniform baseline. On a heterophilous graph (where links mostly
+# join different classes) the story would be different.
+#
+# `graph.local_homophily` gives the same share per node, the basis of the explorer in section 8.
+#
+# ## 5. Class balance per split
+#
+# Chapter 01 built the standard split: 140 training nodes, 500 for validation, 1000 for the test.
+# How are the classes spread over them?
+
+# %%
+splits = {"train": cora.train_idx, "val": cora.val_idx, "test": cora.test_idx}
+balance = graph.class_balance(y, splits, cora.num_classes)  # {split: (C,) counts}
+print(f"{'class':24s}" + "".join(f"{name:>7s}" for name in balance) + "    all")
+for c, name in enumerate(class_names):
+    print(f"{name:24s}" + "".join(f"{int(per_split[c]):7d}" for per_split in balance.values())
+          + f"{int((y == c).sum()):7d}")
+majority_baseline = float(balance["test"].max()) / len(cora.test_idx)
+print(f"always answering {class_names[int(balance['test'].argmax())]}: {majority_baseline:.1%} test accuracy")
+assert (balance["train"] == 20).all()
+assert int(balance["test"].min()) == 64 and int(balance["test"].max()) == 319  # 6.4% and 31.9%
+assert 0.06 < float(balance["test"].sort().values[1]) / 1000 < 0.1
+assert class_names[int(balance["test"].argmax())] == "Neural_Networks" and 0.3 < majority_baseline < 0.33
+
+# %% [markdown]
+# The training split is **balanced by construction** (20 papers per class), but validation and
+# test follow the natural class sizes: *Neural_Networks* is about 32% of the test set, the
+# smallest classes only 6 to 9%. Two consequences: a model that always answers
+# *Neural_Networks* scores about 32% (the floor to beat), and the model is trained on a class
+# mix it will not see at test time.
+
+# %%
+fig = viz.plot_class_balance(y, splits, class_names)
+plt.show()
+
+# %% [markdown]
+# ## 6. All of Cora in one picture
+#
+# Now the picture: every paper a dot coloured by class, its size growing with its degree; every
+# citation a line, as wide as its **edge betweenness** (the number of shortest paths between
+# pairs of nodes that run through it: wide edges are the bridges of the graph). A line between two
+# papers of the same class takes their colour, a line between classes is grey, so homophily shows
+# as colour.
+#
+# Two choices make it readable:
+#
+# - **Layout.** A force-directed layout (here Fruchterman-Reingold, 3000 iterations, seeded so
+#   the picture is the same every run) pulls linked nodes together and pushes the rest apart, so
+#   groups of papers that cite each other become visible. It is run on the giant component only;
+#   the 77 small components would otherwise drift to the edges and shrink the picture, so they
+#   are packed in rows underneath.
+# - **Drawing.** igraph can draw straight into a matplotlib axes (`ig.plot(g, target=ax)`, no
+#   cairo needed), but it makes one matplotlib object per node and per edge. Drawing all edges as
+#   one `LineCollection` and all nodes as one `scatter` gives the same picture far faster.
+#   `viz.draw_graph(..., backend="igraph")` does it the igraph way if you want to compare: the
+#   same picture, many times slower.
+
+# %%
+start = time.perf_counter()
+layout = viz.graph_layout(edge_index, num_nodes, method="fr", seed=0)  # (N, 2)
+layout_seconds = time.perf_counter() - start
+assert np.array_equal(layout, viz.graph_layout(edge_index, num_nodes, method="fr", seed=0)), "seeded: same layout"
+
+start = time.perf_counter()
+fig = viz.draw_graph(edge_index, y, class_names=class_names, layout=layout)
+fig.canvas.draw()  # render now, so the timing includes it
+draw_seconds = time.perf_counter() - start
+print(f"layout {layout_seconds:.1f} s, betweenness + drawing {draw_seconds:.1f} s")
+plt.show()
+
+# %% [markdown]
+# What to look for:
+#
+# - **Classes form regions.** *Genetic_Algorithms* (green) sits apart as one tight group around
+#   node 1358; *Neural_Networks* (red) is the biggest region; *Theory* (blue), the class with
+#   the lowest homophily, lies in the middle, mixed with several other classes.
+# - **Hubs** are the large dots, each the centre of a star of same-coloured edges.
+# - **Bridges**: the widest edges carry many shortest paths, often long chains leading to the
+#   periphery or joining two regions.
+# - **Grey edges** (between classes) are a minority (19%), mostly in the mixed centre.
+# - Underneath, the **77 small components**: mostly pairs.
+#
+# Drawn with igraph itself, one small component looks like this (26 nodes: igraph's own
+# Kamada-Kawai layout and its matplotlib drawer, still without cairo):
+
+# %%
+component_ids, component_counts = torch.unique(labels, return_counts=True)
+second_id = component_ids[torch.argsort(component_counts, descending=True, stable=True)[1]]
+second = torch.nonzero(labels == second_id).flatten()  # node ids of the second-largest component
+small = graph.to_igraph(edge_index, num_nodes).subgraph(second.tolist())
+colours = viz.class_colors(cora.num_classes)  # RGB tuples: igraph does not parse "tab:blue"
+fig, ax = plt.subplots(figsize=(5, 4))
+ig.plot(small, target=ax, layout=small.layout_kamada_kawai(), vertex_size=12,
+        vertex_color=[colours[c] for c in y[second].tolist()], edge_color="gray")
+ax.set_title(f"a component of {len(second)} nodes: {', '.join(sorted({class_names[c] for c in y[second].tolist()}))}")
+assert len(second) == 26
+plt.show()
+
+# %% [markdown]
+# ## 7. One node's neighbourhood
+#
+# A GAT layer updates node `i` from the nodes with an edge **into** `i`; a second layer reaches
+# the nodes with an edge into those, and so on. After `k` layers node `i`'s output depends on every
+# node that has a path of at most `k` edges **to** `i`: its **receptive field**. On an undirected
+# graph the direction makes no difference, but the code should get it right anyway.
+#
+# ## Exercise 2.4: the receptive field
+#
+# Write `hop_distances(edge_index, num_nodes, node, hops)` returning an int64 (N,) tensor: 0 for
+# `node`, `k` for the nodes whose shortest path **to** `node` has `k` edges (`k <= hops`), and -1
+# for all others. Work hop by hop with a boolean `frontier`: the nodes at distance `k` are the
+# sources of the edges whose target is at distance `k - 1`, minus the nodes already reached. The
+# check uses a directed toy graph.
+
+
+# %%
+def hop_distances(edge_index: torch.Tensor, num_nodes: int, node: int, hops: int) -> torch.Tensor:
+    """Hops from every node to ``node`` along the edges (at most ``hops``), -1 beyond."""
+    ### BEGIN SOLUTION
+    distance = torch.full((num_nodes,), -1)  # (N,)
+    distance[node] = 0
+    frontier = distance == 0  # (N,) bool
+    for hop in range(1, hops + 1):
+        reached = torch.zeros(num_nodes, dtype=torch.bool)  # (N,)
+        reached[edge_index[0, frontier[edge_index[1]]]] = True  # sources of edges into the frontier
+        frontier = reached & (distance < 0)
+        distance[frontier] = hop
+    return distance
+    ### END SOLUTION
+
+
+hop_distances = exercise("2.4", hop_distances)
+
+# %%
+field_sizes = {k: [int((hop_distances(edge_index, num_nodes, i, k) > 0).sum()) for i in range(0, num_nodes, 10)]
+               for k in (1, 2, 3)}
+for k, sizes_k in field_sizes.items():
+    print(f"{k} hop{'s' if k > 1 else ' '}: mean {np.mean(sizes_k):6.1f} nodes, max {max(sizes_k):4d} "
+          f"(every 10th node)")
+hub_field = hop_distances(edge_index, num_nodes, 1358, 2)
+print(f"node 1358 within 2 hops: {int((hub_field > 0).sum())} nodes "
+      f"({int((hub_field == 1).sum())} at 1 hop, {int((hub_field == 2).sum())} at 2)")
+assert 30 < np.mean(field_sizes[2]) < 40 and int((hub_field > 0).sum()) == 425
+
+# %% [markdown]
+# With two layers a typical node sees a few dozen other nodes (the mean for `k = 2` above),
+# around 1% of the graph; the hub sees 425. The drawing puts the centre in the middle (a star),
+# the nodes 1 hop away on the first dashed ring and the nodes 2 hops away on the second; each node
+# sits next to the node that links it inwards, and the first ring is grouped by class, so the
+# class mix of the neighbourhood reads at a glance. Node size grows with the degree in the whole
+# graph.
+
+# %%
+fig = viz.draw_neighbourhood(edge_index, y, 1358, hops=2, class_names=class_names)
+assert float(graph.local_homophily(edge_index, y)[1358]) > 0.9  # nearly all neighbours share its class
+assert int(deg[0]) == 3
+plt.show()
+
+# %% [markdown]
+# Node 1358 is a *Genetic_Algorithms* paper and so are nearly all of its 168 neighbours; the
+# second ring is more mixed, as the legend counts show. A degree-3 node such as node 0 looks very
+# different: three neighbours, a handful of nodes at 2 hops and, at 3 hops, the neighbourhood of
+# a hub it happens to reach.
+
+# %%
+fig = viz.draw_neighbourhood(edge_index, y, 0, hops=3, class_names=class_names)
+plt.show()
+
+# %% [markdown]
+# ## 8. Explore
+#
+# `gatkit.explorer.explore(dataset, node, hops)` returns the drawing and a dict of statistics for
+# any node: its class and split, degree, how many nodes sit at each hop, its neighbours' classes,
+# and its **local homophily** (the share of its neighbours in its own class). `node` may be an id,
+# `"highest degree"` or `"random"` (with a `seed`). Everything the widget below shows comes from
+# this function, so you can also call it directly:
+
+# %%
+fig, stats = explore(cora, "highest degree", hops=1)
+print(format_stats(stats))
+assert stats["node"] == 1358 and stats["degree"] == 168 and stats["class"] == "Genetic_Algorithms"
+assert stats["nodes_per_hop"] == {1: 168}
+assert abs(stats["local_homophily"] - float(graph.local_homophily(edge_index, y)[1358])) < 1e-12
+plt.show()
+
+# %% [markdown]
+# The panel below wires controls to `explore`: choose how to pick the node (by id, the highest
+# degree, or at random with a seed) and the number of hops. Try a node from a small component
+# (the smallest id of each component is in `labels`), a *Theory* paper, or a random node with
+# a few different seeds: how often is the local homophily below Cora's 0.81? (The controls need a
+# running notebook; everything above runs without them.)
+
+# %%
+panel = explorer(cora)
+display(panel)
+
+# %% [markdown]
+# ## Summary
+#
+# - The degree (in-degree, counted on row 1 with `torch.bincount(..., minlength=N)`) is the size
+#   of each node's attention softmax. Cora's degrees are heavy-tailed: median 3, maximum 168.
+# - Cora is not connected: 78 components, a giant one of 2485 nodes and 57 isolated pairs;
+#   information never crosses between components.
+# - Clustering (about 0.24) and homophily (0.81 of edges join same-class papers) are high, so
+#   averaging neighbours is already a strong classifier, and trained attention is predicted to
+#   be close to uniform on Cora (chapter 08 tests it).
+# - The training split is balanced (20 per class); validation and test are not (about 32%
+#   *Neural_Networks*).
+# - A seeded force-directed layout of the giant component plus a fast matplotlib drawing shows
+#   classes as regions, hubs as large dots and bridges as wide edges.
+#
+# ## Check your understanding
+#
+# 1. Why must `degree` count row 1 and not row 0, although both give the same result on Cora?
+# 2. Label propagation needs as many rounds as what property of a component? Roughly how many
+#    rounds does Cora need?
+# 3. Why do self-loops inflate edge homophily, and why does GAT add them anyway?
+# 4. A graph has edge homophily 0.2. What would you expect a GAT's attention to learn there, compared
+#    with Cora?
+# 5. What accuracy does a model get on Cora's test set by always answering the class most common
+#    in the *training* split?
+
+# %% [markdown] tags=["solution"]
+# **Answers.**
+#
+# 1. A node attends over its incoming edges, the columns with it as target (row 1). On an
+#    undirected graph every edge is stored both ways, so rows 0 and 1 hold the same multiset of
+#    ids; on a directed graph (the check's toy) they differ, and only row 1 is the softmax size.
+# 2. A label moves one hop per round, so it takes as many rounds as the largest distance from a
+#    component's smallest node to any node in it (at most the diameter), plus one round to see
+#    that nothing changes. Cora's giant component has diameter 19, so at most 20 rounds.
+# 3. A self-loop joins a node to itself, always "same class", so counting loops adds N free
+#    matches (Cora: 0.810 becomes 0.849). GAT adds self-loops for a different reason: so that a
+#    node's own features take part in its update with a learned weight.
+# 4. Most neighbours are of another class, so averaging them would mislead; attention can gain
+#    much more by weighing neighbours unevenly (or by weighing the self-loop heavily). Attention
+#    far from uniform would be expected, unlike on Cora. (In practice GAT struggles on such
+#    graphs, which led to models that treat the node and its neighbours separately.)
+# 5. The training split has 20 nodes of every class, so there is no most common class: every
+#    class ties, and whichever is picked scores its test share, between 6.4% (*Rule_Learning*)
+#    and 31.9% (*Neural_Networks*).
+
+# %% [markdown]
+# ## Going further
+#
+# - McPherson, Smith-Lovin, Cook, *Birds of a Feather: Homophily in Social Networks* (2001): where
+#   the word comes from.
+# - Zhu et al., *Beyond Homophily in Graph Neural Networks* (NeurIPS 2020) and Pei et al.,
+#   *Geom-GCN* (ICLR 2020): heterophilous benchmarks, node homophily, and what breaks there.
+# - Fruchterman and Reingold, *Graph Drawing by Force-directed Placement* (1991), and the igraph
+#   documentation of `Graph.layout_drl` and `layout_kamada_kawai`: try `viz.graph_layout(...,
+#   method="drl")` for tighter clusters.
+# - Barabási, *Network Science* (free online), chapter 4: where heavy-tailed degree distributions
+#   come from.

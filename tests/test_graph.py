@@ -1,0 +1,249 @@
+"""gatkit.graph: conversions and statistics, each checked against an independent computation."""
+
+import math
+from collections import Counter
+
+import igraph as ig
+import networkx as nx
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gatkit import graph
+from gatkit.data import load_planetoid
+
+# 0->1, 0->2, 1->2, 3->2 on 5 nodes; node 4 has no edges.
+DIRECTED = torch.tensor([[0, 0, 1, 3], [1, 2, 2, 2]])
+
+
+@pytest.fixture(scope="module")
+def cora():
+    return load_planetoid("cora", progress=False)
+
+
+def random_edge_index(num_nodes: int, num_edges: int, seed: int, symmetric: bool = True) -> torch.Tensor:
+    """A random edge list, possibly with repeats and self-loops (the functions must cope)."""
+    generator = torch.Generator().manual_seed(seed)
+    pairs = torch.randint(num_nodes, (2, num_edges), generator=generator)  # (2, E)
+    return torch.cat([pairs, pairs.flip(0)], dim=1) if symmetric else pairs
+
+
+def partition(labels) -> set:
+    """Components as a set of frozensets, whatever the labelling."""
+    groups = {}
+    for node, label in enumerate(labels):
+        groups.setdefault(int(label), set()).add(node)
+    return {frozenset(g) for g in groups.values()}
+
+
+edge_lists = st.builds(random_edge_index, num_nodes=st.integers(1, 25), num_edges=st.integers(0, 40),
+                       seed=st.integers(0, 10_000), symmetric=st.booleans())
+
+
+# --- conversions ------------------------------------------------------------------------------
+
+def test_conversions_keep_every_node_and_give_a_simple_undirected_graph(cora):
+    nxg = graph.to_networkx(cora.edge_index_with_self_loops, cora.num_nodes)
+    igg = graph.to_igraph(cora.edge_index_with_self_loops, cora.num_nodes)
+    assert nxg.number_of_nodes() == igg.vcount() == cora.num_nodes
+    # each undirected edge once, and the self-loops of edge_index_with_self_loops dropped
+    assert nxg.number_of_edges() == igg.ecount() == cora.num_edges // 2
+    assert nx.number_of_selfloops(nxg) == 0 and igg.is_simple()
+    assert not nxg.is_directed() and not igg.is_directed()
+
+
+def test_isolated_nodes_survive_conversion():
+    nxg = graph.to_networkx(DIRECTED, 5)
+    igg = graph.to_igraph(DIRECTED, 5)
+    assert nxg.degree(4) == 0 and igg.degree(4) == 0 and igg.vcount() == 5
+
+
+def test_flags_keep_direction_and_self_loops():
+    edge_index = torch.tensor([[0, 1, 1, 2, 2], [1, 0, 1, 0, 0]])  # 2->0 twice, a loop on 1
+    digraph = graph.to_networkx(edge_index, 3, directed=True, self_loops=True)
+    assert isinstance(digraph, nx.DiGraph)
+    assert set(digraph.edges()) == {(0, 1), (1, 0), (1, 1), (2, 0)}
+    igraph_directed = graph.to_igraph(edge_index, 3, directed=True, self_loops=True)
+    assert igraph_directed.is_directed()
+    assert sorted(igraph_directed.get_edgelist()) == sorted(digraph.edges())
+    assert graph.to_networkx(edge_index, 3, self_loops=True).number_of_edges() == 3  # {0,1}, {1,1}, {0,2}
+
+
+@given(edge_lists)
+@settings(max_examples=40, deadline=None)
+def test_undirected_pairs_hold_each_edge_once(edge_index):
+    num_nodes = int(edge_index.max()) + 1 if edge_index.numel() else 1
+    pairs = graph.undirected_pairs(edge_index, num_nodes)
+    expected = {tuple(sorted(p)) for p in edge_index.T.tolist() if p[0] != p[1]}
+    assert [tuple(p) for p in pairs.T.tolist()] == sorted(expected)
+
+
+# --- degrees ----------------------------------------------------------------------------------
+
+def test_degree_agrees_with_networkx_and_igraph_on_cora(cora):
+    degrees = graph.degree(cora.edge_index, cora.num_nodes)
+    nx_degrees = dict(graph.to_networkx(cora.edge_index, cora.num_nodes).degree())
+    ig_degrees = graph.to_igraph(cora.edge_index, cora.num_nodes).degree()
+    assert degrees.tolist() == [nx_degrees[i] for i in range(cora.num_nodes)] == ig_degrees
+    assert degrees.dtype == torch.long
+
+
+def test_in_and_out_degree_follow_the_edge_direction():
+    digraph = graph.to_networkx(DIRECTED, 5, directed=True)
+    assert graph.degree(DIRECTED, 5).tolist() == [digraph.in_degree(i) for i in range(5)] == [0, 1, 3, 0, 0]
+    assert graph.degree(DIRECTED, 5, direction="out").tolist() == [digraph.out_degree(i) for i in range(5)]
+    with pytest.raises(ValueError, match="direction"):
+        graph.degree(DIRECTED, 5, direction="both")
+
+
+def test_degree_distribution_and_top_nodes(cora):
+    degrees = graph.degree(cora.edge_index, cora.num_nodes)
+    counts = graph.degree_distribution(degrees)
+    assert int(counts.sum()) == cora.num_nodes
+    assert counts.tolist() == [Counter(degrees.tolist())[k] for k in range(len(counts))]
+    nodes, values = graph.top_degree_nodes(degrees, k=3)
+    ranked = sorted(range(cora.num_nodes), key=lambda i: (-int(degrees[i]), i))[:3]
+    assert nodes.tolist() == ranked and values.tolist() == [int(degrees[i]) for i in ranked]
+
+
+def test_top_degree_ties_go_to_the_smaller_id():
+    nodes, values = graph.top_degree_nodes(torch.tensor([1, 3, 2, 3, 3]), k=4)
+    assert nodes.tolist() == [1, 3, 4, 2] and values.tolist() == [3, 3, 3, 2]
+
+
+def test_bad_edge_index_is_rejected_with_a_reason():
+    with pytest.raises(ValueError, match="int64"):
+        graph.degree(DIRECTED.float(), 5)
+    with pytest.raises(ValueError, match="0 .. 2"):
+        graph.degree(DIRECTED, 3)
+
+
+# --- connectivity -----------------------------------------------------------------------------
+
+def test_components_agree_with_networkx_and_igraph_on_cora(cora):
+    labels = graph.connected_components(cora.edge_index, cora.num_nodes)
+    nx_parts = {frozenset(c) for c in nx.connected_components(graph.to_networkx(cora.edge_index, cora.num_nodes))}
+    ig_parts = partition(graph.to_igraph(cora.edge_index, cora.num_nodes).connected_components().membership)
+    assert partition(labels.tolist()) == nx_parts == ig_parts
+    sizes = graph.component_sizes(labels)
+    assert sizes.tolist() == sorted((len(c) for c in nx_parts), reverse=True)
+    largest = graph.largest_component(cora.edge_index, cora.num_nodes)
+    assert set(largest.tolist()) == max(nx_parts, key=len)
+
+
+@given(edge_lists)
+@settings(max_examples=40, deadline=None)
+def test_components_are_labelled_by_their_smallest_node(edge_index):
+    num_nodes = 30  # ids beyond the edges are isolated nodes
+    labels = graph.connected_components(edge_index, num_nodes)
+    parts = partition(labels.tolist())
+    undirected = nx.Graph(edge_index.T.tolist())
+    undirected.add_nodes_from(range(num_nodes))
+    assert parts == {frozenset(c) for c in nx.connected_components(undirected)}
+    for part in parts:
+        assert {int(labels[i]) for i in part} == {min(part)}
+
+
+def test_hop_distances_match_networkx_shortest_paths(cora):
+    nxg = graph.to_networkx(cora.edge_index, cora.num_nodes)
+    for node, hops in [(1358, 2), (0, 3), (2000, 1)]:
+        distance = graph.hop_distances(cora.edge_index, cora.num_nodes, node, hops)
+        lengths = nx.single_source_shortest_path_length(nxg, node, cutoff=hops)
+        assert {i: int(d) for i, d in enumerate(distance) if d >= 0} == lengths
+
+
+def test_hop_distances_walk_edges_backwards_on_a_directed_graph():
+    # reaching node 2 means following edges j -> i from target back to source
+    reverse = graph.to_networkx(DIRECTED, 5, directed=True).reverse()
+    distance = graph.hop_distances(DIRECTED, 5, 2, 2)
+    assert {i: int(d) for i, d in enumerate(distance) if d >= 0} == \
+        nx.single_source_shortest_path_length(reverse, 2, cutoff=2)
+    assert distance.tolist() == [1, 1, 0, 1, -1]
+    with pytest.raises(ValueError, match="node"):
+        graph.hop_distances(DIRECTED, 5, 5, 1)
+
+
+def test_k_hop_subgraph_relabels_consistently(cora):
+    nodes, distance, sub = graph.k_hop_subgraph(cora.edge_index, cora.num_nodes, 0, 2)
+    assert int(nodes[0]) == 0 and int(distance[0]) == 0
+    assert distance.tolist() == sorted(distance.tolist())
+    original = set(map(tuple, cora.edge_index.T.tolist()))
+    inside = set(nodes.tolist())
+    expected = {(a, b) for a, b in original if a in inside and b in inside}
+    assert {(int(nodes[a]), int(nodes[b])) for a, b in sub.T.tolist()} == expected
+
+
+# --- clustering -------------------------------------------------------------------------------
+
+def test_clustering_agrees_with_networkx_and_igraph_on_cora(cora):
+    local = graph.local_clustering(cora.edge_index, cora.num_nodes)
+    nx_local = nx.clustering(graph.to_networkx(cora.edge_index, cora.num_nodes))
+    ig_local = graph.to_igraph(cora.edge_index, cora.num_nodes).transitivity_local_undirected(mode="zero")
+    assert torch.allclose(local, torch.tensor([nx_local[i] for i in range(cora.num_nodes)], dtype=torch.float64))
+    assert torch.allclose(local, torch.tensor(ig_local, dtype=torch.float64))
+    assert math.isclose(graph.average_clustering(cora.edge_index, cora.num_nodes),
+                        nx.average_clustering(graph.to_networkx(cora.edge_index, cora.num_nodes)))
+
+
+@given(edge_lists)
+@settings(max_examples=40, deadline=None)
+def test_clustering_matches_networkx_on_random_graphs(edge_index):
+    num_nodes = 26
+    nxg = graph.to_networkx(edge_index, num_nodes)
+    assert math.isclose(graph.average_clustering(edge_index, num_nodes), nx.average_clustering(nxg),
+                        abs_tol=1e-12)
+
+
+def test_a_triangle_with_a_tail():
+    edge_index = torch.tensor([[0, 1, 0, 2, 1, 2, 2, 3], [1, 0, 2, 0, 2, 1, 3, 2]])
+    assert graph.local_clustering(edge_index, 4).tolist() == pytest.approx([1, 1, 1 / 3, 0])
+
+
+# --- labels on the graph ----------------------------------------------------------------------
+
+def test_edge_homophily_equals_a_count_over_undirected_edges(cora):
+    same = sum(int(cora.y[a] == cora.y[b]) for a, b in graph.to_networkx(cora.edge_index, cora.num_nodes).edges())
+    expected = same / (cora.num_edges // 2)
+    assert math.isclose(graph.edge_homophily(cora.edge_index, cora.y), expected)
+    # self-loops never count
+    assert math.isclose(graph.edge_homophily(cora.edge_index_with_self_loops, cora.y), expected)
+
+
+def test_edge_homophily_small_cases():
+    path = torch.tensor([[0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2]])
+    assert graph.edge_homophily(path, torch.tensor([0, 0, 1, 1])) == pytest.approx(2 / 3)
+    assert math.isnan(graph.edge_homophily(torch.tensor([[0], [0]]), torch.tensor([0])))
+    with pytest.raises(ValueError, match="1-D"):
+        graph.edge_homophily(path, torch.zeros(4, 2, dtype=torch.long))
+
+
+def test_class_and_local_homophily_match_loops(cora):
+    y, edge_index = cora.y, cora.edge_index
+    per_class = graph.class_homophily(edge_index, y, cora.num_classes)
+    for c in range(cora.num_classes):
+        into = [(j, i) for j, i in edge_index.T.tolist() if y[i] == c]
+        assert per_class[c].item() == pytest.approx(sum(int(y[j] == c) for j, _ in into) / len(into))
+    local = graph.local_homophily(edge_index, y)
+    nxg = graph.to_networkx(edge_index, cora.num_nodes)
+    for node in (0, 1358, 1701, 2707):
+        neighbours = list(nxg.neighbors(node))
+        assert local[node].item() == pytest.approx(sum(int(y[m] == y[node]) for m in neighbours) / len(neighbours))
+    isolated = graph.local_homophily(DIRECTED, torch.tensor([0, 0, 1, 1, 0]))
+    assert math.isnan(isolated[4]) and math.isnan(isolated[0])  # no incoming edges
+
+
+def test_class_balance_counts_each_split(cora):
+    splits = {"train": cora.train_idx, "val": cora.val_idx, "test": cora.test_idx}
+    balance = graph.class_balance(cora.y, splits, cora.num_classes)
+    for name, idx in splits.items():
+        counted = Counter(cora.y[idx].tolist())
+        assert balance[name].tolist() == [counted[c] for c in range(cora.num_classes)]
+    assert balance["train"].tolist() == [20] * 7
+
+
+def test_igraph_is_the_vertex_numbering_of_the_dataset(cora):
+    # per-vertex results index like dataset.y: vertex k is node k
+    igg = graph.to_igraph(cora.edge_index, cora.num_nodes)
+    assert isinstance(igg, ig.Graph)
+    assert sorted(igg.neighbors(1358)) == sorted(cora.edge_index[0, cora.edge_index[1] == 1358].tolist())
