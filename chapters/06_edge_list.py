@@ -1,0 +1,459 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     notebook_metadata_filter: kernelspec,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Chapter 06 · Implementation 3: edge list
+#
+# The dense implementations of chapters 04 and 05 score every pair of nodes and then throw away
+# the pairs that are not edges. On Cora that means H·N² scores to keep H·E of them. This chapter
+# computes GAT on the edges alone: every tensor is (N, ·) or (E, ·), never (N, N). Three
+# operations do all the work:
+#
+# - **gather**: `index_select` copies each edge's source row and target row out of a per-node
+#   tensor, lifting (N, H) node scores to (E, H) edge scores;
+# - **scatter-reduce**: `scatter_reduce(..., "amax")` and `index_add_` combine the edges that
+#   share a target, giving one maximum and one sum per neighbourhood, for a softmax that runs over
+#   each node's incoming edges;
+# - **scatter-add**: `index_add_` sums the weighted messages `alpha_ij z_j` into their targets.
+#
+# This is how graph libraries (PyTorch Geometric, DGL) implement GAT. On the way we meet the
+# numerical trap of the original PyTorch GAT project, a softmax stabilised with one *global*
+# maximum, and show with numbers why the maximum has to be taken per neighbourhood.
+
+# %%
+import importlib.util
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gatkit import load_planetoid
+from gatkit.checks import exercise
+from gatkit.edges import add_self_loops
+from gatkit.layers import GATLayerDense, GATLayerEdge, GATLayerMasked
+
+torch.manual_seed(0)
+
+cora = load_planetoid("cora", progress=False)
+x = cora.x  # (N, F)
+edge_index = cora.edge_index_with_self_loops  # (2, E), row 0 source j, row 1 target i
+N, F_in = x.shape
+E = edge_index.shape[1]
+H, F_out = 8, 8  # the paper's first Cora layer
+print(f"N = {N}, E = {E} (with self-loops), H = {H}, F' = {F_out}")
+print(f"dense scores: H·N² = {H * N * N:,d}; edge scores: H·E = {H * E:,d} ({E / N**2:.2%} of the pairs)")
+assert E / N**2 < 0.002
+
+# %% [markdown]
+# ## 1. Scores per node, computed once
+#
+# The split of the attention vector (chapter 03) gives
+# `e_ij = LeakyReLU(a_dst · z_i + a_src · z_j)`: each node needs two numbers per head, one for
+# its role as a target and one as a source. We compute them once per node, in (N, H):
+
+# %%
+W = nn.init.xavier_uniform_(torch.empty(H * F_out, F_in))  # (H*F', F)
+a_src = nn.init.xavier_uniform_(torch.empty(H, F_out))  # (H, F')
+a_dst = nn.init.xavier_uniform_(torch.empty(H, F_out))  # (H, F')
+
+z = (x @ W.T).view(N, H, F_out)  # (N, H, F')
+s_src = (z * a_src).sum(dim=-1)  # (N, H): node as a source j
+s_dst = (z * a_dst).sum(dim=-1)  # (N, H): node as a target i
+print("z", tuple(z.shape), " s_src", tuple(s_src.shape), " s_dst", tuple(s_dst.shape))
+
+# %% [markdown]
+# ## 2. Lifting node scores to the edges
+#
+# `t.index_select(0, idx)` returns the rows `t[idx[0]], t[idx[1]], ...`: one row per entry of
+# `idx`, repeats allowed. With `idx = edge_index[0]` that is one row per edge holding its
+# source's score; with `edge_index[1]`, its target's. On the directed 4-node toy graph of chapter
+# 05 (`0 -> 1`, `0 -> 2`, `1 -> 2`, `3 -> 2`, `2 -> 0`, and a self-loop on every node), with one
+# head and scores chosen so that row `n` is easy to spot:
+
+# %%
+toy_edges = torch.tensor([[0, 0, 1, 3, 2, 0, 1, 2, 3],
+                          [1, 2, 2, 2, 0, 0, 1, 2, 3]])  # (2, 9): row 0 source, row 1 target
+toy_s = torch.tensor([[0.0], [10.0], [20.0], [30.0]])  # (N, 1): node n scores 10 n
+print("sources:          ", toy_edges[0].tolist())
+print("lifted to edges:  ", toy_s.index_select(0, toy_edges[0]).squeeze(1).tolist())
+assert toy_s.index_select(0, toy_edges[0]).shape == (9, 1)
+
+# %% [markdown]
+# ## Exercise 6.1: lifting scores to the edges
+#
+# Write `edge_scores(s_src, s_dst, edge_index)`: `s_src` and `s_dst` are (N, H); return the
+# raw attention scores (E, H), `e[k] = LeakyReLU(s_src[j] + s_dst[i])` with slope 0.2 for the
+# edge `k = j -> i`, in `edge_index` column order.
+
+
+# %%
+def edge_scores(s_src: torch.Tensor, s_dst: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+    """Raw scores (E, H): ``LeakyReLU(s_src[j] + s_dst[i])`` for every edge ``j -> i``."""
+    # YOUR CODE HERE (about 2 lines)
+    raise NotImplementedError('Exercise 6.1: lifting scores to the edges')
+
+
+edge_scores = exercise("6.1", edge_scores)
+
+# %% [markdown]
+# These are exactly the entries of chapter 05's (H, N, N) logits at `[h, i, j]` for the edges,
+# and nothing else. We check that on Cora for two heads (the dense table of two heads is small
+# enough to build just for this):
+
+# %%
+e = edge_scores(s_src, s_dst, edge_index)  # (E, H)
+dense_two_heads = F.leaky_relu(s_dst[:, :2].T.unsqueeze(2) + s_src[:, :2].T.unsqueeze(1), 0.2)  # (2, N, N)
+torch.testing.assert_close(e[:, :2], dense_two_heads[:, edge_index[1], edge_index[0]].T)
+print("e", tuple(e.shape), f"= {e.numel():,d} numbers, the edge entries of the dense logits")
+
+# %% [markdown]
+# ## 3. A softmax per neighbourhood
+#
+# Target `i` normalises over its incoming edges only:
+#
+# `alpha_k = exp(e_k − m_i) / Σ_{k' into i} exp(e_k' − m_i)` for every edge `k` into `i`,
+#
+# where `m_i` is any constant per target; the softmax does not change if every score of one
+# neighbourhood is shifted by the same amount. We choose `m_i` = the largest score into `i`, so
+# that the largest term of each neighbourhood is `exp(0) = 1` and nothing overflows. With the
+# edges grouped by their target `edge_index[1]`, that is four steps:
+#
+# 1. `m = zeros(N, H).scatter_reduce(0, index, e, reduce="amax", include_self=False)`, where
+#    `index` is the target of each edge expanded to (E, H): row `i` of `m` becomes the max over
+#    the edges into `i`. `include_self=False` leaves the starting zeros out of the max (with the
+#    default `True` they would take part, and a neighbourhood whose scores are all negative would
+#    get the max 0);
+# 2. `p = exp(e − m[target])`, gathering each edge's own neighbourhood max with `index_select`;
+# 3. `s = zeros(N, H).index_add_(0, target, p)`: row `i` sums the `p` of the edges into `i`;
+# 4. `alpha = p / s[target]`.
+#
+# Step 1 on the toy graph with the lifted scores from above: the edges into node 2 come from
+# 0, 1, 3 and 2 itself, so its max is 30.
+
+# %%
+toy_e = toy_s.index_select(0, toy_edges[0])  # (E, 1): each edge scored by its source, 10 j
+toy_index = toy_edges[1].unsqueeze(1).expand_as(toy_e)  # (E, 1): each edge's target
+toy_max = torch.zeros(4, 1).scatter_reduce(0, toy_index, toy_e, reduce="amax", include_self=False)  # (N, 1)
+print("max over each target's incoming edges:", toy_max.squeeze(1).tolist())
+assert toy_max.squeeze(1).tolist() == [20.0, 10.0, 30.0, 30.0]
+
+# %% [markdown]
+# ## Exercise 6.2: the neighbourhood softmax
+#
+# Write `neighbourhood_softmax(scores, edge_index, num_nodes)`: `scores` (E, H); return `alpha`
+# (E, H), where for every head the coefficients of the edges into each target sum to 1. Subtract
+# each target's own maximum. The check includes neighbourhoods whose scores sit hundreds apart.
+
+
+# %%
+def neighbourhood_softmax(scores: torch.Tensor, edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
+    """Softmax of ``scores`` (E, H) over the incoming edges of each target, shifted per target."""
+    # YOUR CODE HERE (about 7 lines)
+    raise NotImplementedError('Exercise 6.2: the neighbourhood softmax')
+
+
+neighbourhood_softmax = exercise("6.2", neighbourhood_softmax)
+
+# %%
+alpha = neighbourhood_softmax(e, edge_index, N)  # (E, H)
+per_target = torch.zeros(N, H).index_add_(0, edge_index[1], alpha)  # (N, H)
+print("alpha", tuple(alpha.shape), "| sum over each target's incoming edges: min",
+      f"{per_target.min().item():.6f}, max {per_target.max().item():.6f}")
+torch.testing.assert_close(per_target, torch.ones(N, H))
+
+# %% [markdown]
+# ### Why the maximum must be taken per target
+#
+# Any constant shift is exact in real arithmetic, so why not subtract one global maximum over
+# all edges, `scores.max()`, as the edge-list implementation of the original PyTorch GAT
+# project does? Because float32 cannot represent small enough numbers:
+#
+# - `exp(x)` is **denormal** (fewer significant bits, growing relative error) for x below about
+#   −87.3, where float32's smallest normal number 1.2·10⁻³⁸ lies;
+# - `exp(x)` is **exactly 0** for x below about −103.9.
+#
+# A neighbourhood whose scores sit far below the global maximum is therefore computed with
+# denormals, or vanishes: its sum is 0, and `0 / 0 = nan` (or `0` if, as that project does, a
+# small epsilon is added to the sum). Here are three neighbourhoods of one head: target 0's
+# scores around +50 (they hold the global maximum), target 1's around −48 (about 98 below it),
+# target 2's around −200.
+
+# %%
+assert torch.exp(torch.tensor(-87.0)) >= torch.finfo(torch.float32).tiny > torch.exp(torch.tensor(-88.0))
+assert torch.exp(torch.tensor(-103.0)) > 0 and torch.exp(torch.tensor(-104.0)) == 0
+
+far_edges = torch.tensor([[0, 1, 2, 1, 0, 2, 2, 0],
+                          [0, 0, 0, 1, 1, 2, 2, 2]])  # (2, 8): three neighbourhoods (targets 0, 1, 2)
+far_scores = torch.tensor([[50.0], [49.0], [47.5],  # into 0: the global max
+                           [-48.0], [-50.5],  # into 1: about 98 below it
+                           [-200.0], [-201.0], [-203.0]])  # into 2: 250 below it, (E, 1)
+
+
+def softmax_global_max(scores, edge_index, num_nodes, epsilon=0.0):
+    """The original project's shift: one max over all edges (an epsilon optional)."""
+    p = (scores - scores.max()).exp()  # (E, H)
+    sums = torch.zeros(num_nodes, scores.shape[1]).index_add_(0, edge_index[1], p)  # (N, H)
+    return p / (sums.index_select(0, edge_index[1]) + epsilon)
+
+
+groups = [slice(0, 3), slice(3, 5), slice(5, 8)]  # the edges of targets 0, 1, 2
+exact = torch.cat([F.softmax(far_scores[g].double(), dim=0) for g in groups])  # (E, 1), float64 reference
+versions = {"global max": softmax_global_max(far_scores, far_edges, 3),
+            "global max + 1e-16": softmax_global_max(far_scores, far_edges, 3, epsilon=1e-16),
+            "per-target max": neighbourhood_softmax(far_scores, far_edges, 3)}
+for name, result in versions.items():
+    sums = torch.zeros(3, 1).index_add_(0, far_edges[1], result).squeeze(1)  # (N,)
+    errors = [(result[g].double() - exact[g]).abs().max().item() for g in groups]
+    print(f"{name:18s} sums per target {[round(v, 6) for v in sums.tolist()]}, "
+          f"max error per target {[f'{err:.0e}' for err in errors]}")
+
+starved = versions["global max"]
+assert torch.isnan(starved[5:]).all()  # target 2: 0 / 0
+assert (versions["global max + 1e-16"][5:] == 0).all()  # target 2: sums to 0 instead of 1
+assert 1e-4 < (starved[3:5].double() - exact[3:5]).abs().max() < 1e-3  # target 1: denormal arithmetic
+denormal_sum = (far_scores[3:5] - far_scores.max()).exp().sum()  # target 1's sum under the global shift
+assert 2e-43 < denormal_sum < 4e-43 and (versions["global max + 1e-16"][3:] < 1e-20).all()
+assert (versions["per-target max"].double() - exact).abs().max() < 1e-6
+
+# %% [markdown]
+# With one global maximum, target 2's attention is NaN, or, with the epsilon, sums to 0: the
+# node silently ignores all its neighbours. Target 1's terms are denormal: without the epsilon
+# its coefficients are off by about 4·10⁻⁴, and with it they vanish too, because its whole sum,
+# about 3·10⁻⁴³, is nothing next to `1e-16`. Subtracting each target's own maximum makes every
+# neighbourhood's largest term exactly 1, its sum at least 1, and the result correct to float32
+# precision, at the cost of one `scatter_reduce`. In a network that trains normally the scores
+# rarely spread this far, which is why the bug goes unnoticed; nothing, however, prevents it.
+#
+# ## 4. Aggregation: scattering the messages
+#
+# The layer's output for target `i` and head `h` is `Σ_{j -> i} alpha_ij z_j`. On the edge list:
+# gather the source features `z[j]` per edge (E, H, F'), weight them by `alpha` (E, H, 1), and
+# add each message into its target's row of a fresh zero tensor with `index_add_`. A node with no
+# incoming edge keeps its zeros.
+#
+# `index_add_` works **in place**: call it on a new `torch.zeros(...)`, never on a tensor you were
+# given, or you overwrite the caller's data (and autograd may complain).
+#
+# ## Exercise 6.3: the scatter aggregation
+#
+# Write `aggregate(alpha, z, edge_index)`: `alpha` (E, H), `z` (N, H, F'); return (N, H, F') with
+# row `i` the sum over the edges `j -> i` of `alpha[k] * z[j]` (about 2 lines).
+
+
+# %%
+def aggregate(alpha: torch.Tensor, z: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+    """Weighted sum of the sources' features into each target: (N, H, F')."""
+    # YOUR CODE HERE (about 2 lines)
+    raise NotImplementedError('Exercise 6.3: the scatter aggregation')
+
+
+aggregate = exercise("6.3", aggregate)
+
+# %% [markdown]
+# ## 5. The whole layer
+#
+# Projection, node scores, lifting, neighbourhood softmax, aggregation, then concatenate or
+# average the heads and add the bias. The parameter names are `gatkit`'s again.
+
+
+# %%
+class EdgeGATLayer(nn.Module):
+    """Implementation 3 built from this chapter's functions, with ``gatkit``'s parameter names."""
+
+    def __init__(self, in_features, out_features, heads=1, *, concat=True, dropout=0.0, attention_dropout=0.0):
+        super().__init__()
+        self.heads, self.out_features, self.concat = heads, out_features, concat
+        self.dropout, self.attention_dropout = dropout, attention_dropout
+        self.linear = nn.Linear(in_features, heads * out_features, bias=False)  # W: (H*F', F)
+        self.a_src = nn.Parameter(nn.init.xavier_uniform_(torch.empty(heads, out_features)))  # (H, F')
+        self.a_dst = nn.Parameter(nn.init.xavier_uniform_(torch.empty(heads, out_features)))  # (H, F')
+        self.bias = nn.Parameter(torch.zeros(heads * out_features if concat else out_features))
+
+    def forward(self, x, edge_index, return_attention=False):
+        n = x.shape[0]
+        x = F.dropout(x, self.dropout, self.training)  # (N, F)
+        z = self.linear(x).view(n, self.heads, self.out_features)  # (N, H, F')
+        s_src = (z * self.a_src).sum(dim=-1)  # (N, H)
+        s_dst = (z * self.a_dst).sum(dim=-1)  # (N, H)
+        alpha = neighbourhood_softmax(edge_scores(s_src, s_dst, edge_index), edge_index, n)  # (E, H)
+        dropped = F.dropout(alpha, self.attention_dropout, self.training)  # (E, H)
+        out = aggregate(dropped, z, edge_index)  # (N, H, F')
+        out = out.reshape(n, -1) if self.concat else out.mean(dim=1)  # (N, H*F') or (N, F')
+        out = out + self.bias
+        return (out, alpha) if return_attention else out
+
+
+# %% [markdown]
+# We load the state dict of `gatkit`'s implementation 3 into our layer and into the two dense
+# implementations, and compare outputs and attention (E, H) on Cora in eval mode, for a hidden
+# layer (8 heads, concatenated) and an output layer (2 heads averaged, 7 classes):
+
+# %%
+def compare(edge_index, configs, implementations):
+    """Load one random state dict into our layer and each implementation; assert equal outputs and alpha."""
+    for heads, out_features, concat in configs:
+        reference = GATLayerEdge(F_in, out_features, heads, concat=concat, dropout=0.6, attention_dropout=0.6)
+        with torch.no_grad():
+            reference.bias.normal_()  # a non-zero bias, so that it is compared too
+        ours = EdgeGATLayer(F_in, out_features, heads, concat=concat)
+        ours.load_state_dict(reference.state_dict())
+        with torch.no_grad():
+            out_ours, alpha_ours = ours.eval()(x, edge_index, return_attention=True)
+            for implementation in implementations:
+                layer = implementation(F_in, out_features, heads, concat=concat)
+                layer.load_state_dict(reference.state_dict())
+                out, alpha = layer.eval()(x, edge_index, return_attention=True)
+                torch.testing.assert_close(out_ours, out, rtol=1e-5, atol=1e-5)
+                torch.testing.assert_close(alpha_ours, alpha, rtol=1e-5, atol=1e-5)
+                print(f"H={heads}, F'={out_features}, concat={concat}: ours vs {implementation.__name__:14s} "
+                      f"max |output difference| {(out_ours - out).abs().max().item():.1e}, "
+                      f"max |alpha difference| {(alpha_ours - alpha).abs().max().item():.1e}")
+
+
+compare(edge_index, [(H, F_out, True), (2, 7, False)], [GATLayerEdge, GATLayerMasked, GATLayerDense])
+
+# %% [markdown]
+# Cora is undirected, so it cannot tell a layer that confuses source and target from a correct
+# one as easily as a directed graph can. We keep **one direction** of every Cora edge, chosen at
+# random, add the self-loops back, and compare again (the edge-list and the dense layout once
+# each, to keep it quick):
+
+# %%
+no_loops = cora.edge_index  # (2, E0), both directions of every edge
+one_way = no_loops[:, no_loops[0] < no_loops[1]]  # (2, E0/2), each undirected edge once
+flip = torch.rand(one_way.shape[1]) < 0.5
+directed = torch.where(flip, one_way.flip(0), one_way)  # (2, E0/2), a random direction per edge
+directed = add_self_loops(directed, N)  # (2, E0/2 + N)
+key, reverse_key = directed[0] * N + directed[1], directed[1] * N + directed[0]  # (E,)
+assert not torch.isin(reverse_key[directed[0] != directed[1]], key).any()  # no edge has its reverse
+print(f"directed Cora: {directed.shape[1]} edges")
+compare(directed, [(H, F_out, True)], [GATLayerEdge, GATLayerMasked])
+
+# %% [markdown]
+# The gradients agree too, so the three implementations also *train* the same (the subtracted
+# maximum carries no gradient: the softmax does not depend on the shift):
+
+# %%
+reference = GATLayerEdge(F_in, F_out, H)
+ours = EdgeGATLayer(F_in, F_out, H)
+ours.load_state_dict(reference.state_dict())
+for layer in (reference, ours):
+    layer(x, edge_index).square().sum().backward()
+for name, parameter in ours.named_parameters():
+    torch.testing.assert_close(parameter.grad, reference.get_parameter(name).grad, rtol=1e-4, atol=1e-5)
+print("gradients agree for", [name for name, _ in ours.named_parameters()])
+
+# %% [markdown]
+# One thing only the edge list can do: **repeated edges**. A dense (N, N) matrix holds each pair
+# once, so `gatkit`'s dense layers refuse an `edge_index` with a repeated column; the edge list
+# simply attends over each copy separately.
+
+# %%
+repeated = torch.cat([edge_index, edge_index[:, :1]], dim=1)  # (2, E + 1): the first edge twice
+print("edge list:", tuple(GATLayerEdge(F_in, F_out, H).eval()(x, repeated).shape))
+try:
+    GATLayerMasked(F_in, F_out, H)(x, repeated)
+except ValueError as error:
+    print("dense:    ValueError:", str(error)[:90], "...")
+
+# %% [markdown]
+# ## 6. Memory: O(H·E) against O(H·N²)
+#
+# The dense layers hold (H, N, N) tensors; the edge list holds (E, H) scores and
+# coefficients and one (E, H, F') message tensor. For the first Cora layer in float32:
+
+# %%
+dense_bytes = H * N * N * 4  # one (H, N, N) tensor
+edge_bytes = E * H * 4  # one (E, H) tensor
+message_bytes = E * H * F_out * 4  # the (E, H, F') messages
+print(f"(H, N, N): {dense_bytes / 1e6:7.1f} MB   (E, H): {edge_bytes / 1e6:.2f} MB   "
+      f"(E, H, F'): {message_bytes / 1e6:.2f} MB   ratio N²/E = {N * N / E:.0f}")
+assert round(dense_bytes / 1e6) == 235 and round(edge_bytes / 1e3) == 424 and round(N * N / E) == 553
+
+big_n, big_e = 100_000, 100_000 * 11  # a 100 000-node graph, average in-degree 10 plus the self-loop
+print(f"100 000 nodes: (H, N, N) {H * big_n**2 * 4 / 1e9:.0f} GB, (E, H, F') {big_e * H * F_out * 4 / 1e6:.0f} MB")
+assert H * big_n**2 * 4 / 1e9 == 320 and round(big_e * H * F_out * 4 / 1e6) == 282
+
+# %% [markdown]
+# On Cora one dense score tensor (235 MB) is 553 times the edge scores (0.42 MB); a graph of
+# 100 000 nodes would need 320 GB per dense tensor and 282 MB for the messages. Chapter 10
+# measures time and peak memory of all three implementations as the graph grows.
+#
+# ### The practitioner's version: PyTorch Geometric's `GATConv`
+#
+# `torch_geometric.nn.GATConv` is implementation 3 as libraries ship it: the same lifting, a
+# per-target softmax built on scatter operations, and a scatter-sum aggregation. Its attention
+# vectors are called `att_src` and `att_dst` (shape (1, H, F')) and its projection `lin`. Given
+# our weights (and told not to add self-loops, since ours are already there) it computes the same
+# function. It is installed with the course's development tools; the cell skips itself without
+# it.
+
+# %%
+if importlib.util.find_spec("torch_geometric") is None:
+    print("torch_geometric is not installed; skipping the GATConv comparison")
+else:
+    from torch_geometric.nn import GATConv
+
+    conv = GATConv(F_in, F_out, heads=H, add_self_loops=False).eval()
+    ours = EdgeGATLayer(F_in, F_out, H).eval()
+    with torch.no_grad():
+        conv.lin.weight.copy_(ours.linear.weight)
+        conv.att_src.copy_(ours.a_src.unsqueeze(0))
+        conv.att_dst.copy_(ours.a_dst.unsqueeze(0))
+        conv.bias.copy_(ours.bias.normal_())
+        difference = (conv(x, edge_index) - ours(x, edge_index)).abs().max().item()
+    print(f"GATConv vs ours: max |output difference| {difference:.1e}")
+    assert difference < 1e-5
+
+# %% [markdown]
+# ## Summary
+#
+# - Implementation 3 never forms an (N, N) tensor: node scores (N, H) are lifted to edges with
+#   `index_select`, and everything else is (E, H) or (E, H, F').
+# - The softmax over each target's incoming edges is four scatter steps: per-target max
+#   (`scatter_reduce`, `"amax"`, `include_self=False`), `exp` of the shifted scores, per-target sum
+#   (`index_add_`), division.
+# - The shift must be the **per-target** maximum: one global maximum underflows neighbourhoods
+#   far below it (denormal errors, then attention that sums to 0 or NaN).
+# - Aggregation is `index_add_` of `alpha_ij z_j` into the targets, on a fresh zero tensor.
+# - Same state dict, same function: outputs, attention and gradients match implementations 1 and
+#   2 on Cora, undirected and directed, with O(H·E) instead of O(H·N²) memory.
+#
+# ## Check your understanding
+#
+# 1. Why is `index_select` on `s_src` and `s_dst` enough to get every edge's score, instead of a
+#    dot product per edge with `a` and the concatenation `[z_i ‖ z_j]`? What does it save?
+# 2. In `scatter_reduce(..., reduce="amax")`, what goes wrong with `include_self=True` on a zero
+#    tensor, and for which neighbourhoods?
+# 3. A neighbourhood's scores lie 120 below the global maximum. What attention does the
+#    global-max softmax give it, with and without the `1e-16` epsilon?
+# 4. Your aggregation gathers `z[edge_index[0]]` correctly but adds the messages at
+#    `edge_index[0]` too. The shapes are right. What does row `j` of the output hold?
+# 5. Cora has E = 13 264 edges with self-loops. At which number of nodes N would the dense
+#    (N, N) mask of chapter 05 alone take as much memory as the (E, H, F') messages of
+#    implementation 3 with H = F' = 8, at this E?
+
+# %% [markdown]
+# ## Going further
+#
+# - PyTorch Geometric's `GATConv` (and `GATv2Conv`, which applies `a` after the nonlinearity so
+#   the ranking of neighbours can depend on the target), and its `torch_geometric.utils.softmax`,
+#   the per-target stable softmax used by many of its layers.
+# - DGL's `edge_softmax` and its message-passing API express the same gather/scatter pattern.
+# - `torch.Tensor.scatter_reduce` also offers `"sum"`, `"mean"`, `"amin"` and `"prod"`; on a GPU,
+#   `index_add_` uses atomic additions, so float sums may differ in the last bits from run to run
+#   (see PyTorch's notes on reproducibility).
+# - The original PyTorch GAT project's implementation 3 (gordicaleksa/pytorch-GAT) uses the
+#   global-maximum shift discussed above; compare its code with yours.

@@ -1,0 +1,258 @@
+"""Checks for chapter 06, Implementation 3: edge list."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import torch
+import torch.nn.functional as F
+
+from gatkit import data
+from gatkit.checks.ch05 import TOY_EDGES, TOY_LOOPED, random_graph
+from gatkit.checks.core import Case, Check, register
+
+NEGATIVE_SLOPE = 0.2
+
+# Five neighbourhoods whose head-0 scores sit far apart (targets 0..4, sources listed per target):
+# around +100 (exp overflows without a shift), +50, -70 (starves under a global max, but survives
+# a max clamped at 0), -200 (starves under any shift but its own max) and a moderate one.
+# Head 1 holds moderate scores, so a softmax over the heads axis shows up too.
+FAR_APART_SOURCES = {0: [0, 1, 2], 1: [1, 3], 2: [2, 0, 4], 3: [3, 4], 4: [4, 1]}
+FAR_APART_HEAD0 = {0: [100.0, 99.0, 97.0], 1: [50.0, 48.5], 2: [-70.0, -71.0, -73.0],
+                   3: [-200.0, -201.5], 4: [0.5, -1.0]}
+
+
+@lru_cache(maxsize=None)
+def _cora():
+    return data.load_planetoid("cora", progress=False)
+
+
+def _generator(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+# --- references ---------------------------------------------------------------------------
+
+def edge_scores(s_src: torch.Tensor, s_dst: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+    """Raw scores (E, H): ``e[k] = LeakyReLU(s_src[j] + s_dst[i])`` for the edge ``k = j -> i``."""
+    scores = s_src.index_select(0, edge_index[0]) + s_dst.index_select(0, edge_index[1])  # (E, H)
+    return F.leaky_relu(scores, NEGATIVE_SLOPE)
+
+
+def neighbourhood_softmax(scores: torch.Tensor, edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
+    """Softmax (E, H) of ``scores`` over the incoming edges of each target, stabilised per target."""
+    target = edge_index[1]  # (E,)
+    index = target.unsqueeze(1).expand_as(scores)  # (E, H)
+    top = scores.new_zeros(num_nodes, scores.shape[1]).scatter_reduce(
+        0, index, scores, reduce="amax", include_self=False)  # (N, H) max over each neighbourhood
+    exp = (scores - top.index_select(0, target)).exp()  # (E, H), every neighbourhood's max is exp(0) = 1
+    sums = scores.new_zeros(num_nodes, scores.shape[1]).index_add_(0, target, exp)  # (N, H)
+    return exp / sums.index_select(0, target)  # (E, H)
+
+
+def aggregate(alpha: torch.Tensor, z: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+    """``out[i] = sum over edges j -> i of alpha[k] * z[j]``, shape (N, H, F')."""
+    messages = alpha.unsqueeze(-1) * z.index_select(0, edge_index[0])  # (E, H, 1) * (E, H, F')
+    return torch.zeros_like(z).index_add_(0, edge_index[1], messages)  # (N, H, F')
+
+
+# --- cases --------------------------------------------------------------------------------
+
+def _score_inputs(edge_index: torch.Tensor, num_nodes: int, heads: int, seed: int) -> tuple:
+    generator = _generator(seed)
+    s_src = torch.randn(num_nodes, heads, generator=generator)  # (N, H)
+    s_dst = torch.randn(num_nodes, heads, generator=generator)  # (N, H)
+    return s_src, s_dst, edge_index
+
+
+def _score_cases() -> list[Case]:
+    cora = _cora()
+    return [Case("directed toy graph (4 nodes, H=2)", _score_inputs(TOY_LOOPED, 4, 2, seed=10)),
+            Case("random directed graph (15 nodes, 40 edges, H=3)",
+                 _score_inputs(random_graph(15, 40, seed=11), 15, 3, seed=12)),
+            Case("Cora with self-loops (H=8)",
+                 _score_inputs(cora.edge_index_with_self_loops, cora.num_nodes, 8, seed=13))]
+
+
+def far_apart_case() -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Scores (E, 2), edge_index (2, E) and N for five neighbourhoods whose scores sit far apart."""
+    columns, head0 = [], []
+    for target, sources in FAR_APART_SOURCES.items():
+        columns += [(source, target) for source in sources]
+        head0 += FAR_APART_HEAD0[target]
+    edge_index = torch.tensor(columns).T  # (2, E)
+    head1 = torch.linspace(-1.5, 2.0, len(head0))  # (E,) moderate
+    return torch.stack([torch.tensor(head0), head1], dim=1), edge_index, len(FAR_APART_SOURCES)
+
+
+def _softmax_cases() -> list[Case]:
+    cora = _cora()
+    toy = TOY_LOOPED
+    random_edges = random_graph(12, 35, seed=14)
+    return [Case("directed toy graph (4 nodes, H=2)",
+                 (torch.randn(toy.shape[1], 2, generator=_generator(15)), toy, 4)),
+            Case("random directed graph (12 nodes, 35 edges, H=3)",
+                 (3 * torch.randn(random_edges.shape[1], 3, generator=_generator(16)), random_edges, 12)),
+            Case("neighbourhoods whose scores sit far apart (+100, +50, -70, -200)", far_apart_case()),
+            Case("Cora with self-loops (H=8)",
+                 (torch.randn(cora.edge_index_with_self_loops.shape[1], 8, generator=_generator(17)),
+                  cora.edge_index_with_self_loops, cora.num_nodes))]
+
+
+def _aggregate_inputs(edge_index: torch.Tensor, num_nodes: int, heads: int, out_features: int, seed: int) -> tuple:
+    generator = _generator(seed)
+    scores = torch.randn(edge_index.shape[1], heads, generator=generator)  # (E, H)
+    alpha = neighbourhood_softmax(scores, edge_index, num_nodes)  # (E, H), sums to 1 per target
+    z = torch.randn(num_nodes, heads, out_features, generator=generator)  # (N, H, F')
+    return alpha, z, edge_index
+
+
+def _aggregate_cases() -> list[Case]:
+    cora = _cora()
+    return [Case("directed toy graph (4 nodes, H=2, F'=3; node 3 receives nothing)",
+                 _aggregate_inputs(TOY_EDGES, 4, 2, 3, seed=18)),
+            Case("random directed graph (10 nodes, 25 edges, H=3, F'=2)",
+                 _aggregate_inputs(random_graph(10, 25, seed=19), 10, 3, 2, seed=20)),
+            Case("Cora with self-loops (H=8, F'=8)",
+                 _aggregate_inputs(cora.edge_index_with_self_loops, cora.num_nodes, 8, 8, seed=21))]
+
+
+# --- known mistakes, each fed to its check by the tests --------------------------------------
+
+def _scores_swapped(s_src, s_dst, edge_index):
+    return edge_scores(s_src, s_dst, edge_index.flip(0))
+
+
+def _scores_without_leaky_relu(s_src, s_dst, edge_index):
+    return s_src.index_select(0, edge_index[0]) + s_dst.index_select(0, edge_index[1])
+
+
+def _scores_default_slope(s_src, s_dst, edge_index):
+    return F.leaky_relu(_scores_without_leaky_relu(s_src, s_dst, edge_index))  # slope 0.01
+
+
+def _one_global_max(scores, edge_index, num_nodes):
+    target = edge_index[1]
+    exp = (scores - scores.max()).exp()
+    sums = scores.new_zeros(num_nodes, scores.shape[1]).index_add_(0, target, exp)
+    return exp / sums.index_select(0, target)
+
+
+def _one_global_max_plus_epsilon(scores, edge_index, num_nodes):
+    target = edge_index[1]
+    exp = (scores - scores.max()).exp()
+    sums = scores.new_zeros(num_nodes, scores.shape[1]).index_add_(0, target, exp)
+    return exp / (sums.index_select(0, target) + 1e-16)
+
+
+def _no_max_subtracted(scores, edge_index, num_nodes):
+    target = edge_index[1]
+    exp = scores.exp()
+    sums = scores.new_zeros(num_nodes, scores.shape[1]).index_add_(0, target, exp)
+    return exp / sums.index_select(0, target)
+
+
+def _max_includes_zero(scores, edge_index, num_nodes):
+    target = edge_index[1]
+    index = target.unsqueeze(1).expand_as(scores)
+    top = scores.new_zeros(num_nodes, scores.shape[1]).scatter_reduce(0, index, scores, reduce="amax")
+    exp = (scores - top.index_select(0, target)).exp()
+    sums = scores.new_zeros(num_nodes, scores.shape[1]).index_add_(0, target, exp)
+    return exp / sums.index_select(0, target)
+
+
+def _softmax_over_all_edges(scores, edge_index, num_nodes):
+    return F.softmax(scores, dim=0)
+
+
+def _softmax_over_heads(scores, edge_index, num_nodes):
+    return F.softmax(scores, dim=1)
+
+
+def _grouped_by_source(scores, edge_index, num_nodes):
+    return neighbourhood_softmax(scores, edge_index.flip(0), num_nodes)
+
+
+def _aggregated_into_sources(alpha, z, edge_index):
+    return aggregate(alpha, z, edge_index.flip(0))
+
+
+def _messages_from_targets(alpha, z, edge_index):
+    messages = alpha.unsqueeze(-1) * z.index_select(0, edge_index[1])
+    return torch.zeros_like(z).index_add_(0, edge_index[1], messages)
+
+
+def _alpha_forgotten(alpha, z, edge_index):
+    return torch.zeros_like(z).index_add_(0, edge_index[1], z.index_select(0, edge_index[0]))
+
+
+def _index_add_into_z(alpha, z, edge_index):
+    messages = alpha.unsqueeze(-1) * z.index_select(0, edge_index[0])
+    return z.index_add_(0, edge_index[1], messages)  # writes into the caller's z
+
+
+register(Check(
+    id="6.1",
+    title="lifting scores to the edges",
+    reference=edge_scores,
+    cases=_score_cases,
+    hint="Take the source's score with s_src.index_select(0, edge_index[0]), the target's with "
+         "s_dst.index_select(0, edge_index[1]), add them (E, H), then F.leaky_relu(..., 0.2).",
+    mistakes={
+        "Source and target are swapped: row 0 of edge_index is the SOURCE j (its score comes from "
+        "s_src) and row 1 the TARGET i (s_dst).": _scores_swapped,
+        "The LeakyReLU is missing: e = LeakyReLU(s_src[j] + s_dst[i]) with slope 0.2.":
+            _scores_without_leaky_relu,
+        "LeakyReLU has the wrong slope: F.leaky_relu defaults to 0.01, GAT uses "
+        "negative_slope=0.2.": _scores_default_slope,
+    },
+))
+
+register(Check(
+    id="6.2",
+    title="the neighbourhood softmax",
+    reference=neighbourhood_softmax,
+    cases=_softmax_cases,
+    hint="Group the edges by their TARGET edge_index[1]: per-target max with scatter_reduce(0, index, "
+         "scores, reduce='amax', include_self=False) (index = target expanded to (E, H)), subtract it "
+         "(gathered back with index_select), exp, sum per target with index_add_, divide.",
+    mistakes={
+        "You subtract ONE global max: a neighbourhood whose scores sit far below it (here -200 "
+        "against +100) underflows to exp(...) = 0, and 0 / 0 = nan. Subtract each target's own max "
+        "(scatter_reduce with reduce='amax').": _one_global_max,
+        "You subtract ONE global max and add an epsilon to the sums: a neighbourhood far below that "
+        "max underflows to 0 and its attention sums to 0 instead of 1. Subtract each target's own "
+        "max (scatter_reduce with reduce='amax'), and no epsilon is needed.": _one_global_max_plus_epsilon,
+        "No max is subtracted: exp(100) overflows to inf and exp(-200) underflows to 0, so large or "
+        "very negative neighbourhoods give nan. Subtract each target's max before exp.": _no_max_subtracted,
+        "Your per-target max also sees the zeros you started from: scatter_reduce includes the "
+        "destination's initial value unless include_self=False, so a neighbourhood whose scores are "
+        "all far below 0 (here -200) still underflows.": _max_includes_zero,
+        "That is one softmax over ALL edges: attention must be normalised over the incoming edges of "
+        "each target separately (sum per target with index_add_).": _softmax_over_all_edges,
+        "The softmax runs over the heads axis (dim=1): each head is normalised on its own, over the "
+        "incoming edges of each target.": _softmax_over_heads,
+        "You grouped the edges by their SOURCE (edge_index[0]): the softmax runs over the incoming "
+        "edges of each TARGET, edge_index[1]. Check on a directed graph.": _grouped_by_source,
+    },
+))
+
+register(Check(
+    id="6.3",
+    title="the scatter aggregation",
+    reference=aggregate,
+    cases=_aggregate_cases,
+    hint="Weight each source's features by its edge's alpha (alpha.unsqueeze(-1) * "
+         "z.index_select(0, edge_index[0]), shape (E, H, F')) and add them into a NEW zero tensor at "
+         "the targets: torch.zeros_like(z).index_add_(0, edge_index[1], messages).",
+    mistakes={
+        "You aggregated into the SOURCES: messages flow j -> i, so add them at edge_index[1] and "
+        "take the features of edge_index[0].": _aggregated_into_sources,
+        "Each message must carry the SOURCE's features z[edge_index[0]]; you took the target's own "
+        "features, so every output is just z_i again.": _messages_from_targets,
+        "The messages are not weighted: multiply each source's features by its attention "
+        "coefficient, alpha.unsqueeze(-1) * z_j.": _alpha_forgotten,
+        "You called index_add_ on z itself: that adds the messages onto the input features (and "
+        "changes the caller's z). Start from torch.zeros_like(z).": _index_add_into_z,
+    },
+))

@@ -1,0 +1,426 @@
+"""Graph attention layers (Veličković et al., ICLR 2018): three implementations and the GAT model.
+
+One layer computes, for every target node ``i`` and head ``h``,
+
+    z_j = W x_j,    e_ij = LeakyReLU(a_dst[h] . z_i[h] + a_src[h] . z_j[h]),
+    alpha_ij = softmax of e_ij over the incoming edges j -> i of i,
+    h'_i[h] = sum_j alpha_ij z_j[h],
+
+then concatenates the heads (hidden layers) or averages them (the output layer). The three
+implementations below compute exactly this function with the same parameters (one state dict
+loads into all three) and differ only in how they lay the computation out in memory:
+
+* :class:`GATLayerDense` (implementation 1): per-head dense ``(H, N, N)`` score matrices built with
+  batched matrix products; neighbours selected by multiplying with the 0/1 adjacency.
+* :class:`GATLayerMasked` (implementation 2): the layout of the authors' TensorFlow code, one
+  projection matmul and an additive ``-inf`` mask before ``softmax``.
+* :class:`GATLayerEdge` (implementation 3): an edge list, O(E) memory, with a per-target stable
+  softmax built from ``scatter_reduce`` and ``index_add``.
+
+Notation (as in the whole course): N nodes, E edges (self-loops included), F input features,
+F' features per head, H heads. ``edge_index`` is int64 ``(2, E)``, row 0 the source ``j``, row 1
+the target ``i``; messages flow ``j -> i``. The layers add no self-loops: pass
+``edge_index_with_self_loops`` (or :func:`gatkit.edges.add_self_loops`) for the paper's model.
+
+Examples
+--------
+>>> import torch
+>>> from gatkit.layers import GAT
+>>> _ = torch.manual_seed(0)
+>>> model = GAT([4, 8, 3], [2, 1], dropout=0.0)
+>>> x = torch.randn(5, 4)                                         # (N, F)
+>>> edge_index = torch.tensor([[0, 1, 2, 3, 4, 1], [0, 1, 2, 3, 4, 0]])  # self-loops and 1 -> 0
+>>> model(x, edge_index).shape                                    # (N, C)
+torch.Size([5, 3])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from gatkit.edges import validate_edge_index
+
+__all__ = [
+    "GAT",
+    "GATLayer",
+    "GATLayerDense",
+    "GATLayerEdge",
+    "GATLayerMasked",
+    "LAYER_TYPES",
+]
+
+
+def _check_positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return value
+
+
+def _check_probability(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} is a dropout probability and must lie in [0, 1], got {value!r}")
+    return float(value)
+
+
+class GATLayer(nn.Module):
+    """Shared base of the three GAT layer implementations: parameters, validation, dropout, output.
+
+    Subclasses implement only :meth:`_attend`, the attention and aggregation step. Everything else
+    (the parameters and their initialisation, input checks, input dropout, concatenating or
+    averaging the heads, the residual connection and the bias) lives here, so the three
+    implementations cannot drift apart.
+
+    Parameters
+    ----------
+    in_features : int
+        F, the width of the input ``x``.
+    out_features : int
+        F', the features each head produces.
+    heads : int, default 1
+        H, the number of independent attention heads.
+    concat : bool, default True
+        Concatenate the heads to ``(N, H * F')`` (hidden layers) or average them to ``(N, F')``
+        (the paper's output layer).
+    dropout : float, default 0.0
+        Dropout probability on the layer's input ``x`` (train mode only).
+    attention_dropout : float, default 0.0
+        Dropout probability on the normalised coefficients ``alpha`` (train mode only): each
+        node then aggregates over a random subset of its neighbourhood.
+    negative_slope : float, default 0.2
+        Slope of the LeakyReLU applied to the raw scores.
+    residual : bool, default False
+        Add a learned linear projection of the (dropped-out) input to the output.
+    bias : bool, default True
+        Add a learned bias to the output.
+
+    Attributes
+    ----------
+    linear : torch.nn.Linear
+        ``linear.weight`` is ``W``, shape ``(H * F', F)``; head ``h`` uses rows
+        ``h * F' .. (h + 1) * F' - 1``.
+    a_src, a_dst : torch.nn.Parameter
+        ``(H, F')`` each: the halves of the paper's attention vector ``a`` that score the source
+        ``j`` and the target ``i`` of an edge ``j -> i``.
+    bias : torch.nn.Parameter or None
+        ``(H * F',)`` if ``concat`` else ``(F',)``.
+    residual : torch.nn.Linear or None
+        ``residual.weight`` is ``(H * F' or F', F)``, no bias.
+    """
+
+    def __init__(self, in_features: int, out_features: int, heads: int = 1, *, concat: bool = True,
+                 dropout: float = 0.0, attention_dropout: float = 0.0, negative_slope: float = 0.2,
+                 residual: bool = False, bias: bool = True) -> None:
+        super().__init__()
+        self.in_features = _check_positive_int("in_features", in_features)
+        self.out_features = _check_positive_int("out_features", out_features)
+        self.heads = _check_positive_int("heads", heads)
+        self.concat = bool(concat)
+        self.dropout = _check_probability("dropout", dropout)
+        self.attention_dropout = _check_probability("attention_dropout", attention_dropout)
+        if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float)) or negative_slope < 0:
+            raise ValueError(f"negative_slope must be a float >= 0 (the paper uses 0.2), got {negative_slope!r}")
+        self.negative_slope = float(negative_slope)
+
+        out_total = heads * out_features if self.concat else out_features
+        self.linear = nn.Linear(in_features, heads * out_features, bias=False)  # W: (H*F', F)
+        self.a_src = nn.Parameter(torch.empty(heads, out_features))  # (H, F')
+        self.a_dst = nn.Parameter(torch.empty(heads, out_features))  # (H, F')
+        self.residual = nn.Linear(in_features, out_total, bias=False) if residual else None
+        if bias:
+            self.bias = nn.Parameter(torch.empty(out_total))  # (H*F',) or (F',)
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Glorot-uniform ``W``, ``a_src``, ``a_dst`` (and the residual projection); zero bias."""
+        nn.init.xavier_uniform_(self.linear.weight)
+        nn.init.xavier_uniform_(self.a_src)
+        nn.init.xavier_uniform_(self.a_dst)
+        if self.residual is not None:
+            nn.init.xavier_uniform_(self.residual.weight)
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_features}, {self.out_features}, heads={self.heads}, concat={self.concat}, "
+                f"dropout={self.dropout}, attention_dropout={self.attention_dropout}, "
+                f"negative_slope={self.negative_slope}, residual={self.residual is not None}, "
+                f"bias={self.bias is not None}")
+
+    # -- the parts every implementation shares --------------------------------------------------
+
+    def project(self, x: Tensor) -> Tensor:
+        """``z = x W^T`` viewed per head: ``(N, F)`` -> ``(N, H, F')``."""
+        return F.linear(x, self.linear.weight).view(x.shape[0], self.heads, self.out_features)  # (N, H, F')
+
+    def validate(self, x: object, edge_index: object) -> None:
+        """Raise ``ValueError`` (saying how to fix it) unless ``x`` and ``edge_index`` fit this layer."""
+        if not isinstance(x, Tensor):
+            raise ValueError(f"x must be a torch.Tensor of node features (N, F), got {type(x).__name__}")
+        if x.layout != torch.strided:
+            raise ValueError(f"x must be a dense tensor, got layout {x.layout}; use x.to_dense()")
+        if x.dim() != 2:
+            raise ValueError(f"x must be 2-D (N, F) with one row per node, got shape {tuple(x.shape)}; "
+                             "for a single graph use x.reshape(num_nodes, -1)")
+        if x.shape[0] == 0:
+            raise ValueError("x has no rows: a graph needs at least one node")
+        if not x.is_floating_point():
+            raise ValueError(f"x must be a floating-point tensor, got {x.dtype}; use x.float()")
+        if x.shape[1] != self.in_features:
+            raise ValueError(f"x has {x.shape[1]} features per node but this layer was built with "
+                             f"in_features={self.in_features}; pass x of shape (N, {self.in_features}) "
+                             f"or build the layer with in_features={x.shape[1]}")
+        if x.dtype != self.linear.weight.dtype:
+            raise ValueError(f"x has dtype {x.dtype} but the layer's parameters are {self.linear.weight.dtype}; "
+                             f"convert one of them, e.g. x.to({self.linear.weight.dtype})")
+        validate_edge_index(edge_index, x.shape[0])
+        if edge_index.device != x.device:
+            raise ValueError(f"edge_index is on {edge_index.device} but x is on {x.device}; "
+                             "move it with edge_index.to(x.device)")
+
+    def _drop_attention(self, alpha: Tensor) -> Tensor:
+        """Dropout on normalised coefficients: every implementation calls this on its alpha."""
+        return F.dropout(alpha, p=self.attention_dropout, training=self.training)
+
+    def forward(self, x: Tensor, edge_index: Tensor, *,
+                return_attention: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+        """Apply the layer.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(N, F)`` float node features.
+        edge_index : torch.Tensor
+            ``(2, E)`` int64, row 0 the source ``j``, row 1 the target ``i``, with whatever
+            self-loops the caller wants (the layer adds none). A node with no incoming edge
+            aggregates nothing: its attention output is zero (before residual and bias).
+        return_attention : bool, default False
+            Also return the attention coefficients.
+
+        Returns
+        -------
+        torch.Tensor or (torch.Tensor, torch.Tensor)
+            ``(N, H * F')`` if ``concat`` else ``(N, F')``; with ``return_attention`` also
+            ``alpha`` ``(E, H)`` in ``edge_index`` column order, after the softmax and before
+            attention dropout (so each target's incoming coefficients sum to 1 per head).
+        """
+        self.validate(x, edge_index)
+        x = F.dropout(x, p=self.dropout, training=self.training)  # (N, F)
+        out, alpha = self._attend(x, edge_index)  # (N, H, F'), (E, H)
+        if self.concat:
+            out = out.reshape(out.shape[0], self.heads * self.out_features)  # (N, H*F')
+        else:
+            out = out.mean(dim=1)  # (N, F')
+        if self.residual is not None:
+            out = out + self.residual(x)  # (N, H*F') or (N, F')
+        if self.bias is not None:
+            out = out + self.bias  # (N, H*F') or (N, F')
+        return (out, alpha) if return_attention else out
+
+    def _attend(self, x: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor]:
+        """Attention and aggregation: ``x`` (N, F) -> (``out`` (N, H, F'), ``alpha`` (E, H))."""
+        raise NotImplementedError("GATLayer is the shared base class; use GATLayerDense, GATLayerMasked "
+                                  "or GATLayerEdge (or LAYER_TYPES[1 | 2 | 3])")
+
+
+def _dense_adjacency(edge_index: Tensor, x: Tensor) -> Tensor:
+    """``adj[i, j] = 1`` iff ``j -> i``, refusing duplicate edges (a dense matrix holds each pair once)."""
+    num_nodes = x.shape[0]
+    key = edge_index[1] * num_nodes + edge_index[0]  # (E,)
+    num_distinct = int(torch.unique(key).numel())
+    if num_distinct != key.numel():
+        raise ValueError(f"edge_index holds {key.numel() - num_distinct} duplicate edge(s); a dense layer "
+                         "cannot represent an edge twice. Remove them with torch.unique(edge_index, dim=1) "
+                         "or use GATLayerEdge, which attends over repeated edges separately")
+    adj = x.new_zeros(num_nodes, num_nodes)  # (N, N)
+    adj[edge_index[1], edge_index[0]] = 1.0
+    return adj
+
+
+class GATLayerDense(GATLayer):
+    """Implementation 1, dense per head: ``(H, N, N)`` scores from batched matrix products.
+
+    Simple to read and fast on small graphs, but O(H N^2) memory. Raises ``ValueError`` on
+    duplicate edges. Parameters and behaviour: see :class:`GATLayer`.
+    """
+
+    def _attend(self, x: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor]:
+        n, h, f_out = x.shape[0], self.heads, self.out_features
+        adj = _dense_adjacency(edge_index, x)  # (N, N)
+        weight = self.linear.weight.view(h, f_out, self.in_features)  # (H, F', F)
+        z = torch.bmm(x.expand(h, n, self.in_features), weight.transpose(1, 2))  # (H, N, F')
+        s_dst = torch.bmm(z, self.a_dst.unsqueeze(-1))  # (H, N, 1): a_dst . z_i, one per target row
+        s_src = torch.bmm(z, self.a_src.unsqueeze(-1)).transpose(1, 2)  # (H, 1, N): a_src . z_j, per column
+        e = F.leaky_relu(s_dst + s_src, self.negative_slope)  # (H, N, N): e[h, i, j] for j -> i
+        # Subtract each row's max over its neighbours only (softmax is shift-invariant, so no
+        # gradient is needed through it); a row without neighbours gets 0 instead of -inf.
+        row_max = e.detach().masked_fill(adj == 0, float("-inf")).amax(dim=-1, keepdim=True)  # (H, N, 1)
+        row_max = row_max.nan_to_num(neginf=0.0)  # (H, N, 1)
+        # clamp: non-neighbours may sit far above the row max; exp would overflow to inf and inf * 0 = nan.
+        p = (e - row_max).clamp(max=0.0).exp() * adj  # (H, N, N): zero off the neighbourhood
+        row_sum = p.sum(dim=-1, keepdim=True)  # (H, N, 1), >= 1 in rows that have neighbours
+        # A row without neighbours has sum 0: divide by 1 there (0 / 0 would give nan values and gradients).
+        alpha_dense = p / torch.where(row_sum > 0, row_sum, torch.ones_like(row_sum))  # (H, N, N)
+        out = torch.bmm(self._drop_attention(alpha_dense), z)  # (H, N, F')
+        alpha = alpha_dense[:, edge_index[1], edge_index[0]].T  # (E, H): gather alpha[h, i, j] per edge
+        return out.transpose(0, 1), alpha  # (N, H, F'), (E, H)
+
+
+class GATLayerMasked(GATLayer):
+    """Implementation 2, dense with a connectivity mask: the layout of the authors' TensorFlow code.
+
+    One matmul projects all heads at once, the logits get an additive mask (0 on edges, -inf
+    elsewhere) and a plain ``softmax`` normalises each row. O(H N^2) memory. Raises ``ValueError``
+    on duplicate edges. Parameters and behaviour: see :class:`GATLayer`.
+    """
+
+    def _attend(self, x: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor]:
+        adj = _dense_adjacency(edge_index, x)  # (N, N)
+        z = self.project(x)  # (N, H, F'): one matmul for all heads
+        f_dst = (z * self.a_dst).sum(dim=-1).T.unsqueeze(-1)  # (H, N, 1)
+        f_src = (z * self.a_src).sum(dim=-1).T.unsqueeze(1)  # (H, 1, N)
+        logits = F.leaky_relu(f_dst + f_src, self.negative_slope)  # (H, N, N)
+        # The TF code relies on self-loops so that no row is all -inf (softmax would give nan):
+        # a row without neighbours is left unmasked here and zeroed after the softmax instead.
+        has_in = adj.any(dim=1, keepdim=True)  # (N, 1)
+        mask = torch.zeros_like(adj).masked_fill((adj == 0) & has_in, float("-inf"))  # (N, N)
+        alpha_dense = F.softmax(logits + mask, dim=-1)  # (H, N, N)
+        if not bool(has_in.all()):  # skip a full (H, N, N) pass in the usual case (self-loops)
+            alpha_dense = alpha_dense * has_in  # (H, N, N)
+        out = torch.matmul(self._drop_attention(alpha_dense), z.transpose(0, 1))  # (H, N, F')
+        alpha = alpha_dense[:, edge_index[1], edge_index[0]].T  # (E, H)
+        return out.transpose(0, 1), alpha  # (N, H, F'), (E, H)
+
+
+class GATLayerEdge(GATLayer):
+    """Implementation 3, edge list: O(N + E) memory, the way graph libraries implement GAT.
+
+    Node scores are lifted to edges with ``index_select``; the softmax over each target's incoming
+    edges subtracts a per-target maximum (``scatter_reduce(..., "amax")``) before ``exp``, so a
+    neighbourhood whose scores lie far below the others' is not starved; sums and the aggregation
+    use ``index_add``. Repeated edges are allowed (each column is attended separately).
+    Parameters and behaviour: see :class:`GATLayer`.
+    """
+
+    def _attend(self, x: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor]:
+        n = x.shape[0]
+        src, dst = edge_index[0], edge_index[1]  # (E,), (E,)
+        z = self.project(x)  # (N, H, F')
+        s_src = (z * self.a_src).sum(dim=-1)  # (N, H): score half of each node as a source j
+        s_dst = (z * self.a_dst).sum(dim=-1)  # (N, H): score half of each node as a target i
+        e = F.leaky_relu(s_src.index_select(0, src) + s_dst.index_select(0, dst),
+                         self.negative_slope)  # (E, H)
+        alpha = self._softmax_per_target(e, dst, n)  # (E, H)
+        messages = self._drop_attention(alpha).unsqueeze(-1) * z.index_select(0, src)  # (E, H, F')
+        out = z.new_zeros(n, self.heads, self.out_features).index_add(0, dst, messages)  # (N, H, F')
+        return out, alpha  # (N, H, F'), (E, H)
+
+    @staticmethod
+    def _softmax_per_target(e: Tensor, dst: Tensor, num_nodes: int) -> Tensor:
+        """Softmax of ``e`` (E, H) over the edges that share a target in ``dst`` (E,)."""
+        index = dst.unsqueeze(-1).expand_as(e)  # (E, H)
+        # A per-target max (not one global max) keeps every neighbourhood's largest term at exp(0) = 1.
+        # Detached: softmax does not depend on the shift, so its gradient through the max is zero.
+        target_max = e.new_full((num_nodes, e.shape[1]), float("-inf")).scatter_reduce(
+            0, index, e.detach(), reduce="amax", include_self=True)  # (N, H)
+        p = (e - target_max.index_select(0, dst)).exp()  # (E, H), each in (0, 1]
+        target_sum = e.new_zeros(num_nodes, e.shape[1]).index_add(0, dst, p)  # (N, H), >= 1 where used
+        return p / target_sum.index_select(0, dst)  # (E, H)
+
+
+#: The implementations by number, as the course chapters name them.
+LAYER_TYPES: dict[int, type[GATLayer]] = {1: GATLayerDense, 2: GATLayerMasked, 3: GATLayerEdge}
+
+
+class GAT(nn.Module):
+    """The GAT model: a stack of :class:`GATLayer` s, ELU between them, logits out.
+
+    Hidden layers concatenate their heads and apply ELU; the last layer averages its heads and
+    applies no activation. Each layer drops out its input with ``dropout`` and its attention
+    coefficients with ``attention_dropout`` (train mode only), as in the paper.
+
+    Parameters
+    ----------
+    features_per_layer : sequence of int
+        The input width F, then F' of each layer, e.g. ``[1433, 8, 7]`` for the paper's Cora model.
+        Layer ``l > 0`` reads ``features_per_layer[l] * heads_per_layer[l - 1]`` features.
+    heads_per_layer : sequence of int
+        H of each layer, e.g. ``[8, 1]``; one fewer entry than ``features_per_layer``.
+    layer_type : int, default 3
+        Which implementation to use: a key of :data:`LAYER_TYPES` (1 dense, 2 masked, 3 edge list).
+        The parameter names (``layers.0.linear.weight``, ``layers.0.a_src``, ...) are the same for
+        every type, so a state dict moves freely between them.
+    dropout : float, default 0.6
+        Dropout on each layer's input.
+    attention_dropout : float or None, default None
+        Dropout on the attention coefficients; None means the same as ``dropout``.
+    residual, bias : bool
+        Passed to every layer (see :class:`GATLayer`).
+    """
+
+    def __init__(self, features_per_layer: Sequence[int], heads_per_layer: Sequence[int], *,
+                 layer_type: int = 3, dropout: float = 0.6, attention_dropout: float | None = None,
+                 residual: bool = False, bias: bool = True) -> None:
+        super().__init__()
+        features, heads = list(features_per_layer), list(heads_per_layer)
+        if len(features) < 2 or len(heads) != len(features) - 1:
+            raise ValueError(f"features_per_layer needs the input width plus one entry per layer and "
+                             f"heads_per_layer one entry per layer, got {len(features)} and {len(heads)} "
+                             "entries; e.g. GAT([1433, 8, 7], [8, 1])")
+        for i, value in enumerate(features):
+            _check_positive_int(f"features_per_layer[{i}]", value)
+        for i, value in enumerate(heads):
+            _check_positive_int(f"heads_per_layer[{i}]", value)
+        if layer_type not in LAYER_TYPES:
+            raise ValueError(f"layer_type must be one of {sorted(LAYER_TYPES)} (1 dense, 2 masked, 3 edge list), "
+                             f"got {layer_type!r}")
+        self.layer_type = layer_type
+        attention_dropout = dropout if attention_dropout is None else attention_dropout
+        layer_class = LAYER_TYPES[layer_type]
+        num_layers = len(heads)
+        self.layers = nn.ModuleList(
+            layer_class(features[0] if l == 0 else features[l] * heads[l - 1], features[l + 1], heads[l],
+                        concat=l < num_layers - 1, dropout=dropout, attention_dropout=attention_dropout,
+                        residual=residual, bias=bias)
+            for l in range(num_layers)
+        )
+
+    def _run(self, x: Tensor, edge_index: Tensor) -> tuple[list[Tensor], list[Tensor]]:
+        outputs, alphas = [], []
+        for l, layer in enumerate(self.layers):
+            x, alpha = layer(x, edge_index, return_attention=True)  # (N, H_l*F'_l) or (N, C), (E, H_l)
+            if l < len(self.layers) - 1:
+                x = F.elu(x)  # (N, H_l*F'_l)
+            outputs.append(x)
+            alphas.append(alpha)
+        return outputs, alphas
+
+    def forward(self, x: Tensor, edge_index: Tensor, *,
+                return_attention: bool = False) -> Tensor | tuple[Tensor, list[Tensor]]:
+        """Logits ``(N, C)`` for node features ``x`` (N, F) on the graph ``edge_index`` (2, E).
+
+        With ``return_attention=True`` returns ``(logits, alphas)``, ``alphas[l]`` being layer
+        ``l``'s coefficients ``(E, H_l)`` before attention dropout.
+        """
+        outputs, alphas = self._run(x, edge_index)
+        return (outputs[-1], alphas) if return_attention else outputs[-1]
+
+    def hidden(self, x: Tensor, edge_index: Tensor) -> list[Tensor]:
+        """Every layer's output (after ELU for hidden layers; logits last), for embedding plots.
+
+        Runs in eval mode (no dropout) without gradients and restores the previous mode, so the
+        result is deterministic and detached.
+        """
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                outputs, _ = self._run(x, edge_index)
+        finally:
+            self.train(was_training)
+        return outputs

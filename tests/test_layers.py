@@ -1,0 +1,564 @@
+"""Tests for gatkit.layers: the three GAT implementations compute one function, correctly and stably.
+
+The implementations are compared with each other, with a slow float64 reference written straight
+from the paper's equations (one loop per target and head), and with PyTorch Geometric's GATConv.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gatkit.layers import GAT, LAYER_TYPES, GATLayer, GATLayerDense, GATLayerEdge, GATLayerMasked
+
+MIRROR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "planetoid"
+IMPLEMENTATIONS = [GATLayerDense, GATLayerMasked, GATLayerEdge]
+ATOL = 1e-5
+FAST = settings(max_examples=60, deadline=None)
+
+
+# --------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------
+
+@st.composite
+def graphs(draw, max_nodes: int = 8, self_loops: bool | None = None):
+    """(num_nodes, edge_index): random directed graphs, columns in random order, no duplicates."""
+    n = draw(st.integers(1, max_nodes))
+    node = st.integers(0, n - 1)
+    pairs = draw(st.sets(st.tuples(node, node), max_size=3 * n))
+    if self_loops is None:
+        self_loops = draw(st.booleans())
+    if self_loops:
+        pairs |= {(i, i) for i in range(n)}
+    pairs = draw(st.permutations(sorted(pairs)))
+    edge_index = torch.tensor(pairs, dtype=torch.long).reshape(-1, 2).T  # (2, E)
+    return n, edge_index.contiguous()
+
+
+configs = st.fixed_dictionaries({
+    "in_features": st.integers(1, 5),
+    "out_features": st.integers(1, 4),
+    "heads": st.integers(1, 3),
+    "concat": st.booleans(),
+    "residual": st.booleans(),
+    "bias": st.booleans(),
+})
+
+
+def randomise(module: torch.nn.Module, seed: int) -> None:
+    """Give every parameter random values (the bias starts at zero, which would hide a mix-up)."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for parameter in module.parameters():
+            parameter.copy_(torch.randn(parameter.shape, generator=generator))
+
+
+def same_layers(config: dict, seed: int = 0, **extra) -> list[GATLayer]:
+    """The three implementations holding one state dict (loaded strictly), in eval mode."""
+    first = GATLayerDense(**config, **extra)
+    randomise(first, seed)
+    layers = [first]
+    for cls in IMPLEMENTATIONS[1:]:
+        layer = cls(**config, **extra)
+        layer.load_state_dict(first.state_dict(), strict=True)
+        layers.append(layer)
+    return [layer.eval() for layer in layers]
+
+
+def reference(layer: GATLayer, x: torch.Tensor, edge_index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The paper's equations, one target and head at a time, in float64."""
+    p = {name: t.detach().double() for name, t in layer.named_parameters()}
+    n, h, f_out = x.shape[0], layer.heads, layer.out_features
+    z = (x.double() @ p["linear.weight"].T).view(n, h, f_out)  # (N, H, F')
+    out = torch.zeros(n, h, f_out, dtype=torch.float64)
+    alpha = torch.zeros(edge_index.shape[1], h, dtype=torch.float64)
+    for i in range(n):
+        incoming = [k for k in range(edge_index.shape[1]) if edge_index[1, k] == i]
+        if not incoming:
+            continue
+        for head in range(h):
+            scores = torch.stack([
+                F.leaky_relu(p["a_dst"][head] @ z[i, head] + p["a_src"][head] @ z[edge_index[0, k], head], 0.2)
+                for k in incoming])
+            weights = torch.softmax(scores, dim=0)
+            for k, w in zip(incoming, weights):
+                alpha[k, head] = w
+                out[i, head] += w * z[edge_index[0, k], head]
+    out = out.reshape(n, h * f_out) if layer.concat else out.mean(dim=1)
+    if layer.residual is not None:
+        out = out + x.double() @ p["residual.weight"].T
+    if layer.bias is not None:
+        out = out + p["bias"]
+    return out, alpha
+
+
+def per_target_sums(alpha: torch.Tensor, edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
+    """Sum of alpha (E, H) over the incoming edges of each target -> (N, H)."""
+    return alpha.new_zeros(num_nodes, alpha.shape[1]).index_add(0, edge_index[1], alpha)
+
+
+def global_max_softmax(e: torch.Tensor, dst: torch.Tensor, num_nodes: int) -> torch.Tensor:
+    """The original project's mistake: ONE max over all edges, then per-target sums (+ epsilon)."""
+    p = (e - e.max()).exp()  # (E, H)
+    sums = p.new_zeros(num_nodes, e.shape[1]).index_add(0, dst, p)  # (N, H)
+    return p / (sums.index_select(0, dst) + 1e-16)  # (E, H)
+
+
+class GlobalMaxEdgeLayer(GATLayerEdge):
+    """Implementation 3 with the global-max softmax: the stability test must catch it."""
+
+    @staticmethod
+    def _softmax_per_target(e, dst, num_nodes):
+        return global_max_softmax(e, dst, num_nodes)
+
+
+# --------------------------------------------------------------------------
+# The three implementations compute one (correct) function
+# --------------------------------------------------------------------------
+
+@FAST
+@given(graph=graphs(), config=configs, seed=st.integers(0, 2**16))
+def test_implementations_agree_with_each_other_and_the_reference(graph, config, seed):
+    n, edge_index = graph
+    layers = same_layers(config, seed)
+    x = torch.randn(n, config["in_features"], generator=torch.Generator().manual_seed(seed + 1))
+    expected_out, expected_alpha = reference(layers[0], x, edge_index)
+    width = config["heads"] * config["out_features"] if config["concat"] else config["out_features"]
+    results = [layer(x, edge_index, return_attention=True) for layer in layers]
+    for layer, (out, alpha) in zip(layers, results):
+        name = type(layer).__name__
+        assert out.shape == (n, width) and alpha.shape == (edge_index.shape[1], config["heads"]), name
+        torch.testing.assert_close(out.double(), expected_out, atol=ATOL, rtol=1e-5, msg=lambda m: f"{name}: {m}")
+        torch.testing.assert_close(alpha.double(), expected_alpha, atol=ATOL, rtol=1e-5, msg=lambda m: f"{name}: {m}")
+        # ... and with implementation 1 directly, to the same tolerance
+        torch.testing.assert_close(out, results[0][0], atol=ATOL, rtol=1e-5, msg=lambda m: f"{name}: {m}")
+        torch.testing.assert_close(alpha, results[0][1], atol=ATOL, rtol=1e-5, msg=lambda m: f"{name}: {m}")
+
+
+@FAST
+@given(graph=graphs(), config=configs, seed=st.integers(0, 2**16))
+def test_attention_sums_to_one_over_each_targets_incoming_edges(graph, config, seed):
+    n, edge_index = graph
+    x = torch.randn(n, config["in_features"], generator=torch.Generator().manual_seed(seed))
+    has_incoming = torch.zeros(n, dtype=torch.bool)
+    has_incoming[edge_index[1]] = True
+    for layer in same_layers(config):
+        _, alpha = layer(x, edge_index, return_attention=True)
+        assert bool((alpha >= 0).all())
+        sums = per_target_sums(alpha, edge_index, n)  # (N, H)
+        torch.testing.assert_close(sums[has_incoming], torch.ones_like(sums[has_incoming]), atol=ATOL, rtol=0)
+
+
+@pytest.mark.parametrize("cls", IMPLEMENTATIONS)
+def test_a_node_whose_only_incoming_edge_is_its_self_loop_attends_to_itself_fully(cls):
+    # 0 -> 1 and 2 -> 1; node 0 and node 2 only hear themselves.
+    edge_index = torch.tensor([[0, 1, 2, 0, 2], [0, 1, 2, 1, 1]])
+    layer = cls(3, 2, heads=2).eval()
+    randomise(layer, 3)
+    x = torch.randn(3, 3, generator=torch.Generator().manual_seed(3))
+    _, alpha = layer(x, edge_index, return_attention=True)
+    torch.testing.assert_close(alpha[[0, 2]], torch.ones(2, 2))
+    assert bool((alpha[[1, 3, 4]] < 1).all())  # node 1 shares its attention among three edges
+
+
+@pytest.mark.parametrize("cls", IMPLEMENTATIONS)
+def test_a_src_scores_the_source_and_a_dst_the_target(cls):
+    # Two edges into node 2, scalar features so every score can be computed by hand:
+    # e_j2 = LeakyReLU(a_dst * z_2 + a_src * z_j) with z = x, a_src = 1, a_dst = -1.
+    edge_index = torch.tensor([[0, 1], [2, 2]])
+    layer = cls(1, 1).eval()
+    with torch.no_grad():
+        layer.linear.weight.fill_(1.0)
+        layer.a_src.fill_(1.0)
+        layer.a_dst.fill_(-1.0)
+    x = torch.tensor([[2.0], [0.0], [5.0]])
+    _, alpha = layer(x, edge_index, return_attention=True)
+    # -5 + 2 = -3 -> -0.6 and -5 + 0 = -5 -> -1.0; swapped halves would give 3 and 5 instead.
+    expected = torch.softmax(torch.tensor([-0.6, -1.0]), dim=0)
+    torch.testing.assert_close(alpha[:, 0], expected)
+
+
+@FAST
+@given(graph=graphs(), config=configs, data=st.data())
+def test_permuting_node_ids_permutes_the_output(graph, config, data):
+    n, edge_index = graph
+    perm = torch.tensor(data.draw(st.permutations(range(n))))  # new node k is old node perm[k]
+    new_id = torch.empty_like(perm)
+    new_id[perm] = torch.arange(n)
+    x = torch.randn(n, config["in_features"], generator=torch.Generator().manual_seed(n))
+    for layer in same_layers(config):
+        out, alpha = layer(x, edge_index, return_attention=True)
+        out_p, alpha_p = layer(x[perm], new_id[edge_index], return_attention=True)
+        torch.testing.assert_close(out_p, out[perm], atol=ATOL, rtol=1e-5)
+        torch.testing.assert_close(alpha_p, alpha, atol=ATOL, rtol=1e-5)  # same edges, same columns
+
+
+@FAST
+@given(graph=graphs(), config=configs, seed=st.integers(0, 2**16))
+def test_gradients_agree_across_implementations(graph, config, seed):
+    n, edge_index = graph
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, config["in_features"], generator=generator)
+    layers = same_layers(config, seed)
+    weights = None
+    grads = []
+    for layer in layers:
+        x_leaf = x.clone().requires_grad_(True)
+        out = layer(x_leaf, edge_index)
+        if weights is None:
+            weights = torch.randn(out.shape, generator=generator)
+        (out * weights).sum().backward()
+        grads.append({"x": x_leaf.grad, **{name: p.grad for name, p in layer.named_parameters()}})
+    for other in grads[1:]:
+        assert other.keys() == grads[0].keys()
+        for name, grad in grads[0].items():
+            assert grad is not None and bool(torch.isfinite(grad).all()), name
+            torch.testing.assert_close(other[name], grad, atol=1e-5, rtol=1e-4, msg=lambda m: f"{name}: {m}")
+
+
+# --------------------------------------------------------------------------
+# Numerical stability: a per-target max, not a global one
+# --------------------------------------------------------------------------
+
+def far_apart_neighbourhoods() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, GATLayer]:
+    """Two 4-node cliques (with self-loops) whose raw scores lie about a thousand apart.
+
+    Returns x, edge_index, the mask of edges into the low clique, and a configured layer.
+    """
+    n = 8
+    pairs = [(j, i) for group in (range(4), range(4, 8)) for i in group for j in group]
+    edge_index = torch.tensor(pairs).T  # (2, 32)
+    generator = torch.Generator().manual_seed(0)
+    x = torch.rand(n, 2, generator=generator)  # (N, 2)
+    x[:4] += 300.0  # scores around +900
+    x[4:] -= 300.0  # scores around -900 * 0.2 = -180
+    layer = GATLayerEdge(2, 2, heads=2)
+    with torch.no_grad():
+        layer.linear.weight.copy_(torch.eye(2).repeat(2, 1))  # z = x in both heads
+        layer.a_src.copy_(torch.tensor([[1.0, 0.5], [0.8, 0.7]]))  # both heads score the high clique
+        layer.a_dst.copy_(torch.tensor([[0.5, 1.0], [1.0, 0.5]]))  # near 900, the low one near -180
+    return x, edge_index, edge_index[1] >= 4, layer.eval()
+
+
+@pytest.mark.parametrize("cls", IMPLEMENTATIONS)
+def test_softmax_is_stable_when_neighbourhoods_score_hundreds_apart(cls):
+    x, edge_index, low, configured = far_apart_neighbourhoods()
+    layer = cls(2, 2, heads=2).eval()
+    layer.load_state_dict(configured.state_dict())
+    out, alpha = layer(x, edge_index, return_attention=True)
+    s_src = layer.project(x).mul(layer.a_src).sum(-1).detach()  # (N, H)
+    assert float(s_src.max() - s_src.min()) > 500  # the premise: scores hundreds apart
+    assert bool(torch.isfinite(out).all()) and bool(torch.isfinite(alpha).all())
+    sums = per_target_sums(alpha, edge_index, 8)
+    torch.testing.assert_close(sums, torch.ones_like(sums), atol=ATOL, rtol=0)
+    _, expected = reference(layer, x, edge_index)
+    torch.testing.assert_close(alpha.double(), expected, atol=1e-4, rtol=1e-4)
+    assert float(alpha[low].detach().min()) > 1e-3  # the low neighbourhood is not starved
+    out.sum().backward()
+    for name, parameter in layer.named_parameters():
+        assert bool(torch.isfinite(parameter.grad).all()), name
+
+
+def test_the_stability_test_rejects_a_global_max_softmax():
+    x, edge_index, low, configured = far_apart_neighbourhoods()
+    wrong = GlobalMaxEdgeLayer(2, 2, heads=2).eval()
+    wrong.load_state_dict(configured.state_dict())
+    _, alpha = wrong(x, edge_index, return_attention=True)
+    sums = per_target_sums(alpha, edge_index, 8)  # (N, H)
+    starved = ~torch.isfinite(sums[4:]) | (sums[4:] < 0.5)
+    assert bool(starved.all()), "the global-max variant should starve the low neighbourhood"
+    torch.testing.assert_close(sums[:4], torch.ones(4, 2))  # only the low clique suffers
+
+
+# --------------------------------------------------------------------------
+# Dropout
+# --------------------------------------------------------------------------
+
+def attention_revealing_layer(cls, n: int, heads: int, p: float) -> GATLayer:
+    """A layer whose output row i, head h, column j is alpha after dropout (x = identity, W = identity)."""
+    layer = cls(n, n, heads=heads, attention_dropout=p, bias=False)
+    with torch.no_grad():
+        layer.linear.weight.copy_(torch.eye(n).repeat(heads, 1))  # z_j = one-hot e_j in every head
+    return layer
+
+
+@pytest.mark.parametrize("cls", IMPLEMENTATIONS)
+def test_attention_dropout_zeroes_the_requested_share_of_coefficients(cls):
+    torch.manual_seed(0)
+    n, heads, p = 60, 2, 0.6
+    edge_index = torch.cartesian_prod(torch.arange(n), torch.arange(n)).T  # (2, 3600): every pair
+    edge_index = edge_index[:, torch.rand(edge_index.shape[1]) < 0.4]  # about 1400 random edges
+    layer = attention_revealing_layer(cls, n, heads, p).train()
+    x = torch.eye(n)
+    out, alpha = layer(x, edge_index, return_attention=True)
+    dropped = out.view(n, heads, n)[edge_index[1], :, edge_index[0]]  # (E, H): alpha after dropout
+    # The returned alpha is taken before dropout: it still sums to 1 per target.
+    sums = per_target_sums(alpha, edge_index, n)
+    torch.testing.assert_close(sums, torch.ones_like(sums), atol=ATOL, rtol=0)
+    # Survivors are rescaled by 1 / (1 - p); the rest are zero.
+    kept = dropped != 0
+    torch.testing.assert_close(dropped[kept], alpha[kept] / (1 - p), atol=ATOL, rtol=1e-4)
+    share = 1 - kept.float().mean().item()
+    assert abs(share - p) < 0.05, f"{cls.__name__} dropped {share:.1%} of attention, expected about {p:.0%}"
+    # Non-edges stay exactly zero.
+    off_graph = torch.ones(n, n, dtype=torch.bool)
+    off_graph[edge_index[1], edge_index[0]] = False
+    assert bool((out.view(n, heads, n).transpose(1, 2)[off_graph] == 0).all())
+
+
+@pytest.mark.parametrize("cls", IMPLEMENTATIONS)
+def test_dropout_is_random_in_train_mode_and_off_in_eval_mode(cls):
+    torch.manual_seed(1)
+    n = 10
+    edge_index = torch.cartesian_prod(torch.arange(n), torch.arange(n)).T  # (2, 100)
+    x = torch.randn(n, 4)
+    for kwargs in ({"attention_dropout": 0.5}, {"dropout": 0.5}):
+        layer = cls(4, 3, heads=2, **kwargs)
+        layer.train()
+        assert not torch.equal(layer(x, edge_index), layer(x, edge_index)), kwargs
+        out_1, alpha_1 = layer(x, edge_index, return_attention=True)
+        if "attention_dropout" in kwargs:  # alpha is reported before dropout, whatever the draw
+            torch.testing.assert_close(per_target_sums(alpha_1, edge_index, n), torch.ones(n, 2))
+        layer.eval()
+        assert torch.equal(layer(x, edge_index), layer(x, edge_index)), kwargs
+
+
+# --------------------------------------------------------------------------
+# PyTorch Geometric agrees with implementation 3
+# --------------------------------------------------------------------------
+
+def as_gatconv(layer: GATLayer):
+    """A torch_geometric GATConv holding ``layer``'s weights (its own names and shapes)."""
+    gat_conv = pytest.importorskip("torch_geometric.nn").GATConv
+    conv = gat_conv(layer.in_features, layer.out_features, heads=layer.heads, concat=layer.concat,
+                    negative_slope=layer.negative_slope, add_self_loops=False,
+                    bias=layer.bias is not None, residual=layer.residual is not None)
+    state = {"lin.weight": layer.linear.weight,
+             "att_src": layer.a_src.unsqueeze(0),  # (1, H, F')
+             "att_dst": layer.a_dst.unsqueeze(0)}
+    if layer.bias is not None:
+        state["bias"] = layer.bias
+    if layer.residual is not None:
+        state["res.weight"] = layer.residual.weight
+    conv.load_state_dict(state, strict=True)
+    return conv.eval()
+
+
+@pytest.mark.parametrize("concat", [True, False])
+@pytest.mark.parametrize("residual", [False, True])
+def test_edge_layer_matches_torch_geometric_gatconv(concat, residual):
+    torch.manual_seed(2)
+    n = 40
+    edge_index = torch.randint(0, n, (2, 150))
+    edge_index = torch.unique(edge_index[:, edge_index[0] != edge_index[1]], dim=1)
+    edge_index = torch.cat([edge_index, torch.arange(n).repeat(2, 1)], dim=1)  # self-loops already in
+    layer = GATLayerEdge(6, 4, heads=3, concat=concat, residual=residual).eval()
+    randomise(layer, 5)
+    conv = as_gatconv(layer)
+    x = torch.randn(n, 6)
+    out, alpha = layer(x, edge_index, return_attention=True)
+    out_pyg, (edge_index_pyg, alpha_pyg) = conv(x, edge_index, return_attention_weights=True)
+    assert torch.equal(edge_index_pyg, edge_index)
+    torch.testing.assert_close(out, out_pyg, atol=ATOL, rtol=1e-5)
+    torch.testing.assert_close(alpha, alpha_pyg, atol=ATOL, rtol=1e-5)
+
+
+# --------------------------------------------------------------------------
+# Initialisation and input validation
+# --------------------------------------------------------------------------
+
+def test_initialisation_is_glorot_uniform_with_zero_bias_and_seeded():
+    torch.manual_seed(4)
+    layer = GATLayerEdge(100, 8, heads=8, residual=True)
+    for name, fan_sum in [("linear.weight", 100 + 64), ("a_src", 8 + 8), ("a_dst", 8 + 8),
+                          ("residual.weight", 100 + 64)]:
+        values = layer.get_parameter(name).detach()
+        bound = math.sqrt(6 / fan_sum)
+        assert float(values.abs().max()) <= bound, name
+        assert float(values.abs().max()) > 0.8 * bound, name  # it uses the whole range
+    assert bool((layer.bias == 0).all())
+    torch.manual_seed(4)
+    again = GATLayerEdge(100, 8, heads=8, residual=True)
+    for (name, a), (_, b) in zip(layer.named_parameters(), again.named_parameters()):
+        assert torch.equal(a, b), name
+
+
+@pytest.fixture
+def toy():
+    x = torch.randn(4, 3)
+    edge_index = torch.tensor([[0, 1, 2, 3, 1], [0, 1, 2, 3, 0]])
+    return x, edge_index
+
+
+BAD_INPUTS = {
+    "float edge_index": (lambda x, ei: (x, ei.float()), "edge_index.long()"),
+    "transposed edge_index": (lambda x, ei: (x, ei.T.contiguous()), "use edge_index.T"),
+    "edge_index with 3 rows": (lambda x, ei: (x, torch.cat([ei, ei[:1]])), "shape (2, E)"),
+    "node id out of range": (lambda x, ei: (x, ei.clone().fill_(4)), "valid ids are 0 .. 3"),
+    "negative node id": (lambda x, ei: (x, ei - 1), "valid ids are 0 .. 3"),
+    "x 1-D": (lambda x, ei: (x[:, 0], ei), "must be 2-D"),
+    "x 3-D": (lambda x, ei: (x.unsqueeze(0), ei), "must be 2-D"),
+    "x too wide": (lambda x, ei: (torch.randn(4, 5), ei), "in_features=3"),
+    "x integer": (lambda x, ei: (x.long(), ei), "x.float()"),
+    "x float64": (lambda x, ei: (x.double(), ei), "float32"),
+    "x not a tensor": (lambda x, ei: (x.tolist(), ei), "torch.Tensor"),
+    "x sparse": (lambda x, ei: (x.to_sparse(), ei), "to_dense()"),
+    "x without rows": (lambda x, ei: (x[:0], ei[:, :0]), "at least one node"),
+    "edge_index a list": (lambda x, ei: (x, ei.tolist()), "must be a torch.Tensor"),
+}
+
+
+@pytest.mark.parametrize("cls", IMPLEMENTATIONS)
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_inputs_raise_value_errors_that_say_what_to_fix(cls, case, toy):
+    make_bad, fragment = BAD_INPUTS[case]
+    layer = cls(3, 2, heads=2)
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        layer(*make_bad(*toy))
+
+
+@pytest.mark.parametrize("cls", [GATLayerDense, GATLayerMasked])
+def test_dense_layers_refuse_duplicate_edges(cls, toy):
+    x, edge_index = toy
+    with pytest.raises(ValueError, match="duplicate.*torch.unique.*GATLayerEdge"):
+        cls(3, 2)(x, torch.cat([edge_index, edge_index[:, :2]], dim=1))
+
+
+def test_edge_layer_attends_over_repeated_edges_separately(toy):
+    x, edge_index = toy
+    doubled = torch.cat([edge_index, edge_index[:, -1:]], dim=1)  # 1 -> 0 twice
+    _, alpha = GATLayerEdge(3, 2, heads=2).eval()(x, doubled, return_attention=True)
+    torch.testing.assert_close(per_target_sums(alpha, doubled, 4), torch.ones(4, 2))
+    torch.testing.assert_close(alpha[-1], alpha[-2])
+
+
+@pytest.mark.parametrize("make", [
+    lambda: GATLayerEdge(0, 2), lambda: GATLayerEdge(3, 2, heads=0), lambda: GATLayerEdge(3, 2.5),
+    lambda: GATLayerEdge(3, 2, dropout=1.5), lambda: GATLayerEdge(3, 2, attention_dropout=-0.1),
+    lambda: GATLayerEdge(3, 2, negative_slope=-1.0),
+    lambda: GAT([1433, 8], [8, 1]), lambda: GAT([1433], []), lambda: GAT([4, 0, 2], [1, 1]),
+    lambda: GAT([4, 8, 2], [1, 1], layer_type=4),
+])
+def test_bad_constructor_arguments_raise_value_errors(make):
+    with pytest.raises(ValueError, match="must|needs"):
+        make()
+
+
+def test_the_base_class_says_which_implementation_to_use(toy):
+    with pytest.raises(NotImplementedError, match="GATLayerEdge"):
+        GATLayer(3, 2)(*toy)
+
+
+# --------------------------------------------------------------------------
+# The GAT model
+# --------------------------------------------------------------------------
+
+@settings(max_examples=15, deadline=None)
+@given(graph=graphs(self_loops=True), seed=st.integers(0, 2**16),
+       shape=st.sampled_from([([3, 4, 2], [2, 1]), ([5, 2, 3, 2], [3, 2, 2]), ([2, 3], [2])]),
+       residual=st.booleans())
+def test_gat_models_of_every_layer_type_compute_the_same_function(graph, seed, shape, residual):
+    n, edge_index = graph
+    features, heads = shape
+    torch.manual_seed(seed)
+    models = [GAT(features, heads, layer_type=t, residual=residual) for t in LAYER_TYPES]
+    randomise(models[0], seed)
+    x = torch.randn(n, features[0])
+    names = list(models[0].state_dict())
+    for model in models[1:]:
+        assert list(model.state_dict()) == names
+        model.load_state_dict(models[0].state_dict(), strict=True)
+    results = [model.eval()(x, edge_index, return_attention=True) for model in models]
+    logits, alphas = results[0]
+    assert logits.shape == (n, features[-1])
+    assert [a.shape for a in alphas] == [(edge_index.shape[1], h) for h in heads]
+    for other_logits, other_alphas in results[1:]:
+        torch.testing.assert_close(other_logits, logits, atol=ATOL, rtol=1e-5)
+        for a, b in zip(other_alphas, alphas):
+            torch.testing.assert_close(a, b, atol=ATOL, rtol=1e-5)
+
+
+def test_gat_layer_widths_activations_and_hidden_outputs():
+    torch.manual_seed(0)
+    model = GAT([6, 4, 5, 3], [3, 2, 2], dropout=0.5)
+    assert [(l.in_features, l.out_features, l.heads, l.concat) for l in model.layers] == [
+        (6, 4, 3, True), (12, 5, 2, True), (10, 3, 2, False)]
+    assert all(l.dropout == 0.5 and l.attention_dropout == 0.5 for l in model.layers)
+    assert GAT([6, 3], [1], dropout=0.6, attention_dropout=0.1).layers[0].attention_dropout == 0.1
+    n = 7
+    edge_index = torch.cat([torch.randint(0, n, (2, 20)), torch.arange(n).repeat(2, 1)], dim=1)
+    edge_index = torch.unique(edge_index, dim=1)
+    x = torch.randn(n, 6)
+    model.train()
+    outputs = model.hidden(x, edge_index)
+    assert model.training  # restored
+    assert [o.shape for o in outputs] == [(n, 12), (n, 10), (n, 3)]
+    assert all(not o.requires_grad for o in outputs)
+    assert all(float(o.min()) >= -1 for o in outputs[:-1])  # ELU output
+    assert not torch.equal(model(x, edge_index), model(x, edge_index))  # dropout 0.5 in train mode
+    model.eval()
+    with torch.no_grad():
+        first = F.elu(model.layers[0](x, edge_index))  # hidden layers: ELU
+        second = F.elu(model.layers[1](first, edge_index))
+        logits = model.layers[2](second, edge_index)  # output layer: no activation
+        torch.testing.assert_close(model(x, edge_index), logits)
+    for output, expected in zip(outputs, [first, second, logits]):  # hidden() ran in eval mode
+        torch.testing.assert_close(output, expected)
+
+
+@pytest.mark.parametrize("cls", IMPLEMENTATIONS)
+def test_layers_work_in_float64(cls, toy):
+    x, edge_index = toy
+    layer = cls(3, 2, heads=2).double().eval()
+    out, alpha = layer(x.double(), edge_index, return_attention=True)
+    assert out.dtype == alpha.dtype == torch.float64
+    expected_out, expected_alpha = reference(layer, x, edge_index)
+    torch.testing.assert_close(out, expected_out)
+    torch.testing.assert_close(alpha, expected_alpha)
+
+
+def test_gat_is_deterministic_under_manual_seed_and_types_share_the_init():
+    states = []
+    for layer_type in LAYER_TYPES:
+        torch.manual_seed(7)
+        states.append(GAT([10, 4, 3], [2, 1], layer_type=layer_type).state_dict())
+    for state in states[1:]:
+        assert all(torch.equal(state[k], states[0][k]) for k in states[0])
+
+
+# --------------------------------------------------------------------------
+# Real Cora with the paper's architecture
+# --------------------------------------------------------------------------
+
+@pytest.mark.skipif(not (MIRROR / "SHA256SUMS").is_file(), reason=f"Planetoid mirror not found at {MIRROR}")
+def test_paper_architecture_on_cora_agrees_across_layer_types_and_with_pyg():
+    from gatkit.data import load_planetoid
+
+    cora = load_planetoid("cora", progress=False)
+    edge_index = cora.edge_index_with_self_loops
+    torch.manual_seed(0)
+    models = [GAT([1433, 8, 7], [8, 1], layer_type=t).eval() for t in LAYER_TYPES]
+    for model in models[1:]:
+        model.load_state_dict(models[0].state_dict(), strict=True)
+    with torch.no_grad():
+        results = [model(cora.x, edge_index, return_attention=True) for model in models]
+        first_layer_pyg = as_gatconv(models[2].layers[0])(cora.x, edge_index)
+        first_layer = models[2].layers[0](cora.x, edge_index)
+    logits, alphas = results[0]
+    assert logits.shape == (2708, 7)
+    assert [a.shape for a in alphas] == [(13264, 8), (13264, 1)]
+    for other_logits, other_alphas in results[1:]:
+        torch.testing.assert_close(other_logits, logits, atol=ATOL, rtol=1e-5)
+        for a, b in zip(other_alphas, alphas):
+            torch.testing.assert_close(a, b, atol=ATOL, rtol=1e-5)
+    sums = per_target_sums(alphas[0], edge_index, 2708)
+    torch.testing.assert_close(sums, torch.ones_like(sums), atol=ATOL, rtol=0)
+    torch.testing.assert_close(first_layer, first_layer_pyg, atol=ATOL, rtol=1e-5)
