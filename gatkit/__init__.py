@@ -9,5 +9,6 @@ __version__ = "0.1.0"
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
 
 from gatkit.data import DataError, Planetoid, load_planetoid  # noqa: E402
+from gatkit.layers import GAT  # noqa: E402
 
-__all__ = ["DataError", "Planetoid", "load_planetoid", "__version__"]
+__all__ = ["GAT", "DataError", "Planetoid", "load_planetoid", "__version__"]

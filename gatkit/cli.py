@@ -3,6 +3,7 @@
 ::
 
     gatkit visualize dataset --out-dir figures [--dataset cora]
+    gatkit train [--should-test] [--should-visualize] [--enable-tensorboard] [--seeds N] ...
 
 Subcommands are grouped by verb. ``gatkit visualize WHAT`` looks ``WHAT`` up in
 :data:`VISUALIZERS`, so a new picture is one function plus one :func:`add_visualizer` call
@@ -176,6 +177,122 @@ add_visualizer(Visualizer(
 
 
 # --------------------------------------------------------------------------
+# gatkit train
+# --------------------------------------------------------------------------
+
+
+def _add_train_parser(verbs) -> None:
+    train = verbs.add_parser(
+        "train", help="train GAT with the paper's recipe",
+        description="Train a GAT on Cora or Citeseer with the GAT paper's recipe (2 layers, 8 heads x 8 "
+                    "features, dropout 0.6, Adam lr 0.005, weight decay 5e-4) and the official code's "
+                    "early stopping (patience 100 on validation accuracy and loss; the best weights are "
+                    "restored before testing). The final model goes to OUT_DIR/models/binaries/ under a "
+                    "new name per run; checkpoints to OUT_DIR/models/checkpoints/.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    flag = train.add_argument
+    flag("--dataset", choices=DATASETS, default="cora", help="Planetoid dataset")
+    flag("--layer-type", "--layer_type", type=int, choices=(1, 2, 3), default=3, dest="layer_type",
+         help="GAT implementation: 1 dense per head, 2 dense with a connectivity mask, 3 edge list")
+    flag("--seed", type=int, default=0, help="random seed (of the first run with --seeds)")
+    flag("--seeds", type=int, default=1, metavar="N",
+         help="train N runs with seeds SEED .. SEED+N-1 and print the mean and standard deviation")
+    flag("--epochs", type=int, default=10_000, help="upper bound on epochs (early stopping usually ends sooner)")
+    flag("--patience", type=int, default=100, help="epochs without improvement before stopping")
+    flag("--device", default=None, help="torch device; default: cuda when available, else cpu")
+    flag("--out-dir", "--out_dir", type=Path, default=Path("."), dest="out_dir",
+         help="folder that receives models/ and runs/ (and figures/ with --should-visualize)")
+    flag("--resume", type=Path, default=None, metavar="CHECKPOINT", help="continue a run from its checkpoint")
+    flag("--keep", choices=("val_loss", "both"), default="val_loss",
+         help="whose weights early stopping keeps: the lowest validation loss, or (as the official code) "
+              "the last epoch best on both validation accuracy and loss")
+    flag("--checkpoint-every", "--checkpoint_every", type=int, default=100, dest="checkpoint_every",
+         metavar="EPOCHS", help="write the run's checkpoint every this many epochs (0: never)")
+    flag("--should-test", "--should_test", action="store_true", dest="should_test",
+         help="report the test accuracy of the restored best weights")
+    flag("--should-visualize", "--should_visualize", action="store_true", dest="should_visualize",
+         help="write learning-curve plots to OUT_DIR/figures/")
+    flag("--enable-tensorboard", "--enable_tensorboard", action="store_true", dest="enable_tensorboard",
+         help="log loss and accuracy per epoch under OUT_DIR/runs/ (view with `tensorboard --logdir runs`)")
+    flag("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(handler=run_train)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """``gatkit train``: one run, or ``--seeds N`` runs with a mean and standard deviation."""
+    import statistics
+
+    import torch
+
+    from gatkit import data
+    from gatkit.checkpoints import CheckpointError
+    from gatkit.train import paper_config, train
+
+    if args.seeds < 1 or args.epochs < 1 or args.patience < 1:
+        raise CliError("--seeds, --epochs and --patience must be at least 1.", 2)
+    if args.resume is not None and args.seeds != 1:
+        raise CliError("--resume continues one run; do not combine it with --seeds.", 2)
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        torch.empty(0, device=device)
+    except (RuntimeError, AssertionError) as error:
+        raise CliError(f"--device {device} is not usable here ({str(error).splitlines()[0]}); "
+                       "use --device cpu.", 2)
+    out_dir = prepare_out_dir(args.out_dir)
+    try:
+        dataset = data.load_planetoid(args.dataset, progress=not args.quiet)
+    except data.DataError as error:
+        raise CliError(str(error), 1)
+
+    results = []
+    for seed in range(args.seed, args.seed + args.seeds):
+        config = paper_config(args.dataset, layer_type=args.layer_type, seed=seed, epochs=args.epochs,
+                              patience=args.patience, keep=args.keep)
+        try:
+            result = train(config, dataset=dataset, out_dir=out_dir, tensorboard=args.enable_tensorboard,
+                           progress=not args.quiet, checkpoint_every=args.checkpoint_every,
+                           resume=args.resume, device=device, test=args.should_test)
+        except CheckpointError as error:
+            raise CliError(str(error), 2 if args.resume else 1)
+        results.append(result)
+        metrics = result.metrics
+        line = (f"seed {seed}: stopped after {result.epochs_run} epochs ({result.seconds:.1f} s), "
+                f"weights of epoch {result.best_epoch}: val acc {metrics['val_acc']:.1%}")
+        if args.should_test:
+            line += f", test acc {metrics['test_acc']:.1%}"
+        print(f"{line} -> {result.binary_path}", flush=True)
+        if args.should_visualize:
+            _write_learning_curves(result, out_dir / "figures")
+
+    if len(results) > 1:
+        key = "test_acc" if args.should_test else "val_acc"
+        values = [100 * r.metrics[key] for r in results]
+        print(f"{key.replace('_acc', '')} accuracy over {len(values)} seeds: "
+              f"{statistics.mean(values):.1f} +/- {statistics.stdev(values):.1f} "
+              f"(min {min(values):.1f}, max {max(values):.1f}); the paper reports "
+              f"{'83.0 +/- 0.7' if args.dataset == 'cora' else '72.5 +/- 0.7'} (test)")
+    return 0
+
+
+def _write_learning_curves(result, folder: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from gatkit import viz
+
+    folder = prepare_out_dir(folder)
+    figure = viz.plot_learning_curves(result.history, result.best_epoch, title=result.run_name)
+    path = folder / f"{result.run_name}_learning_curves.png"
+    try:
+        figure.savefig(path, dpi=120, bbox_inches="tight")
+    finally:
+        plt.close(figure)
+    print(path, flush=True)
+
+
+# --------------------------------------------------------------------------
 # Parser and entry point
 # --------------------------------------------------------------------------
 
@@ -198,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="folder for the PNG files (created if missing)")
         visualizer.add_arguments(sub)
         sub.set_defaults(handler=_run_visualizer(visualizer))
+    _add_train_parser(verbs)
     return parser
 
 

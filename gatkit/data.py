@@ -36,6 +36,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
@@ -186,6 +187,15 @@ class Planetoid:
     class_names: tuple[str, ...]
     missing_test_nodes: torch.Tensor
     checksum: str
+
+    @cached_property
+    def x_sparse(self) -> torch.Tensor:
+        """``x`` as a sparse CSR tensor (N, F): the same values without the zeros.
+
+        GAT layers accept it in place of ``x``; their input dropout and projection then skip the
+        98.7% of Cora's entries that are zero, which makes training several times faster.
+        """
+        return self.x.to_sparse_csr()
 
     @property
     def num_nodes(self) -> int:

@@ -155,15 +155,16 @@ class GATLayer(nn.Module):
     # -- the parts every implementation shares --------------------------------------------------
 
     def project(self, x: Tensor) -> Tensor:
-        """``z = x W^T`` viewed per head: ``(N, F)`` -> ``(N, H, F')``."""
-        return F.linear(x, self.linear.weight).view(x.shape[0], self.heads, self.out_features)  # (N, H, F')
+        """``z = x W^T`` viewed per head: ``(N, F)`` -> ``(N, H, F')``; ``x`` may be sparse CSR."""
+        return _linear(x, self.linear.weight).view(x.shape[0], self.heads, self.out_features)  # (N, H, F')
 
     def validate(self, x: object, edge_index: object) -> None:
         """Raise ``ValueError`` (saying how to fix it) unless ``x`` and ``edge_index`` fit this layer."""
         if not isinstance(x, Tensor):
             raise ValueError(f"x must be a torch.Tensor of node features (N, F), got {type(x).__name__}")
-        if x.layout != torch.strided:
-            raise ValueError(f"x must be a dense tensor, got layout {x.layout}; use x.to_dense()")
+        if x.layout not in (torch.strided, torch.sparse_csr):
+            raise ValueError(f"x must be a dense or sparse CSR tensor, got layout {x.layout}; "
+                             "use x.to_sparse_csr() or x.to_dense()")
         if x.dim() != 2:
             raise ValueError(f"x must be 2-D (N, F) with one row per node, got shape {tuple(x.shape)}; "
                              "for a single graph use x.reshape(num_nodes, -1)")
@@ -185,7 +186,7 @@ class GATLayer(nn.Module):
 
     def _drop_attention(self, alpha: Tensor) -> Tensor:
         """Dropout on normalised coefficients: every implementation calls this on its alpha."""
-        return F.dropout(alpha, p=self.attention_dropout, training=self.training)
+        return _dropout(alpha, p=self.attention_dropout, training=self.training)
 
     def forward(self, x: Tensor, edge_index: Tensor, *,
                 return_attention: bool = False) -> Tensor | tuple[Tensor, Tensor]:
@@ -210,14 +211,14 @@ class GATLayer(nn.Module):
             attention dropout (so each target's incoming coefficients sum to 1 per head).
         """
         self.validate(x, edge_index)
-        x = F.dropout(x, p=self.dropout, training=self.training)  # (N, F)
+        x = _dropout(x, p=self.dropout, training=self.training)  # (N, F)
         out, alpha = self._attend(x, edge_index)  # (N, H, F'), (E, H)
         if self.concat:
             out = out.reshape(out.shape[0], self.heads * self.out_features)  # (N, H*F')
         else:
             out = out.mean(dim=1)  # (N, F')
         if self.residual is not None:
-            out = out + self.residual(x)  # (N, H*F') or (N, F')
+            out = out + _linear(x, self.residual.weight)  # (N, H*F') or (N, F')
         if self.bias is not None:
             out = out + self.bias  # (N, H*F') or (N, F')
         return (out, alpha) if return_attention else out
@@ -226,6 +227,57 @@ class GATLayer(nn.Module):
         """Attention and aggregation: ``x`` (N, F) -> (``out`` (N, H, F'), ``alpha`` (E, H))."""
         raise NotImplementedError("GATLayer is the shared base class; use GATLayerDense, GATLayerMasked "
                                   "or GATLayerEdge (or LAYER_TYPES[1 | 2 | 3])")
+
+
+def _dropout(x: Tensor, p: float, training: bool) -> Tensor:
+    """Dropout (train mode only) for a dense or sparse CSR ``x``.
+
+    For a sparse ``x`` only the stored values are dropped: dropping a zero leaves it zero, so
+    this is the same operation as dense dropout, but on Cora's features (98.7% zeros) it draws
+    49 216 random numbers instead of 3.9 million. The keep-mask comes from ``torch.rand``, which
+    is several times faster on the CPU than the Bernoulli sampler behind ``F.dropout``; the
+    distribution is the same: keep with probability 1 - p, scale the kept values by 1 / (1 - p).
+    """
+    if not training or p == 0.0:
+        return x
+    if x.layout == torch.sparse_csr:
+        values = _dropout(x.values(), p, training)  # (nnz,)
+        # Same index arrays as x, which was valid: no need to re-check them on every step.
+        return torch.sparse_csr_tensor(x.crow_indices(), x.col_indices(), values, x.shape,
+                                       check_invariants=False)
+    if p == 1.0:
+        return torch.zeros_like(x)
+    keep = torch.rand_like(x) >= p  # same shape as x
+    return x * keep * (1.0 / (1.0 - p))
+
+
+class _SparseLinear(torch.autograd.Function):
+    """``x @ weight.T`` for a sparse CSR ``x`` (a constant input) and a dense ``weight``.
+
+    PyTorch's generic sparse product is slow here, and its backward densifies; a CSR product
+    forward and one with the transposed matrix (read off the CSC form) backward take well under
+    a millisecond each on Cora.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor) -> Tensor:
+        ctx.save_for_backward(x)
+        return x @ weight.T  # (N, out)
+
+    @staticmethod
+    def backward(ctx, grad_out: Tensor) -> tuple[None, Tensor]:
+        (x,) = ctx.saved_tensors
+        csc = x.to_sparse_csc()  # the CSC arrays of x are the CSR arrays of x^T
+        x_t = torch.sparse_csr_tensor(csc.ccol_indices(), csc.row_indices(), csc.values(),
+                                      (x.shape[1], x.shape[0]), check_invariants=False)  # (F, N)
+        return None, (x_t @ grad_out).T  # d(loss)/d(weight) = grad_out^T x, (out, F)
+
+
+def _linear(x: Tensor, weight: Tensor) -> Tensor:
+    """``x @ weight.T`` for a dense or sparse CSR ``x`` (N, F): the sparse product skips the zeros."""
+    if x.layout == torch.sparse_csr:
+        return _SparseLinear.apply(x, weight)  # (N, out)
+    return F.linear(x, weight)  # (N, out)
 
 
 def _dense_adjacency(edge_index: Tensor, x: Tensor) -> Tensor:
@@ -237,7 +289,7 @@ def _dense_adjacency(edge_index: Tensor, x: Tensor) -> Tensor:
         raise ValueError(f"edge_index holds {key.numel() - num_distinct} duplicate edge(s); a dense layer "
                          "cannot represent an edge twice. Remove them with torch.unique(edge_index, dim=1) "
                          "or use GATLayerEdge, which attends over repeated edges separately")
-    adj = x.new_zeros(num_nodes, num_nodes)  # (N, N)
+    adj = torch.zeros(num_nodes, num_nodes, dtype=x.dtype, device=x.device)  # (N, N)
     adj[edge_index[1], edge_index[0]] = 1.0
     return adj
 
@@ -251,6 +303,7 @@ class GATLayerDense(GATLayer):
 
     def _attend(self, x: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor]:
         n, h, f_out = x.shape[0], self.heads, self.out_features
+        x = x.to_dense()  # (N, F): the per-head batched matmul needs dense input
         adj = _dense_adjacency(edge_index, x)  # (N, N)
         weight = self.linear.weight.view(h, f_out, self.in_features)  # (H, F', F)
         z = torch.bmm(x.expand(h, n, self.in_features), weight.transpose(1, 2))  # (H, N, F')

@@ -410,7 +410,7 @@ BAD_INPUTS = {
     "x integer": (lambda x, ei: (x.long(), ei), "x.float()"),
     "x float64": (lambda x, ei: (x.double(), ei), "float32"),
     "x not a tensor": (lambda x, ei: (x.tolist(), ei), "torch.Tensor"),
-    "x sparse": (lambda x, ei: (x.to_sparse(), ei), "to_dense()"),
+    "x sparse COO": (lambda x, ei: (x.to_sparse_coo(), ei), "to_sparse_csr()"),
     "x without rows": (lambda x, ei: (x[:0], ei[:, :0]), "at least one node"),
     "edge_index a list": (lambda x, ei: (x, ei.tolist()), "must be a torch.Tensor"),
 }
@@ -562,3 +562,38 @@ def test_paper_architecture_on_cora_agrees_across_layer_types_and_with_pyg():
     sums = per_target_sums(alphas[0], edge_index, 2708)
     torch.testing.assert_close(sums, torch.ones_like(sums), atol=ATOL, rtol=0)
     torch.testing.assert_close(first_layer, first_layer_pyg, atol=ATOL, rtol=1e-5)
+
+
+# --- sparse inputs ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cls", IMPLEMENTATIONS)
+@pytest.mark.parametrize("residual", [False, True])
+def test_sparse_csr_input_computes_the_same_function(cls, residual):
+    torch.manual_seed(0)
+    x = torch.rand(30, 12) * (torch.rand(30, 12) < 0.2)  # (N, F), mostly zeros
+    edge_index = torch.cat([torch.randint(0, 30, (2, 80)), torch.arange(30).repeat(2, 1)], dim=1)
+    edge_index = torch.unique(edge_index, dim=1)
+    layer = cls(12, 4, heads=3, residual=residual).eval()
+    dense_out, dense_alpha = layer(x, edge_index, return_attention=True)
+    sparse_out, sparse_alpha = layer(x.to_sparse_csr(), edge_index, return_attention=True)
+    torch.testing.assert_close(sparse_out, dense_out, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(sparse_alpha, dense_alpha, rtol=1e-5, atol=1e-6)
+    grads = []
+    for features in (x, x.to_sparse_csr()):
+        layer.zero_grad()
+        layer(features, edge_index).square().sum().backward()
+        grads.append(layer.linear.weight.grad.clone())
+    torch.testing.assert_close(grads[1], grads[0], rtol=1e-5, atol=1e-6)
+
+
+def test_sparse_dropout_drops_only_stored_values_with_the_usual_scaling():
+    from gatkit.layers import _dropout
+
+    torch.manual_seed(0)
+    x = (torch.rand(200, 300) < 0.05).float() * 2.0  # (N, F): 5% non-zeros, each 2.0
+    dropped = _dropout(x.to_sparse_csr(), p=0.6, training=True).to_dense()
+    assert torch.all(dropped[x == 0] == 0), "zeros stay zero"
+    kept = dropped[x != 0]
+    assert set(kept.unique().tolist()) <= {0.0, 5.0}, "kept values scaled by 1 / (1 - p)"
+    assert abs((kept == 0).float().mean().item() - 0.6) < 0.05
+    assert _dropout(x.to_sparse_csr(), p=0.6, training=False).to_dense().equal(x)

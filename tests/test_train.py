@@ -1,0 +1,243 @@
+"""Training: early stopping, restored best weights, checkpoints, resume, TensorBoard."""
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from gatkit.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
+from gatkit.data import load_planetoid
+from gatkit.train import EarlyStopping, TrainConfig, evaluate, model_from_checkpoint, paper_config, train
+
+QUICK = paper_config("cora", epochs=12, patience=100, seed=3)
+
+
+@pytest.fixture(scope="module")
+def cora():
+    return load_planetoid("cora", progress=False)
+
+
+# --- early stopping on synthetic curves ---------------------------------------------------
+
+def run_curve(stopper, accs, losses):
+    for epoch, (acc, loss) in enumerate(zip(accs, losses)):
+        if stopper.step(epoch, acc, loss):
+            return epoch
+    return None
+
+
+def test_stops_patience_epochs_after_the_last_improvement():
+    accs = [0.5, 0.6, 0.7, 0.7, 0.69] + [0.6] * 20
+    losses = [1.0, 0.9, 0.8, 0.85, 0.9] + [1.0] * 20
+    stopper = EarlyStopping(patience=5, keep="both")
+    # epoch 3 ties the best accuracy (>=), so it resets the counter; the last improvement is epoch 3
+    assert run_curve(stopper, accs, losses) == 3 + 5
+    assert stopper.best_epoch == 2, "snapshot only when accuracy and loss are both at their best"
+
+
+def test_by_default_the_weights_with_the_lowest_validation_loss_are_kept():
+    accs = [0.5, 0.8, 0.7, 0.7, 0.6] + [0.6] * 10
+    losses = [1.0, 0.9, 0.7, 0.8, 0.9] + [1.0] * 10
+    stopper = EarlyStopping(patience=4)
+    assert run_curve(stopper, accs, losses) == 2 + 4
+    assert stopper.best_epoch == 2, "epoch 2 has the lowest loss although epoch 1 has the best accuracy"
+    both = EarlyStopping(patience=4, keep="both")
+    run_curve(both, accs, losses)
+    assert both.best_epoch == 1
+
+
+def test_an_improvement_of_the_loss_alone_resets_the_counter():
+    accs = [0.8] + [0.7] * 10
+    losses = [1.0, 0.99, 0.98, 0.97, 0.96, 0.95, 2, 2, 2, 2, 2]
+    stopper = EarlyStopping(patience=3, keep="both")
+    assert run_curve(stopper, accs, losses) == 5 + 3
+    assert stopper.best_epoch == 0
+
+
+def test_an_improvement_of_the_accuracy_alone_resets_the_counter():
+    accs = [0.5, 0.6, 0.7, 0.8, 0.8, 0.8, 0.8]
+    losses = [1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6]
+    stopper = EarlyStopping(patience=2)
+    for epoch, (acc, loss) in enumerate(zip(accs[:4], losses[:4])):
+        assert not stopper.step(epoch, acc, loss)
+    assert stopper.counter == 0
+
+
+def test_patience_and_keep_are_checked():
+    with pytest.raises(ValueError, match="patience"):
+        EarlyStopping(0)
+    with pytest.raises(ValueError, match="keep"):
+        EarlyStopping(10, keep="val_acc")
+
+
+# --- training -----------------------------------------------------------------------------
+
+def test_training_restores_the_best_weights_before_testing(cora, tmp_path):
+    seen = []
+    result = train(replace(QUICK, epochs=30, patience=5), dataset=cora, out_dir=None, progress=False,
+                   test=True, on_epoch=lambda epoch, metrics: seen.append(metrics))
+    best = result.best_epoch
+    assert best is not None and best < result.epochs_run
+    again = evaluate(result.model, cora, cora.x, cora.edge_index_with_self_loops)
+    # the returned model is the snapshot of the best epoch, not the last epoch's weights
+    assert again["val_acc"] == pytest.approx(seen[best]["val_acc"])
+    assert again["val_loss"] == pytest.approx(seen[best]["val_loss"], abs=1e-6)
+    assert "test_acc" in result.metrics and 0 < result.metrics["test_acc"] <= 1
+
+
+def test_train_accuracy_is_recorded_in_eval_and_in_train_mode(cora):
+    result = train(QUICK, dataset=cora, out_dir=None, progress=False)
+    assert len(result.history["train_acc"]) == len(result.history["train_acc_dropout"]) == 12
+    # dropout 0.6 makes the train-mode accuracy lower than the eval-mode one
+    assert sum(result.history["train_acc"]) > sum(result.history["train_acc_dropout"])
+
+
+def test_a_seed_makes_a_run_repeatable(cora):
+    first = train(QUICK, dataset=cora, out_dir=None, progress=False)
+    second = train(QUICK, dataset=cora, out_dir=None, progress=False)
+    other = train(replace(QUICK, seed=4), dataset=cora, out_dir=None, progress=False)
+    assert first.history == second.history
+    assert first.history != other.history
+
+
+def test_final_model_file_is_complete_and_never_overwritten(cora, tmp_path):
+    first = train(QUICK, dataset=cora, out_dir=tmp_path, progress=False)
+    second = train(QUICK, dataset=cora, out_dir=tmp_path, progress=False)
+    assert first.binary_path != second.binary_path
+    assert first.binary_path.exists() and second.binary_path.exists()
+    payload = load_checkpoint(first.binary_path)
+    assert payload["config"] == QUICK.to_dict()
+    assert payload["dataset"] == {"name": "cora", "checksum": cora.checksum}
+    assert payload["epoch"] == first.best_epoch and payload["gatkit_version"]
+    assert payload["metrics"]["val_acc"] == pytest.approx(first.metrics["val_acc"])
+    model, _ = model_from_checkpoint(first.binary_path, cora)
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, first.model.state_dict()[name])
+    assert not (tmp_path / "runs").exists(), "no TensorBoard files unless asked for"
+
+
+def test_resuming_from_a_checkpoint_continues_the_same_run(cora, tmp_path):
+    straight = train(replace(QUICK, epochs=10), dataset=cora, out_dir=tmp_path / "a", progress=False)
+    half = train(replace(QUICK, epochs=5), dataset=cora, out_dir=tmp_path / "b", progress=False,
+                 checkpoint_every=5)
+    checkpoint = tmp_path / "b" / "models" / "checkpoints" / f"{half.run_name}.pt"
+    resumed = train(replace(QUICK, epochs=10), dataset=cora, out_dir=tmp_path / "b", progress=False,
+                    resume=checkpoint)
+    assert resumed.history == straight.history
+    for name, tensor in straight.model.state_dict().items():
+        torch.testing.assert_close(resumed.model.state_dict()[name], tensor)
+    assert resumed.binary_path != half.binary_path, "the resumed run gets its own final file"
+
+
+def test_resume_refuses_a_checkpoint_of_another_config(cora, tmp_path):
+    half = train(replace(QUICK, epochs=5), dataset=cora, out_dir=tmp_path, progress=False, checkpoint_every=5)
+    checkpoint = tmp_path / "models" / "checkpoints" / f"{half.run_name}.pt"
+    with pytest.raises(CheckpointError, match="hidden_features"):
+        train(replace(QUICK, hidden_features=16), dataset=cora, out_dir=tmp_path, progress=False, resume=checkpoint)
+
+
+def test_an_interrupted_run_saves_a_checkpoint_to_resume_from(cora, tmp_path):
+    def interrupt(epoch, metrics):
+        if epoch == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(QUICK, dataset=cora, out_dir=tmp_path, progress=False, on_epoch=interrupt)
+    (checkpoint,) = (tmp_path / "models" / "checkpoints").glob("*.pt")
+    payload = load_checkpoint(checkpoint)
+    assert payload["epoch"] == 3 and len(payload["history"]["val_acc"]) == 4
+
+
+# --- checkpoint files -----------------------------------------------------------------------
+
+def test_an_interrupted_write_leaves_the_previous_file_intact(tmp_path, monkeypatch):
+    path = tmp_path / "model.pt"
+    save_checkpoint({"state_dict": {"w": torch.ones(3)}}, path)
+    before = path.read_bytes()
+
+    def dying_save(obj, file):
+        file.write(b"PK\x03\x04 half a zip")
+        raise KeyboardInterrupt  # the process is stopped in the middle of writing
+
+    monkeypatch.setattr(torch, "save", dying_save)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint({"state_dict": {"w": torch.zeros(3)}}, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.pt"], "no temporary file left behind"
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
+def test_a_corrupt_file_gives_a_clear_error(tmp_path, damage):
+    path = save_checkpoint({"state_dict": {"w": torch.ones(1000)}}, tmp_path / "model.pt")
+    data = path.read_bytes()
+    path.write_bytes({"truncate": data[: len(data) // 2], "garbage": os.urandom(len(data)), "empty": b""}[damage])
+    with pytest.raises(CheckpointError, match="not a readable model file"):
+        load_checkpoint(path)
+
+
+def test_a_file_that_would_run_code_is_refused(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("touch " + str(tmp_path / "pwned"),))
+
+    path = tmp_path / "evil.pt"
+    torch.save({"format": "gatkit-checkpoint", "evil": Evil()}, path)
+    with pytest.raises(CheckpointError):
+        load_checkpoint(path)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_a_plain_torch_file_is_not_mistaken_for_a_checkpoint(tmp_path):
+    torch.save({"w": torch.ones(2)}, tmp_path / "plain.pt")
+    with pytest.raises(CheckpointError, match="not a gatkit checkpoint"):
+        load_checkpoint(tmp_path / "plain.pt")
+
+
+def test_a_checkpoint_of_another_architecture_is_explained(cora, tmp_path):
+    result = train(replace(QUICK, epochs=2, hidden_features=4), dataset=cora, out_dir=tmp_path, progress=False)
+    payload = load_checkpoint(result.binary_path)
+    payload["config"]["hidden_features"] = 8  # the file now claims another architecture
+    save_checkpoint({k: v for k, v in payload.items() if k not in ("format", "format_version")}, result.binary_path)
+    with pytest.raises(CheckpointError, match="another architecture"):
+        model_from_checkpoint(result.binary_path, cora)
+
+
+def test_a_checkpoint_for_other_data_is_refused(cora, tmp_path):
+    result = train(replace(QUICK, epochs=2), dataset=cora, out_dir=tmp_path, progress=False)
+    payload = load_checkpoint(result.binary_path)
+    payload["dataset"]["checksum"] = "0" * 64
+    save_checkpoint({k: v for k, v in payload.items() if k not in ("format", "format_version")}, result.binary_path)
+    with pytest.raises(CheckpointError, match="trained on"):
+        model_from_checkpoint(result.binary_path, cora)
+
+
+def test_an_unwritable_output_folder_is_reported_before_training(cora, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(CheckpointError, match="out-dir"):
+        train(QUICK, dataset=cora, out_dir=blocker, progress=False)
+
+
+# --- TensorBoard ----------------------------------------------------------------------------
+
+def test_tensorboard_scalars_can_be_read_back(cora, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    result = train(replace(QUICK, epochs=6), dataset=cora, out_dir=tmp_path, progress=False, tensorboard=True)
+    (run,) = (tmp_path / "runs").iterdir()
+    events = EventAccumulator(str(run))
+    events.Reload()
+    for key, tag in [("train_loss", "train/loss"), ("val_loss", "val/loss"), ("train_acc", "train/acc"),
+                     ("val_acc", "val/acc")]:
+        scalars = events.Scalars(tag)
+        assert [s.step for s in scalars] == list(range(6))
+        assert [s.value for s in scalars] == pytest.approx(result.history[key], rel=1e-6)
+
+
+def test_config_round_trips_through_plain_types():
+    config = TrainConfig(heads=(4, 2), seed=9)
+    assert TrainConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ValueError, match="unknown config keys"):
+        TrainConfig.from_dict({"hidden": 3})
