@@ -597,3 +597,15 @@ def test_sparse_dropout_drops_only_stored_values_with_the_usual_scaling():
     assert set(kept.unique().tolist()) <= {0.0, 5.0}, "kept values scaled by 1 / (1 - p)"
     assert abs((kept == 0).float().mean().item() - 0.6) < 0.05
     assert _dropout(x.to_sparse_csr(), p=0.6, training=False).to_dense().equal(x)
+
+
+@pytest.mark.parametrize("cls", IMPLEMENTATIONS)
+def test_value_dropout_drops_the_aggregated_features_in_train_mode_only(cls, toy):
+    x, edge_index = toy
+    layer = cls(3, 2, heads=2, value_dropout=1.0)
+    torch.nn.init.normal_(layer.bias)
+    layer.train()
+    out = layer(x, edge_index)  # every aggregated value dropped: only the bias is left
+    torch.testing.assert_close(out, layer.bias.expand_as(out))
+    layer.eval()
+    assert not torch.allclose(layer(x, edge_index), layer.bias.expand_as(out))
