@@ -96,9 +96,9 @@ class EarlyStopping:
     - ``"val_loss"`` (default): the epoch with the lowest validation loss;
     - ``"both"``: the last epoch at least as good as the best on accuracy *and* loss, which is
       when the official code saves its model. Validation accuracy on 500 nodes moves in steps of
-      0.2% and peaks early and noisily, so this tends to freeze an early snapshot: over seeds
-      0-9 on Cora it tests at 82.8 +/- 0.7 against 83.3 +/- 0.4 for the lowest validation loss
-      (``benchmarks/bench_accuracy.py --keep both``). Both use validation data only.
+      0.2% and peaks early and noisily, so this tends to freeze an early snapshot (on Cora often
+      before epoch 150 of 500-800), which tests lower on average; compare the two with
+      ``benchmarks/bench_accuracy.py --keep both``. Both rules use validation data only.
     """
 
     def __init__(self, patience: int, keep: str = "val_loss"):
