@@ -261,12 +261,34 @@ def _dropout(x: Tensor, p: float, training: bool) -> Tensor:
     return x * keep * (1.0 / (1.0 - p))
 
 
+# Sparsity pattern of x^T for each CSR pattern seen: (ccol_indices, row_indices, perm) with
+# values of x^T = x.values()[perm]. Dropout keeps x's index arrays and changes only its values,
+# so the pattern is computed once per input matrix instead of sorted again on every step.
+# Keyed by the index arrays' addresses; the cache holds them, so an address is never reused.
+_TRANSPOSE_PATTERNS: dict[tuple, tuple[Tensor, ...]] = {}
+
+
+def _transpose(x: Tensor) -> Tensor:
+    """``x^T`` (F, N) as a sparse CSR tensor, for a sparse CSR ``x`` (N, F)."""
+    crow, col = x.crow_indices(), x.col_indices()
+    key = (crow.data_ptr(), col.data_ptr(), col.numel(), tuple(x.shape), x.device)
+    if key not in _TRANSPOSE_PATTERNS:
+        if len(_TRANSPOSE_PATTERNS) >= 8:
+            _TRANSPOSE_PATTERNS.clear()
+        positions = torch.arange(col.numel(), dtype=torch.float64, device=x.device)  # exact up to 2^53
+        csc = torch.sparse_csr_tensor(crow, col, positions, x.shape, check_invariants=False).to_sparse_csc()
+        _TRANSPOSE_PATTERNS[key] = (csc.ccol_indices(), csc.row_indices(), csc.values().long(), crow, col)
+    ccol, row, perm = _TRANSPOSE_PATTERNS[key][:3]
+    return torch.sparse_csr_tensor(ccol, row, x.values()[perm], (x.shape[1], x.shape[0]),
+                                   check_invariants=False)
+
+
 class _SparseLinear(torch.autograd.Function):
     """``x @ weight.T`` for a sparse CSR ``x`` (a constant input) and a dense ``weight``.
 
     PyTorch's generic sparse product is slow here, and its backward densifies; a CSR product
-    forward and one with the transposed matrix (read off the CSC form) backward take well under
-    a millisecond each on Cora.
+    forward and one with the transposed matrix backward take well under a millisecond each on
+    Cora.
     """
 
     @staticmethod
@@ -277,10 +299,7 @@ class _SparseLinear(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out: Tensor) -> tuple[None, Tensor]:
         (x,) = ctx.saved_tensors
-        csc = x.to_sparse_csc()  # the CSC arrays of x are the CSR arrays of x^T
-        x_t = torch.sparse_csr_tensor(csc.ccol_indices(), csc.row_indices(), csc.values(),
-                                      (x.shape[1], x.shape[0]), check_invariants=False)  # (F, N)
-        return None, (x_t @ grad_out).T  # d(loss)/d(weight) = grad_out^T x, (out, F)
+        return None, (_transpose(x) @ grad_out).T  # d(loss)/d(weight) = grad_out^T x, (out, F)
 
 
 def _linear(x: Tensor, weight: Tensor) -> Tensor:
