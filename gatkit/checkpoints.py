@@ -12,9 +12,7 @@ any code from the file)::
 from __future__ import annotations
 
 import os
-import pickle
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -65,10 +63,10 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
                               "(models are written under models/binaries/).")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, OSError) as error:
+    except Exception as error:  # damaged bytes surface as many different exception types
         raise CheckpointError(f"{path} is not a readable model file ({type(error).__name__}: "
                               f"{str(error).splitlines()[0] if str(error) else ''}). It may be "
-                              "truncated or corrupt: train again or pick another file.") from error
+                              "truncated, corrupt or not a safe model file: train again or pick another file.") from error
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is a PyTorch file but not a gatkit checkpoint "
                               "(no 'format': 'gatkit-checkpoint' entry).")

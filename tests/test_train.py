@@ -1,6 +1,7 @@
 """Training: early stopping, restored best weights, checkpoints, resume, TensorBoard."""
 
 import os
+import random
 from dataclasses import replace
 from pathlib import Path
 
@@ -172,7 +173,8 @@ def test_an_interrupted_write_leaves_the_previous_file_intact(tmp_path, monkeypa
 def test_a_corrupt_file_gives_a_clear_error(tmp_path, damage):
     path = save_checkpoint({"state_dict": {"w": torch.ones(1000)}}, tmp_path / "model.pt")
     data = path.read_bytes()
-    path.write_bytes({"truncate": data[: len(data) // 2], "garbage": os.urandom(len(data)), "empty": b""}[damage])
+    garbage = bytes(random.Random(damage).randrange(256) for _ in range(len(data)))
+    path.write_bytes({"truncate": data[: len(data) // 2], "garbage": garbage, "empty": b""}[damage])
     with pytest.raises(CheckpointError, match="not a readable model file"):
         load_checkpoint(path)
 
