@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 
 import torch
 
 from gatkit import data, edges
-from gatkit.checks.core import Case, Check, register
+from gatkit.checks.core import Case, Check, load_cora, register
 
 
 def sort_columns(edge_index: torch.Tensor) -> torch.Tensor:
@@ -25,10 +24,6 @@ def sort_columns(edge_index: torch.Tensor) -> torch.Tensor:
 TOY_ADJACENCY = {0: [1, 1, 2], 1: [0], 2: [0, 3], 3: [3], 4: []}
 
 
-@lru_cache(maxsize=None)
-def _cora():
-    return data.load_planetoid("cora", progress=False)
-
 
 def _adjacency_cases() -> list[Case]:
     cora_graph = data.read_raw_file("cora", "graph", progress=False)
@@ -39,19 +34,19 @@ def _adjacency_cases() -> list[Case]:
 def _edge_list_cases() -> list[Case]:
     toy = edges.edge_index_from_adjacency(TOY_ADJACENCY, 5)
     return [Case("toy graph (5 nodes, node 4 isolated)", (toy, 5)),
-            Case("Cora", (_cora().edge_index, _cora().num_nodes))]
+            Case("Cora", (load_cora().edge_index, load_cora().num_nodes))]
 
 
 def _directed_cases() -> list[Case]:
     directed = torch.tensor([[0, 0, 1, 3], [1, 2, 2, 2]])  # 0->1, 0->2, 1->2, 3->2
     return [Case("directed toy graph (4 nodes)", (directed, 4)),
-            Case("Cora", (_cora().edge_index, _cora().num_nodes))]
+            Case("Cora", (load_cora().edge_index, load_cora().num_nodes))]
 
 
 def _feature_cases() -> list[Case]:
     toy = torch.tensor([[1.0, 0, 1, 0], [0, 0, 0, 0], [1, 1, 1, 1]]).to_sparse_csr()
     return [Case("toy features (row 1 all zero)", (toy,)),
-            Case("Cora's raw features", (_cora().x_raw,))]
+            Case("Cora's raw features", (load_cora().x_raw,))]
 
 
 # --- known mistakes, each fed to its check by the tests --------------------------------------

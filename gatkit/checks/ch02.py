@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 
 import torch
 
-from gatkit import data, graph
-from gatkit.checks.core import Case, Check, register
+from gatkit import graph
+from gatkit.checks.core import Case, Check, load_cora, register
 
-
-@lru_cache(maxsize=None)
-def _cora():
-    return data.load_planetoid("cora", progress=False)
 
 
 # --- 2.1 the degree vector -------------------------------------------------------------------
@@ -24,7 +19,7 @@ DIRECTED_TOY = torch.tensor([[0, 0, 1, 3], [1, 2, 2, 2]])
 
 def _degree_cases() -> list[Case]:
     return [Case("directed toy graph (5 nodes, node 4 isolated)", (DIRECTED_TOY, 5)),
-            Case("Cora", (_cora().edge_index, _cora().num_nodes))]
+            Case("Cora", (load_cora().edge_index, load_cora().num_nodes))]
 
 
 def _degree_reference(edge_index, num_nodes):
@@ -77,7 +72,7 @@ ONE_WAY_TOY = torch.tensor([[1, 2, 3, 5], [0, 1, 2, 4]])
 
 def _component_cases() -> list[Case]:
     return [Case("one-way toy graph (7 nodes: path 0-1-2-3, pair 4-5, node 6 alone)", (ONE_WAY_TOY, 7)),
-            Case("Cora", (_cora().edge_index, _cora().num_nodes))]
+            Case("Cora", (load_cora().edge_index, load_cora().num_nodes))]
 
 
 def _components_reference(edge_index, num_nodes):
@@ -164,7 +159,7 @@ def _as_float64(result):
 
 
 def _homophily_cases() -> list[Case]:
-    cora = _cora()
+    cora = load_cora()
     return [Case("path 0-1-2-3 with self-loops, classes 0 0 1 1", (TOY_WITH_LOOPS, TOY_CLASSES)),
             Case("Cora with self-loops", (cora.edge_index_with_self_loops, cora.y))]
 
@@ -220,7 +215,7 @@ RECEPTIVE_TOY = torch.tensor([[1, 4, 5, 2, 0, 3, 2, 6], [2, 2, 2, 5, 1, 4, 3, 0]
 
 
 def _hop_cases() -> list[Case]:
-    cora = _cora()
+    cora = load_cora()
     return [Case("directed toy graph (8 nodes), node 2, 2 hops", (RECEPTIVE_TOY, 8, 2, 2)),
             Case("Cora, node 1358, 2 hops", (cora.edge_index, cora.num_nodes, 1358, 2)),
             Case("Cora, node 0, 3 hops", (cora.edge_index, cora.num_nodes, 0, 3))]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 
 import torch
 import torch.nn.functional as F
 
-from gatkit import data, edges
-from gatkit.checks.core import Case, Check, register
+from gatkit import edges
+from gatkit.checks.core import Case, Check, load_cora, register, seeded_generator
 
 NEGATIVE_SLOPE = 0.2
 
@@ -36,13 +35,6 @@ def random_graph(num_nodes: int, num_edges: int, seed: int, *, self_loops: bool 
     return edge_index
 
 
-def _generator(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
-
-
-@lru_cache(maxsize=None)
-def _cora():
-    return data.load_planetoid("cora", progress=False)
 
 
 # --- references ---------------------------------------------------------------------------
@@ -72,7 +64,7 @@ def masked_softmax(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 # --- cases --------------------------------------------------------------------------------
 
 def _logit_inputs(num_nodes: int, heads: int, out_features: int, seed: int) -> tuple:
-    generator = _generator(seed)
+    generator = seeded_generator(seed)
     z = torch.randn(num_nodes, heads * out_features, generator=generator)  # (N, H*F')
     a_src = torch.randn(heads, out_features, generator=generator)  # (H, F')
     a_dst = torch.randn(heads, out_features, generator=generator)  # (H, F')
@@ -85,7 +77,7 @@ def _logit_cases() -> list[Case]:
 
 
 def _mask_cases() -> list[Case]:
-    cora = _cora()
+    cora = load_cora()
     return [Case("directed toy graph (4 nodes, node 3 has no self-loop and no incoming edge)",
                  (TOY_EDGES, 4)),
             Case("random directed graph (12 nodes, 30 edges, no self-loops)",
@@ -94,12 +86,12 @@ def _mask_cases() -> list[Case]:
 
 
 def _softmax_inputs(edge_index: torch.Tensor, num_nodes: int, heads: int, seed: int, scale: float = 2.0) -> tuple:
-    logits = scale * torch.randn(heads, num_nodes, num_nodes, generator=_generator(seed))  # (H, N, N)
+    logits = scale * torch.randn(heads, num_nodes, num_nodes, generator=seeded_generator(seed))  # (H, N, N)
     return logits, connectivity_mask(edge_index, num_nodes)
 
 
 def _softmax_cases() -> list[Case]:
-    cora = _cora()
+    cora = load_cora()
     return [Case("toy graph with self-loops (N=4, H=2)", _softmax_inputs(TOY_LOOPED, 4, 2, seed=3)),
             Case("random directed graph with self-loops (N=10, H=3)",
                  _softmax_inputs(random_graph(10, 25, seed=4), 10, 3, seed=5)),

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 
 import torch
 import torch.nn.functional as F
 
-from gatkit import data
 from gatkit.checks.ch05 import TOY_EDGES, TOY_LOOPED, random_graph
-from gatkit.checks.core import Case, Check, register
+from gatkit.checks.core import Case, Check, load_cora, register, seeded_generator
 
 NEGATIVE_SLOPE = 0.2
 
@@ -22,13 +20,6 @@ FAR_APART_HEAD0 = {0: [100.0, 99.0, 97.0], 1: [50.0, 48.5], 2: [-70.0, -71.0, -7
                    3: [-200.0, -201.5], 4: [0.5, -1.0]}
 
 
-@lru_cache(maxsize=None)
-def _cora():
-    return data.load_planetoid("cora", progress=False)
-
-
-def _generator(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
 
 
 # --- references ---------------------------------------------------------------------------
@@ -59,14 +50,14 @@ def aggregate(alpha: torch.Tensor, z: torch.Tensor, edge_index: torch.Tensor) ->
 # --- cases --------------------------------------------------------------------------------
 
 def _score_inputs(edge_index: torch.Tensor, num_nodes: int, heads: int, seed: int) -> tuple:
-    generator = _generator(seed)
+    generator = seeded_generator(seed)
     s_src = torch.randn(num_nodes, heads, generator=generator)  # (N, H)
     s_dst = torch.randn(num_nodes, heads, generator=generator)  # (N, H)
     return s_src, s_dst, edge_index
 
 
 def _score_cases() -> list[Case]:
-    cora = _cora()
+    cora = load_cora()
     return [Case("directed toy graph (4 nodes, H=2)", _score_inputs(TOY_LOOPED, 4, 2, seed=10)),
             Case("random directed graph (15 nodes, 40 edges, H=3)",
                  _score_inputs(random_graph(15, 40, seed=11), 15, 3, seed=12)),
@@ -86,21 +77,21 @@ def far_apart_case() -> tuple[torch.Tensor, torch.Tensor, int]:
 
 
 def _softmax_cases() -> list[Case]:
-    cora = _cora()
+    cora = load_cora()
     toy = TOY_LOOPED
     random_edges = random_graph(12, 35, seed=14)
     return [Case("directed toy graph (4 nodes, H=2)",
-                 (torch.randn(toy.shape[1], 2, generator=_generator(15)), toy, 4)),
+                 (torch.randn(toy.shape[1], 2, generator=seeded_generator(15)), toy, 4)),
             Case("random directed graph (12 nodes, 35 edges, H=3)",
-                 (3 * torch.randn(random_edges.shape[1], 3, generator=_generator(16)), random_edges, 12)),
+                 (3 * torch.randn(random_edges.shape[1], 3, generator=seeded_generator(16)), random_edges, 12)),
             Case("neighbourhoods whose scores sit far apart (+100, +50, -70, -200)", far_apart_case()),
             Case("Cora with self-loops (H=8)",
-                 (torch.randn(cora.edge_index_with_self_loops.shape[1], 8, generator=_generator(17)),
+                 (torch.randn(cora.edge_index_with_self_loops.shape[1], 8, generator=seeded_generator(17)),
                   cora.edge_index_with_self_loops, cora.num_nodes))]
 
 
 def _aggregate_inputs(edge_index: torch.Tensor, num_nodes: int, heads: int, out_features: int, seed: int) -> tuple:
-    generator = _generator(seed)
+    generator = seeded_generator(seed)
     scores = torch.randn(edge_index.shape[1], heads, generator=generator)  # (E, H)
     alpha = neighbourhood_softmax(scores, edge_index, num_nodes)  # (E, H), sums to 1 per target
     z = torch.randn(num_nodes, heads, out_features, generator=generator)  # (N, H, F')
@@ -108,7 +99,7 @@ def _aggregate_inputs(edge_index: torch.Tensor, num_nodes: int, heads: int, out_
 
 
 def _aggregate_cases() -> list[Case]:
-    cora = _cora()
+    cora = load_cora()
     return [Case("directed toy graph (4 nodes, H=2, F'=3; node 3 receives nothing)",
                  _aggregate_inputs(TOY_EDGES, 4, 2, 3, seed=18)),
             Case("random directed graph (10 nodes, 25 edges, H=3, F'=2)",

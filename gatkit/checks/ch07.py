@@ -8,22 +8,13 @@ curves built so that each typical mistake changes the answer on the first case i
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import torch
 import torch.nn.functional as F
 
-from gatkit import data
-from gatkit.checks.core import Case, Check, register
+from gatkit.checks.core import Case, Check, load_cora, register, seeded_generator
 
 
-@lru_cache(maxsize=None)
-def _cora():
-    return data.load_planetoid("cora", progress=False)
-
-
-def _generator(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
 
 
 # --- 7.1 the loss on the training nodes --------------------------------------------------------
@@ -46,11 +37,11 @@ TOY_TRAIN_IDX = torch.tensor([0, 3])
 
 
 def _loss_cases() -> list[Case]:
-    cora = _cora()
-    random_logits = 2 * torch.randn(30, 7, generator=_generator(70))  # (N, C)
-    random_labels = torch.randint(0, 7, (30,), generator=_generator(71))  # (N,)
-    random_idx = torch.randperm(30, generator=_generator(72))[:10]
-    cora_logits = 3 * torch.randn(cora.num_nodes, cora.num_classes, generator=_generator(73))  # (N, C)
+    cora = load_cora()
+    random_logits = 2 * torch.randn(30, 7, generator=seeded_generator(70))  # (N, C)
+    random_labels = torch.randint(0, 7, (30,), generator=seeded_generator(71))  # (N,)
+    random_idx = torch.randperm(30, generator=seeded_generator(72))[:10]
+    cora_logits = 3 * torch.randn(cora.num_nodes, cora.num_classes, generator=seeded_generator(73))  # (N, C)
     return [Case("toy: 5 nodes, 3 classes, training nodes 0 and 3 (loss ln 2)",
                  (TOY_LOGITS, TOY_LABELS, TOY_TRAIN_IDX)),
             Case("random logits (30 nodes, 7 classes, 10 training nodes in random order)",
@@ -130,10 +121,10 @@ ACC_TOY_LABELS = torch.tensor([0, 1, 2, 3])  # (N,)
 
 
 def _accuracy_cases() -> list[Case]:
-    cora = _cora()
-    random_logits = torch.randn(25, 7, generator=_generator(74))  # (n, C)
-    random_labels = torch.randint(0, 7, (25,), generator=_generator(75))  # (n,)
-    cora_logits = torch.randn(cora.num_nodes, cora.num_classes, generator=_generator(76))  # (N, C)
+    cora = load_cora()
+    random_logits = torch.randn(25, 7, generator=seeded_generator(74))  # (n, C)
+    random_labels = torch.randint(0, 7, (25,), generator=seeded_generator(75))  # (n,)
+    cora_logits = torch.randn(cora.num_nodes, cora.num_classes, generator=seeded_generator(76))  # (N, C)
     cora_logits[torch.arange(cora.num_nodes), cora.y] += 1.0  # better than chance, far from perfect
     return [Case("toy: 4 nodes, 4 classes, 3 of 4 predicted right", (ACC_TOY_LOGITS, ACC_TOY_LABELS)),
             Case("random logits (25 nodes, 7 classes)", (random_logits, random_labels)),
@@ -301,7 +292,7 @@ LOSS_ALONE_LOSSES = [1.00, 0.90, 0.80, 0.85, 0.75, 0.70, 0.72, 0.88, 0.95, 0.95,
 
 def noisy_curve(epochs: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """A validation curve that looks like a real run: accuracies in steps of 1/500, noisy losses."""
-    generator = _generator(seed)
+    generator = seeded_generator(seed)
     t = torch.arange(epochs, dtype=torch.float32)
     accs = 0.82 - 0.5 * torch.exp(-t / 25) + 0.01 * torch.randn(epochs, generator=generator)  # (T,)
     accs = torch.round(accs * 500) / 500  # 500 validation nodes: ties are common
