@@ -51,9 +51,10 @@ def add_self_loops(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
     return sort_edges(torch.cat([edge_index, loops], dim=1), num_nodes)
 
 
-def to_dense_adjacency(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
-    """Dense (N, N) float32 adjacency with ``adj[i, j] = 1`` iff there is an edge ``j -> i``."""
-    adj = torch.zeros(num_nodes, num_nodes)  # (N, N)
+def to_dense_adjacency(edge_index: torch.Tensor, num_nodes: int, *,
+                       dtype: torch.dtype = torch.float32, device: torch.device | str | None = None) -> torch.Tensor:
+    """Dense (N, N) adjacency with ``adj[i, j] = 1`` iff there is an edge ``j -> i`` (float32 by default)."""
+    adj = torch.zeros(num_nodes, num_nodes, dtype=dtype, device=device)  # (N, N)
     adj[edge_index[1], edge_index[0]] = 1.0
     return adj
 

@@ -42,7 +42,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gatkit.edges import validate_edge_index
+from gatkit.edges import to_dense_adjacency, validate_edge_index
 
 __all__ = [
     "GAT",
@@ -318,9 +318,7 @@ def _dense_adjacency(edge_index: Tensor, x: Tensor) -> Tensor:
         raise ValueError(f"edge_index holds {key.numel() - num_distinct} duplicate edge(s); a dense layer "
                          "cannot represent an edge twice. Remove them with torch.unique(edge_index, dim=1) "
                          "or use GATLayerEdge, which attends over repeated edges separately")
-    adj = torch.zeros(num_nodes, num_nodes, dtype=x.dtype, device=x.device)  # (N, N)
-    adj[edge_index[1], edge_index[0]] = 1.0
-    return adj
+    return to_dense_adjacency(edge_index, num_nodes, dtype=x.dtype, device=x.device)  # (N, N)
 
 
 class GATLayerDense(GATLayer):
