@@ -11,7 +11,7 @@ Degrees
     :func:`degree`, :func:`degree_distribution`, :func:`top_degree_nodes`.
 Connectivity
     :func:`connected_components`, :func:`component_sizes`, :func:`largest_component`,
-    :func:`hop_distances`, :func:`k_hop_subgraph`.
+    :func:`hop_distances`, :func:`k_hop_subgraph`, :func:`receptive_field`.
 Clustering
     :func:`local_clustering`, :func:`average_clustering`.
 Labels on the graph
@@ -59,6 +59,7 @@ __all__ = [
     "largest_component",
     "local_clustering",
     "local_homophily",
+    "receptive_field",
     "to_igraph",
     "to_networkx",
     "top_degree_nodes",
@@ -261,12 +262,16 @@ def hop_distances(edge_index: torch.Tensor, num_nodes: int, node: int, hops: int
     validate_edge_index(edge_index, num_nodes)
     if not 0 <= node < num_nodes:
         raise ValueError(f"node must be in 0 .. {num_nodes - 1}, got {node}")
+    return _backward_distances(edge_index, num_nodes, torch.tensor([node]), hops)
+
+
+def _backward_distances(edge_index: torch.Tensor, num_nodes: int, seeds: torch.Tensor, hops: int) -> torch.Tensor:
+    """(N,) hops from each node to the nearest of ``seeds`` along edges taken backwards; -1 beyond."""
     if hops < 0:
         raise ValueError(f"hops must be >= 0, got {hops}")
     distance = torch.full((num_nodes,), -1, dtype=torch.long)  # (N,)
-    distance[node] = 0
-    frontier = torch.zeros(num_nodes, dtype=torch.bool)  # (N,)
-    frontier[node] = True
+    distance[seeds] = 0
+    frontier = distance == 0  # (N,)
     for hop in range(1, hops + 1):
         reached = torch.zeros(num_nodes, dtype=torch.bool)  # (N,)
         reached[edge_index[0, frontier[edge_index[1]]]] = True  # sources of edges into the frontier
@@ -299,6 +304,40 @@ def k_hop_subgraph(edge_index: torch.Tensor, num_nodes: int, node: int,
     new_id[nodes] = torch.arange(len(nodes))
     keep = (new_id[edge_index[0]] >= 0) & (new_id[edge_index[1]] >= 0)  # (E,)
     return nodes, distance[nodes], new_id[edge_index[:, keep]]
+
+
+def receptive_field(edge_index: torch.Tensor, num_nodes: int, targets: torch.Tensor,
+                    hops: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The subgraph that ``hops`` message-passing layers read to compute the ``targets``' outputs.
+
+    A layer's output at node ``i`` depends only on ``i``'s incoming edges and their sources, so
+    ``hops`` layers' outputs at ``targets`` depend only on the nodes within ``hops`` of them
+    (edges followed backwards) and the edges among those nodes. Running a model on this subgraph
+    gives the targets exactly the outputs (and a loss on them exactly the gradients) that the
+    whole graph would; nodes near the border get other outputs, but no target reads them.
+
+    Returns
+    -------
+    nodes : torch.Tensor
+        (n,) int64 original ids, sorted (so an edge list sorted by target stays sorted).
+    sub_edge_index : torch.Tensor
+        (2, e) int64 edges of ``edge_index`` with both ends in ``nodes``, in their original
+        order, renumbered by position in ``nodes``.
+    positions : torch.Tensor
+        (len(targets),) int64 where each target sits in ``nodes``.
+    distance : torch.Tensor
+        (n,) int64 hops from each of ``nodes`` to the nearest target (0 for the targets).
+    """
+    validate_edge_index(edge_index, num_nodes)
+    targets = torch.as_tensor(targets, dtype=torch.long)
+    if targets.dim() != 1 or (targets.numel() and not (0 <= int(targets.min()) and int(targets.max()) < num_nodes)):
+        raise ValueError(f"targets must be a 1-D tensor of node ids in 0 .. {num_nodes - 1}")
+    distance = _backward_distances(edge_index, num_nodes, targets, hops)  # (N,)
+    nodes = torch.nonzero(distance >= 0).flatten()  # (n,)
+    new_id = torch.full((num_nodes,), -1, dtype=torch.long)  # (N,)
+    new_id[nodes] = torch.arange(len(nodes))
+    keep = (new_id[edge_index[0]] >= 0) & (new_id[edge_index[1]] >= 0)  # (E,)
+    return nodes, new_id[edge_index[:, keep]], new_id[targets], distance[nodes]
 
 
 # --------------------------------------------------------------------------

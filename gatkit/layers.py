@@ -43,6 +43,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gatkit.edges import to_dense_adjacency, validate_edge_index
+from gatkit.ops import dropout, linear
 
 __all__ = [
     "GAT",
@@ -162,7 +163,7 @@ class GATLayer(nn.Module):
 
     def project(self, x: Tensor) -> Tensor:
         """``z = x W^T`` viewed per head: ``(N, F)`` -> ``(N, H, F')``; ``x`` may be sparse CSR."""
-        return _linear(x, self.linear.weight).view(x.shape[0], self.heads, self.out_features)  # (N, H, F')
+        return linear(x, self.linear.weight).view(x.shape[0], self.heads, self.out_features)  # (N, H, F')
 
     def validate(self, x: object, edge_index: object) -> None:
         """Raise ``ValueError`` (saying how to fix it) unless ``x`` and ``edge_index`` fit this layer."""
@@ -192,11 +193,11 @@ class GATLayer(nn.Module):
 
     def _drop_attention(self, alpha: Tensor) -> Tensor:
         """Dropout on normalised coefficients: every implementation calls this on its alpha."""
-        return _dropout(alpha, p=self.attention_dropout, training=self.training)
+        return dropout(alpha, p=self.attention_dropout, training=self.training)
 
     def _drop_values(self, z: Tensor) -> Tensor:
         """Dropout on the projected features before they are aggregated (every implementation)."""
-        return _dropout(z, p=self.value_dropout, training=self.training)
+        return dropout(z, p=self.value_dropout, training=self.training)
 
     def forward(self, x: Tensor, edge_index: Tensor, *,
                 return_attention: bool = False) -> Tensor | tuple[Tensor, Tensor]:
@@ -221,14 +222,14 @@ class GATLayer(nn.Module):
             attention dropout (so each target's incoming coefficients sum to 1 per head).
         """
         self.validate(x, edge_index)
-        x = _dropout(x, p=self.dropout, training=self.training)  # (N, F)
+        x = dropout(x, p=self.dropout, training=self.training)  # (N, F)
         out, alpha = self._attend(x, edge_index)  # (N, H, F'), (E, H)
         if self.concat:
             out = out.reshape(out.shape[0], self.heads * self.out_features)  # (N, H*F')
         else:
             out = out.mean(dim=1)  # (N, F')
         if self.residual is not None:
-            out = out + _linear(x, self.residual.weight)  # (N, H*F') or (N, F')
+            out = out + linear(x, self.residual.weight)  # (N, H*F') or (N, F')
         if self.bias is not None:
             out = out + self.bias  # (N, H*F') or (N, F')
         return (out, alpha) if return_attention else out
@@ -237,76 +238,6 @@ class GATLayer(nn.Module):
         """Attention and aggregation: ``x`` (N, F) -> (``out`` (N, H, F'), ``alpha`` (E, H))."""
         raise NotImplementedError("GATLayer is the shared base class; use GATLayerDense, GATLayerMasked "
                                   "or GATLayerEdge (or LAYER_TYPES[1 | 2 | 3])")
-
-
-def _dropout(x: Tensor, p: float, training: bool) -> Tensor:
-    """Dropout (train mode only) for a dense or sparse CSR ``x``.
-
-    For a sparse ``x`` only the stored values are dropped: dropping a zero leaves it zero, so
-    this is the same operation as dense dropout, but on Cora's features (98.7% zeros) it draws
-    49 216 random numbers instead of 3.9 million. The keep-mask comes from ``torch.rand``, which
-    is several times faster on the CPU than the Bernoulli sampler behind ``F.dropout``; the
-    distribution is the same: keep with probability 1 - p, scale the kept values by 1 / (1 - p).
-    """
-    if not training or p == 0.0:
-        return x
-    if x.layout == torch.sparse_csr:
-        values = _dropout(x.values(), p, training)  # (nnz,)
-        # Same index arrays as x, which was valid: no need to re-check them on every step.
-        return torch.sparse_csr_tensor(x.crow_indices(), x.col_indices(), values, x.shape,
-                                       check_invariants=False)
-    if p == 1.0:
-        return torch.zeros_like(x)
-    keep = torch.rand_like(x) >= p  # same shape as x
-    return x * keep * (1.0 / (1.0 - p))
-
-
-# Sparsity pattern of x^T for each CSR pattern seen: (ccol_indices, row_indices, perm) with
-# values of x^T = x.values()[perm]. Dropout keeps x's index arrays and changes only its values,
-# so the pattern is computed once per input matrix instead of sorted again on every step.
-# Keyed by the index arrays' addresses; the cache holds them, so an address is never reused.
-_TRANSPOSE_PATTERNS: dict[tuple, tuple[Tensor, ...]] = {}
-
-
-def _transpose(x: Tensor) -> Tensor:
-    """``x^T`` (F, N) as a sparse CSR tensor, for a sparse CSR ``x`` (N, F)."""
-    crow, col = x.crow_indices(), x.col_indices()
-    key = (crow.data_ptr(), col.data_ptr(), col.numel(), tuple(x.shape), x.device)
-    if key not in _TRANSPOSE_PATTERNS:
-        if len(_TRANSPOSE_PATTERNS) >= 8:
-            _TRANSPOSE_PATTERNS.clear()
-        positions = torch.arange(col.numel(), dtype=torch.float64, device=x.device)  # exact up to 2^53
-        csc = torch.sparse_csr_tensor(crow, col, positions, x.shape, check_invariants=False).to_sparse_csc()
-        _TRANSPOSE_PATTERNS[key] = (csc.ccol_indices(), csc.row_indices(), csc.values().long(), crow, col)
-    ccol, row, perm = _TRANSPOSE_PATTERNS[key][:3]
-    return torch.sparse_csr_tensor(ccol, row, x.values()[perm], (x.shape[1], x.shape[0]),
-                                   check_invariants=False)
-
-
-class _SparseLinear(torch.autograd.Function):
-    """``x @ weight.T`` for a sparse CSR ``x`` (a constant input) and a dense ``weight``.
-
-    PyTorch's generic sparse product is slow here, and its backward densifies; a CSR product
-    forward and one with the transposed matrix backward take well under a millisecond each on
-    Cora.
-    """
-
-    @staticmethod
-    def forward(ctx, x: Tensor, weight: Tensor) -> Tensor:
-        ctx.save_for_backward(x)
-        return x @ weight.T  # (N, out)
-
-    @staticmethod
-    def backward(ctx, grad_out: Tensor) -> tuple[None, Tensor]:
-        (x,) = ctx.saved_tensors
-        return None, (_transpose(x) @ grad_out).T  # d(loss)/d(weight) = grad_out^T x, (out, F)
-
-
-def _linear(x: Tensor, weight: Tensor) -> Tensor:
-    """``x @ weight.T`` for a dense or sparse CSR ``x`` (N, F): the sparse product skips the zeros."""
-    if x.layout == torch.sparse_csr:
-        return _SparseLinear.apply(x, weight)  # (N, out)
-    return F.linear(x, weight)  # (N, out)
 
 
 def _dense_adjacency(edge_index: Tensor, x: Tensor) -> Tensor:
@@ -477,27 +408,40 @@ class GAT(nn.Module):
             for l in range(num_layers)
         )
 
-    def _run(self, x: Tensor, edge_index: Tensor) -> tuple[list[Tensor], list[Tensor]]:
+    def _run(self, x: Tensor, edge_index: Tensor | Sequence[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
+        if isinstance(edge_index, Tensor):
+            per_layer = [edge_index] * len(self.layers)
+        elif isinstance(edge_index, Sequence) and len(edge_index) == len(self.layers):
+            per_layer = list(edge_index)
+        else:
+            raise ValueError(f"edge_index must be a (2, E) tensor or a list of {len(self.layers)} of them "
+                             f"(one per layer), got {type(edge_index).__name__}"
+                             + (f" of length {len(edge_index)}" if isinstance(edge_index, Sequence) else ""))
         outputs, alphas = [], []
-        for l, layer in enumerate(self.layers):
-            x, alpha = layer(x, edge_index, return_attention=True)  # (N, H_l*F'_l) or (N, C), (E, H_l)
+        for l, (layer, layer_edges) in enumerate(zip(self.layers, per_layer)):
+            x, alpha = layer(x, layer_edges, return_attention=True)  # (N, H_l*F'_l) or (N, C), (E_l, H_l)
             if l < len(self.layers) - 1:
                 x = F.elu(x)  # (N, H_l*F'_l)
             outputs.append(x)
             alphas.append(alpha)
         return outputs, alphas
 
-    def forward(self, x: Tensor, edge_index: Tensor, *,
+    def forward(self, x: Tensor, edge_index: Tensor | Sequence[Tensor], *,
                 return_attention: bool = False) -> Tensor | tuple[Tensor, list[Tensor]]:
         """Logits ``(N, C)`` for node features ``x`` (N, F) on the graph ``edge_index`` (2, E).
 
+        ``edge_index`` may also be a list with one edge list per layer. Layer ``l``'s output at a
+        node depends only on that node's incoming edges, so when only some nodes' logits are
+        needed (the training nodes', for the loss), each layer can be given just the edges into
+        the nodes the next layer reads; see :class:`gatkit.train.Subgraph`.
+
         With ``return_attention=True`` returns ``(logits, alphas)``, ``alphas[l]`` being layer
-        ``l``'s coefficients ``(E, H_l)`` before attention dropout.
+        ``l``'s coefficients ``(E_l, H_l)`` before attention dropout.
         """
         outputs, alphas = self._run(x, edge_index)
         return (outputs[-1], alphas) if return_attention else outputs[-1]
 
-    def hidden(self, x: Tensor, edge_index: Tensor) -> list[Tensor]:
+    def hidden(self, x: Tensor, edge_index: Tensor | Sequence[Tensor]) -> list[Tensor]:
         """Every layer's output (after ELU for hidden layers; logits last), for embedding plots.
 
         Runs in eval mode (no dropout) without gradients and restores the previous mode, so the

@@ -174,6 +174,31 @@ def test_k_hop_subgraph_relabels_consistently(cora):
     assert {(int(nodes[a]), int(nodes[b])) for a, b in sub.T.tolist()} == expected
 
 
+@given(edge_index=edge_lists, hops=st.integers(0, 3), data=st.data())
+@settings(max_examples=60, deadline=None)
+def test_receptive_field_is_the_nodes_within_hops_backwards(edge_index, hops, data):
+    num_nodes = int(edge_index.max()) + 1 if edge_index.numel() else 1
+    targets = torch.tensor(data.draw(st.lists(st.integers(0, num_nodes - 1), min_size=1, max_size=4)))
+    nodes, sub, positions, distance = graph.receptive_field(edge_index, num_nodes, targets, hops)
+    reverse = nx.MultiDiGraph()
+    reverse.add_nodes_from(range(num_nodes))
+    reverse.add_edges_from((int(b), int(a)) for a, b in edge_index.T)  # target -> source
+    reach = nx.multi_source_dijkstra_path_length(reverse, set(targets.tolist()), cutoff=hops)
+    assert nodes.tolist() == sorted(reach)
+    assert distance.tolist() == [reach[n] for n in nodes.tolist()]
+    assert nodes[positions].tolist() == targets.tolist()
+    inside = set(reach)
+    expected = [(int(a), int(b)) for a, b in edge_index.T if int(a) in inside and int(b) in inside]
+    assert [(int(nodes[a]), int(nodes[b])) for a, b in sub.T] == expected  # same edges, same order
+
+
+def test_receptive_field_rejects_bad_targets():
+    with pytest.raises(ValueError, match="targets"):
+        graph.receptive_field(DIRECTED, 5, torch.tensor([7]), 1)
+    with pytest.raises(ValueError, match="hops"):
+        graph.receptive_field(DIRECTED, 5, torch.tensor([2]), -1)
+
+
 # --- clustering -------------------------------------------------------------------------------
 
 def test_clustering_agrees_with_networkx_and_igraph_on_cora(cora):

@@ -587,7 +587,7 @@ def test_sparse_csr_input_computes_the_same_function(cls, residual):
 
 
 def test_sparse_dropout_drops_only_stored_values_with_the_usual_scaling():
-    from gatkit.layers import _dropout
+    from gatkit.ops import dropout as _dropout
 
     torch.manual_seed(0)
     x = (torch.rand(200, 300) < 0.05).float() * 2.0  # (N, F): 5% non-zeros, each 2.0
@@ -597,6 +597,35 @@ def test_sparse_dropout_drops_only_stored_values_with_the_usual_scaling():
     assert set(kept.unique().tolist()) <= {0.0, 5.0}, "kept values scaled by 1 / (1 - p)"
     assert abs((kept == 0).float().mean().item() - 0.6) < 0.05
     assert _dropout(x.to_sparse_csr(), p=0.6, training=False).to_dense().equal(x)
+
+
+@pytest.mark.parametrize("p", [0.1, 0.6, 0.95])
+def test_dense_dropout_keeps_one_minus_p_and_scales_by_its_inverse(p):
+    from gatkit.ops import dropout
+
+    x = torch.ones(1000, 1000, requires_grad=True)
+    torch.manual_seed(0)
+    dropped = dropout(x, p=p, training=True)
+    kept = dropped != 0
+    assert abs(kept.float().mean().item() - (1 - p)) < 0.002  # 1e6 draws: 5 standard deviations
+    assert torch.allclose(dropped[kept], torch.tensor(1 / (1 - p)))
+    dropped.sum().backward()
+    assert torch.equal(x.grad, dropped.detach()), "the gradient passes where the value was kept, scaled alike"
+    torch.manual_seed(0)
+    assert torch.equal(dropout(x, p=p, training=True), dropped), "the global seed makes it repeatable"
+    assert dropout(x, p=p, training=False) is x
+    assert not dropout(x, p=1.0, training=True).any()
+
+
+def test_gat_takes_one_edge_list_per_layer():
+    torch.manual_seed(0)
+    model = GAT([4, 3, 2], [2, 1], dropout=0.0).eval()
+    x = torch.randn(5, 4)
+    full = torch.tensor([[0, 1, 2, 3, 4, 1, 2], [0, 1, 2, 3, 4, 0, 1]])
+    into_0 = full[:, full[1] == 0]  # layer 2 needs only the edges into node 0
+    torch.testing.assert_close(model(x, [full, into_0])[0], model(x, full)[0])
+    with pytest.raises(ValueError, match="one per layer"):
+        model(x, [full])
 
 
 @pytest.mark.parametrize("cls", IMPLEMENTATIONS)

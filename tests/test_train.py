@@ -10,7 +10,8 @@ import torch
 
 from gatkit.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from gatkit.data import load_planetoid
-from gatkit.train import EarlyStopping, TrainConfig, evaluate, model_from_checkpoint, paper_config, train
+from gatkit.train import (EarlyStopping, Subgraph, TrainConfig, build_model, evaluate, model_from_checkpoint,
+                          paper_config, train)
 
 QUICK = paper_config("cora", epochs=12, patience=100, seed=3)
 
@@ -86,6 +87,40 @@ def test_training_restores_the_best_weights_before_testing(cora, tmp_path):
     assert again["val_acc"] == pytest.approx(seen[best]["val_acc"])
     assert again["val_loss"] == pytest.approx(seen[best]["val_loss"], abs=1e-6)
     assert "test_acc" in result.metrics and 0 < result.metrics["test_acc"] <= 1
+
+
+def test_the_loss_subgraph_gives_the_whole_graphs_loss_and_gradients(cora):
+    edge_index = cora.edge_index_with_self_loops
+    part = Subgraph.around(cora, cora.x_sparse, edge_index, ("train",), layers=2)
+    # the numbers the Subgraph docstring quotes
+    assert part.x.shape[0] == 1664 and [e.shape[1] for e in part.edge_index] == [4478, 778]
+    assert part.nodes[part.train_idx].tolist() == cora.train_idx.tolist() and len(part.val_idx) == 0
+    assert torch.equal(part.y, cora.y[part.nodes])
+    for layer_type in (2, 3):
+        torch.manual_seed(0)
+        model = build_model(replace(QUICK, layer_type=layer_type), cora.num_features, cora.num_classes).eval()
+        losses, grads = [], []
+        for data, features, edges in ((cora, cora.x_sparse, edge_index), (part, part.x, part.edge_index)):
+            model.zero_grad()
+            logits = model(features, edges)[data.train_idx]
+            loss = torch.nn.functional.cross_entropy(logits, data.y[data.train_idx])
+            loss.backward()
+            losses.append(loss.item())
+            grads.append([p.grad.clone() for p in model.parameters()])
+        assert losses[0] == pytest.approx(losses[1], rel=1e-6)
+        for whole_grad, part_grad in zip(*grads):
+            torch.testing.assert_close(part_grad, whole_grad, rtol=1e-4, atol=1e-7)
+
+
+def test_the_metrics_subgraph_gives_the_whole_graphs_metrics(cora):
+    edge_index = cora.edge_index_with_self_loops
+    torch.manual_seed(0)
+    model = build_model(QUICK, cora.num_features, cora.num_classes)
+    splits = ("train", "val", "test")
+    part = Subgraph.around(cora, cora.x_sparse, edge_index, splits, layers=2)
+    whole = evaluate(model, cora, cora.x, edge_index, splits)
+    for key, value in evaluate(model, part, part.x, part.edge_index, splits).items():
+        assert value == pytest.approx(whole[key], rel=1e-5), key
 
 
 def test_train_accuracy_is_recorded_in_eval_and_in_train_mode(cora):
