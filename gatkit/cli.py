@@ -3,11 +3,12 @@
 ::
 
     gatkit visualize dataset --out-dir figures [--dataset cora]
+    gatkit visualize {attention,entropy,embedding} --out-dir figures [--model models/binaries/RUN.pt]
     gatkit train [--should-test] [--should-visualize] [--enable-tensorboard] [--seeds N] ...
 
 Subcommands are grouped by verb. ``gatkit visualize WHAT`` looks ``WHAT`` up in
 :data:`VISUALIZERS`, so a new picture is one function plus one :func:`add_visualizer` call
-(``attention``, ``entropy`` and ``embedding`` are meant to join ``dataset`` there); a new verb
+(``dataset``, ``attention``, ``entropy``, ``embedding``); a new verb
 such as ``gatkit train`` is one function that adds its subparser in :func:`build_parser`.
 
 Exit codes: 0 success, 1 a failure while working (e.g. the dataset cannot be loaded),
@@ -23,10 +24,11 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 __all__ = ["VISUALIZERS", "CliError", "Visualizer", "add_visualizer", "build_parser", "main",
-           "prepare_out_dir", "visualize_dataset"]
+           "prepare_out_dir", "visualize_attention", "visualize_dataset", "visualize_embedding",
+           "visualize_entropy"]
 
 DATASETS = ("cora", "citeseer")
 
@@ -122,11 +124,6 @@ def visualize_dataset(args: argparse.Namespace, out_dir: Path) -> list[Path]:
     Files: ``<name>_degrees.png``, ``<name>_class_balance.png``, ``<name>_homophily.png``,
     ``<name>_graph.png`` (the whole graph) and ``<name>_node<id>_<k>hop.png`` (a neighbourhood).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only; never open a window
-    import matplotlib.pyplot as plt
-
     from gatkit import data, explorer, viz
 
     try:
@@ -153,12 +150,22 @@ def visualize_dataset(args: argparse.Namespace, out_dir: Path) -> list[Path]:
          lambda: viz.draw_neighbourhood(dataset.edge_index, dataset.y, node, args.hops,
                                         class_names=dataset.class_names)),
     ]
+    return _save_figures(figures, out_dir, args.dpi)
+
+
+def _save_figures(figures: list[tuple[str, Callable]], out_dir: Path, dpi: int) -> list[Path]:
+    """Draw each ``(filename, draw)`` and save it as ``out_dir/filename``, one at a time; return the paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only; never open a window
+    import matplotlib.pyplot as plt
+
     written = []
     for filename, draw in figures:
         figure = draw()
         path = out_dir / filename
         try:
-            figure.savefig(path, dpi=args.dpi, bbox_inches="tight")
+            figure.savefig(path, dpi=dpi, bbox_inches="tight")
         except OSError as error:
             raise CliError(f"cannot write {path}: {error.strerror or error}", 2)
         finally:
@@ -174,6 +181,189 @@ add_visualizer(Visualizer(
     add_arguments=_dataset_arguments,
     run=visualize_dataset,
 ))
+
+
+# --------------------------------------------------------------------------
+# gatkit visualize attention | entropy | embedding: what a trained model learned
+# --------------------------------------------------------------------------
+
+
+def _model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", type=Path, metavar="PATH",
+                        help="a model file written by `gatkit train` (models/binaries/*.pt); without "
+                             "it, a model is trained first with the paper's recipe (about 10 s on Cora)")
+    parser.add_argument("--dataset", choices=DATASETS, default="cora",
+                        help="dataset to train on when no --model is given (a model file names its own)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the training run without --model, of the untrained model shown "
+                             "for comparison and of random choices (default: 0)")
+    parser.add_argument("--epochs", type=int, default=10_000,
+                        help="upper bound on the epochs of the training run without --model (default: "
+                             "10000; early stopping usually ends it after 600-1300)")
+    parser.add_argument("--dpi", type=int, default=120, help="resolution of the PNGs (default: 120)")
+
+
+@dataclass
+class _Models:
+    """A trained model, an untrained one of the same architecture, their dataset and a name."""
+
+    trained: Any
+    untrained: Any
+    dataset: Any
+    name: str
+
+
+def _load_models(args: argparse.Namespace) -> _Models:
+    import torch
+
+    from gatkit import data
+    from gatkit.checkpoints import CheckpointError, load_checkpoint
+    from gatkit.train import TrainConfig, build_model, model_from_checkpoint, paper_config, train
+
+    if args.model is None and args.epochs < 1:
+        raise CliError("--epochs must be at least 1.", 2)
+    try:
+        if args.model is not None:
+            try:
+                config = TrainConfig.from_dict(load_checkpoint(args.model).get("config", {}))
+            except (ValueError, TypeError) as error:
+                raise CheckpointError(f"{args.model} has no usable training config ({error}).") from error
+            dataset = data.load_planetoid(config.dataset, progress=sys.stderr.isatty())
+            trained, _ = model_from_checkpoint(args.model, dataset)
+            name = args.model.stem
+        else:
+            config = paper_config(args.dataset, seed=args.seed, epochs=args.epochs)
+            dataset = data.load_planetoid(config.dataset, progress=sys.stderr.isatty())
+            print(f"no --model given: training a GAT on {config.dataset} with the paper's recipe, seed "
+                  f"{config.seed} (pass --model FILE to draw a model from `gatkit train`)", file=sys.stderr)
+            trained = train(config, dataset=dataset, out_dir=None, progress=sys.stderr.isatty()).model
+            name = f"{config.dataset}_seed{config.seed}"
+    except CheckpointError as error:
+        raise CliError(str(error), 2)
+    except data.DataError as error:
+        raise CliError(str(error), 1)
+    torch.manual_seed(args.seed)
+    untrained = build_model(config, dataset.num_features, dataset.num_classes)
+    return _Models(trained.eval(), untrained.eval(), dataset, name)
+
+
+def _attention(model, dataset):
+    import torch
+
+    with torch.no_grad():
+        _, alphas = model(dataset.x_sparse, dataset.edge_index_with_self_loops, return_attention=True)
+    return alphas  # one (E, H_l) per layer
+
+
+def _attention_arguments(parser: argparse.ArgumentParser) -> None:
+    _model_arguments(parser)
+    parser.add_argument("--nodes", nargs="+", default=["highest degree", "random"], metavar="NODE",
+                        help="node ids, 'highest degree' (the 3 largest hubs) and/or 'random' (3 seeded "
+                             "picks); default: both")
+    parser.add_argument("--layer", type=int, default=None, metavar="L",
+                        help="draw only layer L (1 = the first); default: every layer")
+    parser.add_argument("--head", default="0",
+                        help="attention head to draw, or 'mean' for the average over heads (default: 0; "
+                             "a layer with fewer heads uses its last one)")
+    parser.add_argument("--layout", choices=("tree", "kk"), default="tree",
+                        help="tree: Reingold-Tilford circular around the node; kk: Kamada-Kawai (default: tree)")
+
+
+def _chosen_nodes(args: argparse.Namespace, dataset) -> list[int]:
+    import torch
+
+    from gatkit.graph import degree, top_degree_nodes
+
+    nodes: list[int] = []
+    for choice in args.nodes:
+        if choice == "highest degree":
+            nodes += top_degree_nodes(degree(dataset.edge_index, dataset.num_nodes), 3)[0].tolist()
+        elif choice == "random":
+            generator = torch.Generator().manual_seed(args.seed)
+            nodes += torch.randperm(dataset.num_nodes, generator=generator)[:3].tolist()
+        elif choice.isdigit() and int(choice) < dataset.num_nodes:
+            nodes.append(int(choice))
+        else:
+            raise CliError(f"--nodes: {choice!r} is not a node id in 0 .. {dataset.num_nodes - 1}, "
+                           "'highest degree' or 'random'", 2)
+    return list(dict.fromkeys(nodes))  # in order, without repeats
+
+
+def visualize_attention(args: argparse.Namespace, out_dir: Path) -> list[Path]:
+    """Neighbourhood attention drawings: ``<model>_node<id>_layer<l>_head<h>.png`` per node and layer."""
+    from gatkit.attention import draw_attention
+
+    models = _load_models(args)
+    dataset, alphas = models.dataset, _attention(models.trained, models.dataset)
+    layers = range(1, len(alphas) + 1)
+    if args.layer is not None and args.layer not in layers:
+        raise CliError(f"--layer must be one of {list(layers)}, got {args.layer}", 2)
+    if args.head != "mean" and not args.head.isdigit():
+        raise CliError(f"--head must be a head number or 'mean', got {args.head!r}", 2)
+    figures = []
+    for node in _chosen_nodes(args, dataset):
+        for layer in [args.layer] if args.layer else layers:
+            alpha = alphas[layer - 1]  # (E, H)
+            head = "mean" if args.head == "mean" else min(int(args.head), alpha.shape[1] - 1)
+            figures.append((f"{models.name}_node{node}_layer{layer}_head{head}.png",
+                            lambda node=node, alpha=alpha, head=head, layer=layer: draw_attention(
+                                dataset.edge_index_with_self_loops, alpha, dataset.y, node, head=head,
+                                layout=args.layout, class_names=dataset.class_names, layer=layer)))
+    return _save_figures(figures, out_dir, args.dpi)
+
+
+def visualize_entropy(args: argparse.Namespace, out_dir: Path) -> list[Path]:
+    """Attention entropy per layer and head against uniform attention, trained and untrained."""
+    from gatkit.attention import plot_attention_ratios, plot_entropy_histograms
+
+    models = _load_models(args)
+    dataset = models.dataset
+    trained, untrained = _attention(models.trained, dataset), _attention(models.untrained, dataset)
+    edge_index, n = dataset.edge_index_with_self_loops, dataset.num_nodes
+    return _save_figures([
+        (f"{models.name}_attention_entropy.png",
+         lambda: plot_entropy_histograms(trained, edge_index, n, baseline_alphas=untrained)),
+        (f"{models.name}_attention_ratios.png",
+         lambda: plot_attention_ratios(trained, edge_index, n, baseline_alphas=untrained)),
+    ], out_dir, args.dpi)
+
+
+def _embedding_arguments(parser: argparse.ArgumentParser) -> None:
+    _model_arguments(parser)
+    parser.add_argument("--perplexity", type=float, default=30.0, help="t-SNE perplexity (default: 30)")
+
+
+def visualize_embedding(args: argparse.Namespace, out_dir: Path) -> list[Path]:
+    """t-SNE of the hidden layer and the logits, trained and untrained, with k-NN and silhouette scores."""
+    from gatkit.embeddings import embedding_scores, plot_embedding_panels, tsne
+
+    models = _load_models(args)
+    dataset = models.dataset
+    panels, scores = {}, {}
+    for label, model in (("trained", models.trained), ("untrained", models.untrained)):
+        hidden, logits = model.hidden(dataset.x_sparse, dataset.edge_index_with_self_loops)
+        for what, values in (("hidden layer", hidden), ("logits", logits)):
+            key = f"{label}: {what}"
+            panels[key] = tsne(values, seed=args.seed, perplexity=args.perplexity)
+            scores[key] = embedding_scores(values, dataset.y, train_index=dataset.train_idx,
+                                           test_index=dataset.test_idx)
+    return _save_figures([
+        (f"{models.name}_embeddings_tsne.png",
+         lambda: plot_embedding_panels(panels, dataset.y, test_index=dataset.test_idx,
+                                       train_index=dataset.train_idx, class_names=dataset.class_names,
+                                       scores=scores, ncols=2, suptitle=f"t-SNE of {models.name}")),
+    ], out_dir, args.dpi)
+
+
+for _visualizer in (
+    Visualizer("attention", "neighbourhood attention of chosen nodes, per layer and head (a trained model)",
+               _attention_arguments, visualize_attention),
+    Visualizer("entropy", "attention entropy per layer and head against uniform attention, trained and untrained",
+               _model_arguments, visualize_entropy),
+    Visualizer("embedding", "t-SNE of the hidden layer and the logits with k-NN and silhouette scores, "
+               "trained and untrained", _embedding_arguments, visualize_embedding),
+):
+    add_visualizer(_visualizer)
 
 
 # --------------------------------------------------------------------------

@@ -217,3 +217,154 @@ def explorer(dataset: GraphDataset):
                                                "hops": hops})
     controls = widgets.HBox([widgets.VBox([how, hops]), widgets.VBox([node_id, seed])])
     return widgets.VBox([controls, output])
+
+
+# --------------------------------------------------------------------------
+# The attention explorer (chapter 08): whom does a node listen to?
+# --------------------------------------------------------------------------
+
+
+def _attention_inputs(dataset, alphas, layer: int, edge_index):
+    """The edge list and the one layer's ``alpha`` (E, H) that the attention explorer reads."""
+    if edge_index is None:
+        edge_index = dataset.edge_index_with_self_loops  # what the model saw
+    layers = [alphas] if isinstance(alphas, torch.Tensor) else list(alphas)
+    if isinstance(layer, bool) or not isinstance(layer, numbers.Integral) or not 1 <= layer <= len(layers):
+        raise ValueError(f"layer must be a layer number in 1 .. {len(layers)} (layer 1 is alphas[0]), "
+                         f"got {layer!r}")
+    return edge_index, layers[int(layer) - 1]
+
+
+def attention_table(dataset: GraphDataset, alphas, node: int | str, layer: int = 1, head: int | str = 0, *,
+                    seed: int = 0, edge_index: torch.Tensor | None = None) -> list[dict[str, Any]]:
+    """The attention ``node`` gives each of its incoming neighbours, heaviest first.
+
+    Parameters
+    ----------
+    dataset : GraphDataset
+        Needs ``y``, ``class_names``, ``num_nodes`` and, unless ``edge_index`` is given,
+        ``edge_index_with_self_loops``.
+    alphas : sequence of torch.Tensor
+        One (E, H_l) tensor per layer, as ``GAT(..., return_attention=True)`` returns them.
+    node : int or str
+        A node id, ``"highest degree"`` or ``"random"`` (see :func:`pick_node`).
+    layer : int
+        Counted from 1 as in the paper: layer 1 is ``alphas[0]``.
+    head : int or "mean"
+        A head of that layer (from 0), or the mean over its heads.
+    seed : int
+        For ``node="random"``.
+    edge_index : torch.Tensor, optional
+        (2, E) the edges ``alphas`` belong to; default ``dataset.edge_index_with_self_loops``.
+
+    Returns
+    -------
+    list of dict
+        One row per incoming edge (the self-loop included), sorted by weight, largest first
+        (ties by source id): ``source`` (int), ``class`` (its class name), ``weight`` (float),
+        ``ratio`` (weight times the number of incoming edges: 1 is the uniform share) and
+        ``self_loop`` (bool).
+    """
+    from gatkit import attention
+
+    node = pick_node(dataset, node, seed=seed)
+    edge_index, alpha = _attention_inputs(dataset, alphas, layer, edge_index)
+    alpha = attention._check_alpha(alpha, edge_index)
+    weights_all = attention._head_weights(alpha, head)  # (E,)
+    sources, weights = attention.node_attention(edge_index, weights_all, node, num_nodes=dataset.num_nodes)
+    weights = weights[:, 0].detach().double()  # (k,)
+    order = sorted(range(len(sources)), key=lambda m: (-float(weights[m]), int(sources[m])))
+    names = dataset.class_names
+    return [{"source": int(sources[m]), "class": names[int(dataset.y[sources[m]])],
+             "weight": float(weights[m]), "ratio": float(weights[m]) * len(sources),
+             "self_loop": int(sources[m]) == node} for m in order]
+
+
+def explore_attention(dataset: GraphDataset, alphas, node: int | str, layer: int = 1, head: int | str = 0,
+                      layout: str = "tree", *, seed: int = 0,
+                      edge_index: torch.Tensor | None = None) -> tuple[Figure, list[dict[str, Any]]]:
+    """Draw the attention ``node`` gives its neighbours in one layer and head, and list it.
+
+    The plain callback behind :func:`attention_explorer`; see :func:`attention_table` for the
+    parameters. ``layout`` is ``"tree"`` or ``"kk"`` (:func:`gatkit.attention.draw_attention`).
+
+    Returns
+    -------
+    figure : matplotlib.figure.Figure
+        :func:`gatkit.attention.draw_attention` of the node (absolute width scale).
+    table : list of dict
+        :func:`attention_table` of the node.
+    """
+    from gatkit import attention
+
+    node = pick_node(dataset, node, seed=seed)
+    table = attention_table(dataset, alphas, node, layer, head, edge_index=edge_index)
+    edge_index, alpha = _attention_inputs(dataset, alphas, layer, edge_index)
+    figure = attention.draw_attention(edge_index, alpha, dataset.y, node, head=head, layout=layout,
+                                      class_names=dataset.class_names, layer=layer)
+    return figure, table
+
+
+def format_attention_table(table: list[dict[str, Any]], max_rows: int = 12) -> str:
+    """:func:`attention_table`'s rows as plain text, the first ``max_rows`` of them."""
+    lines = [f"{'source':>7s}  {'class':24s} {'weight':>7s} {'x uniform':>9s}"]
+    for row in table[:max_rows]:
+        source = f"{row['source']}{'*' if row['self_loop'] else ''}"
+        lines.append(f"{source:>7s}  {row['class']:24s} {row['weight']:7.4f} {row['ratio']:9.3f}")
+    if len(table) > max_rows:
+        lines.append(f"... and {len(table) - max_rows} more (of {len(table)} incoming edges)")
+    lines.append("(* the self-loop; 'x uniform' = weight times the number of incoming edges)")
+    return "\n".join(lines)
+
+
+def attention_explorer(dataset: GraphDataset, alphas, *, edge_index: torch.Tensor | None = None):
+    """An ipywidgets panel over :func:`explore_attention`: node, layer, head and layout.
+
+    Controls: how to choose the node (``"node id"``, ``"highest degree"``, ``"random"``), the node
+    id, the random seed, the layer (from 1), the head (the layer's heads and ``"mean"``) and the
+    layout (``"tree"`` or ``"kk"``). Every change redraws.
+
+    Returns
+    -------
+    ipywidgets.VBox
+    """
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    layers = [alphas] if isinstance(alphas, torch.Tensor) else list(alphas)
+
+    def head_options(layer: int) -> list:
+        return [*range(layers[layer - 1].shape[1]), "mean"]
+
+    how = widgets.ToggleButtons(options=["node id", *CHOICES], value="highest degree", description="choose")
+    node_id = widgets.BoundedIntText(value=0, min=0, max=dataset.num_nodes - 1, description="node id")
+    seed = widgets.IntText(value=0, description="seed")
+    layer = widgets.Dropdown(options=list(range(1, len(layers) + 1)), value=1, description="layer")
+    head = widgets.Dropdown(options=head_options(1), value=0, description="head")
+    layout = widgets.ToggleButtons(options=["tree", "kk"], value="tree", description="layout")
+
+    def new_layer(change) -> None:
+        head.options = head_options(change["new"])
+        head.value = 0
+
+    layer.observe(new_layer, names="value")
+
+    def show(how: str, node_id: int, seed: int, layer: int, head, layout: str) -> None:
+        if head not in head_options(layer):  # the layer changed and the head list not yet
+            return
+        choice = node_id if how == "node id" else how
+        figure, table = explore_attention(dataset, alphas, choice, layer, head, layout, seed=seed,
+                                          edge_index=edge_index)
+        print(format_attention_table(table))
+        display(figure)
+        plt.close(figure)
+
+    output = widgets.interactive_output(show, {"how": how, "node_id": node_id, "seed": seed, "layer": layer,
+                                               "head": head, "layout": layout})
+    controls = widgets.HBox([widgets.VBox([how, layout]), widgets.VBox([node_id, seed]),
+                             widgets.VBox([layer, head])])
+    return widgets.VBox([controls, output])
+
+
+__all__ += ["attention_explorer", "attention_table", "explore_attention", "format_attention_table"]

@@ -1,0 +1,289 @@
+"""Checks for chapter 09, Seeing embeddings.
+
+Exercise 9.1 is the k-nearest-neighbour label agreement of an embedding (a node is never its own
+neighbour), 9.2 the silhouette value of every node. Both are checked on a small point set whose
+answer can be worked out by hand, on seeded random points and on an embedding of all of Cora.
+
+In the toy and random cases no two candidates tie for the k-th place, so any correct way of
+computing the distances (``torch.cdist``, squared differences, a loop) picks the same neighbours.
+Cora's embedding has exact duplicates (nodes with the same features and neighbourhood), whose
+order a library such as scikit-learn may break differently, and ``torch.cdist`` rounds in float32
+(for more than 25 points a node's distance to itself comes out near 1e-3, not 0). The tolerances
+(5e-4 on a share, 1e-4 on a silhouette) allow for both; every listed mistake is far outside them
+on the toy case already.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import torch
+import torch.nn.functional as F
+
+from gatkit.checks.core import Case, Check, load_cora, register, seeded_generator
+
+
+def _as_double(result):
+    # Any floating dtype is fine for these scores; other results are reported as they are.
+    if isinstance(result, torch.Tensor) and result.is_floating_point():
+        return result.double()
+    return result
+
+
+@lru_cache(maxsize=None)
+def cora_embedding() -> torch.Tensor:
+    """A cheap stand-in for a GAT layer on Cora: a seeded random projection, averaged over the graph twice.
+
+    (N, 16) float32. The averaging over each node's in-neighbours (self-loop included) gives it
+    the kind of class structure an untrained GAT layer has, without training anything.
+    """
+    cora = load_cora()
+    weights = torch.randn(cora.num_features, 16, generator=seeded_generator(90)) / 4  # (F, 16)
+    z = cora.x @ weights  # (N, 16)
+    source, target = cora.edge_index_with_self_loops  # (E,) each
+    in_degree = torch.bincount(target, minlength=cora.num_nodes).float().unsqueeze(1)  # (N, 1)
+    for _ in range(2):
+        z = torch.zeros_like(z).index_add_(0, target, z[source]) / in_degree  # (N, 16)
+    return z
+
+
+# --- 9.1 k-NN label agreement ------------------------------------------------------------------
+
+def knn_agreement(z: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:
+    """Mean over the nodes of the share of their ``k`` nearest other nodes with the same label: 0-dim."""
+    dist = torch.cdist(z, z)  # (N, N) Euclidean
+    dist.fill_diagonal_(float("inf"))  # a node is not its own neighbour
+    neighbours = dist.topk(k, dim=1, largest=False).indices  # (N, k)
+    return (labels[neighbours] == labels.unsqueeze(1)).float().mean()
+
+
+# Toy, k = 2: six nodes on a line (second coordinate 0), two classes.
+#   node:   0    1    2    3    4    5
+#   x:     0.0  1.0  1.5  4.0  4.8  6.0
+#   class:  0    0    0    1    0    1
+# Two nearest other nodes: 0 -> 1, 2 (both class 0: share 1); 1 -> 2, 0 (1); 2 -> 1, 0 (1);
+# 3 -> 4, 5 (classes 0, 1: 1/2); 4 -> 3, 5 (both class 1: 0); 5 -> 4, 3 (classes 0, 1: 1/2).
+# Agreement (1 + 1 + 1 + 1/2 + 0 + 1/2) / 6 = 2/3. Averaged per class first it would be
+# (3/4 + 1/2) / 2 = 5/8; counting each node as its own first neighbour gives 3/4; the k - 1 = 1
+# nearest other node gives 1/2; the two farthest nodes 5/12.
+AGREE_TOY_Z = torch.tensor([[0.0, 0.0], [1.0, 0.0], [1.5, 0.0], [4.0, 0.0], [4.8, 0.0], [6.0, 0.0]])  # (N, 2)
+AGREE_TOY_LABELS = torch.tensor([0, 0, 0, 1, 0, 1])  # (N,)
+
+
+def clustered_points(n: int, dims: int, classes: int, spread: float,
+                     seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` seeded points (n, dims) around one random centre per class, and their labels (n,).
+
+    Every class gets at least two points (labels are dealt round-robin, then shuffled).
+    """
+    generator = seeded_generator(seed)
+    labels = torch.arange(n) % classes  # (n,)
+    labels = labels[torch.randperm(n, generator=generator)]
+    centres = torch.randn(classes, dims, generator=generator)  # (C, dims)
+    z = centres[labels] + spread * torch.randn(n, dims, generator=generator)  # (n, dims)
+    return z, labels
+
+
+def _agreement_cases() -> list[Case]:
+    cora = load_cora()
+    z, labels = clustered_points(40, 5, 4, 0.8, seed=91)
+    return [Case("toy: 6 nodes on a line, k = 2 (answer 2/3)", (AGREE_TOY_Z, AGREE_TOY_LABELS, 2)),
+            Case("random points (40 nodes in 5-D, 4 overlapping classes), k = 5", (z, labels, 5)),
+            Case("an embedding of Cora (2708 nodes, 16-D), k = 10", (cora_embedding(), cora.y, 10))]
+
+
+def _self_counted(z, labels, k):
+    neighbours = torch.cdist(z, z).topk(k, dim=1, largest=False).indices  # the node itself comes first
+    return (labels[neighbours] == labels.unsqueeze(1)).float().mean()
+
+
+def _farthest(z, labels, k):
+    neighbours = torch.cdist(z, z).topk(k, dim=1).indices
+    return (labels[neighbours] == labels.unsqueeze(1)).float().mean()
+
+
+def _farthest_after_excluding_self(z, labels, k):
+    dist = torch.cdist(z, z)
+    dist.fill_diagonal_(float("inf"))
+    neighbours = dist.topk(k, dim=1).indices
+    return (labels[neighbours] == labels.unsqueeze(1)).float().mean()
+
+
+def _dropped_first_of_k(z, labels, k):
+    neighbours = torch.cdist(z, z).topk(k, dim=1, largest=False).indices[:, 1:]  # only k - 1 left
+    return (labels[neighbours] == labels.unsqueeze(1)).float().mean()
+
+
+def _averaged_over_classes(z, labels, k):
+    dist = torch.cdist(z, z)
+    dist.fill_diagonal_(float("inf"))
+    neighbours = dist.topk(k, dim=1, largest=False).indices
+    per_node = (labels[neighbours] == labels.unsqueeze(1)).float().mean(dim=1)  # (N,)
+    return torch.stack([per_node[labels == c].mean() for c in labels.unique()]).mean()
+
+
+def _counts_not_shares(z, labels, k):
+    dist = torch.cdist(z, z)
+    dist.fill_diagonal_(float("inf"))
+    neighbours = dist.topk(k, dim=1, largest=False).indices
+    return (labels[neighbours] == labels.unsqueeze(1)).float().sum(dim=1).mean()
+
+
+register(Check(
+    id="9.1",
+    title="k-NN label agreement",
+    reference=knn_agreement,
+    cases=_agreement_cases,
+    normalize=_as_double,
+    rtol=1e-4,
+    atol=5e-4,
+    hint="Take all pairwise distances, torch.cdist(z, z) (N, N); set the diagonal to infinity so that "
+         "no node picks itself; the k smallest distances of each row, .topk(k, dim=1, largest=False)"
+         ".indices (N, k), are its neighbours. Compare their labels with the node's own, "
+         "labels[neighbours] == labels.unsqueeze(1), and average over all N * k entries.",
+    mistakes={
+        "Each node counts itself as its own nearest neighbour (its distance to itself is 0), which "
+        "inflates the agreement. Set the diagonal of the distance matrix to infinity before topk: "
+        "dist.fill_diagonal_(float('inf')).": _self_counted,
+        "topk returns the LARGEST values by default: you took each node's k farthest nodes. Pass "
+        "largest=False.": _farthest,
+        "topk returns the LARGEST values by default, so after the diagonal was set to infinity each "
+        "node picked itself and then its farthest nodes. Pass largest=False.":
+            _farthest_after_excluding_self,
+        "You dropped the first of the k nearest nodes (the node itself) but then have only k - 1 "
+        "neighbours. Exclude the node first (diagonal set to infinity), then take k.": _dropped_first_of_k,
+        "You averaged per class and then over the classes: every class then weighs the same, however "
+        "many nodes it has. Average over all nodes (all N * k neighbour slots) instead.":
+            _averaged_over_classes,
+        "That is the mean NUMBER of agreeing neighbours (between 0 and k): divide by k, i.e. take the "
+        "mean over the neighbours too, to get a share between 0 and 1.": _counts_not_shares,
+    },
+))
+
+
+# --- 9.2 silhouette values -----------------------------------------------------------------------
+
+def _nearest_other(mean_to_class: torch.Tensor, rows: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """(N,) the smallest entry of each row of ``mean_to_class`` (N, C), the node's own class left out."""
+    own = torch.tensor(float("inf"), dtype=mean_to_class.dtype)
+    return mean_to_class.index_put((rows, labels), own).min(dim=1).values
+
+
+def silhouette_values(z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Silhouette (N,) of every node: ``(b - a) / max(a, b)`` (every class has at least 2 nodes)."""
+    dist = torch.cdist(z, z)  # (N, N)
+    onehot = F.one_hot(labels, int(labels.max()) + 1).to(z.dtype)  # (N, C)
+    sizes = onehot.sum(dim=0)  # (C,)
+    mean_to_class = dist @ onehot / sizes  # (N, C) mean distance from each node to each class
+    rows = torch.arange(len(labels))
+    a = mean_to_class[rows, labels] * sizes[labels] / (sizes[labels] - 1)  # (N,) the node itself left out
+    b = _nearest_other(mean_to_class, rows, labels)  # (N,)
+    return (b - a) / torch.maximum(a, b)
+
+
+# Toy: seven nodes on a line, three classes, not sorted by class.
+#   node:   0   1   2   3   4   5   6
+#   x:      0   5   2  20   7   6  21
+#   class:  0   1   0   2   1   0   2
+# a = mean distance to the rest of the own class, b = mean distance to the nearest other class:
+#   node 0: a = (2 + 6) / 2 = 4,   b = (5 + 7) / 2 = 6 (class 1)      s = 2/6  =  1/3
+#   node 1: a = 2,                 b = (5 + 3 + 1) / 3 = 3 (class 0)  s = 1/3
+#   node 2: a = (2 + 4) / 2 = 3,   b = (3 + 5) / 2 = 4                s = 1/4
+#   node 3: a = 1,                 b = (15 + 13) / 2 = 14 (class 1)   s = 13/14
+#   node 4: a = 2,                 b = (7 + 5 + 1) / 3 = 13/3         s = 7/13
+#   node 5: a = (6 + 4) / 2 = 5,   b = (1 + 1) / 2 = 1 (class 1)      s = (1 - 5) / 5 = -0.8
+#   node 6: a = 1,                 b = (16 + 14) / 2 = 15             s = 14/15
+SIL_TOY_Z = torch.tensor([[0.0], [5.0], [2.0], [20.0], [7.0], [6.0], [21.0]])  # (N, 1)
+SIL_TOY_LABELS = torch.tensor([0, 1, 0, 2, 1, 0, 2])  # (N,)
+SIL_TOY_ANSWER = torch.tensor([1 / 3, 1 / 3, 1 / 4, 13 / 14, 7 / 13, -0.8, 14 / 15])  # (N,)
+
+
+def _silhouette_cases() -> list[Case]:
+    cora = load_cora()
+    z, labels = clustered_points(24, 3, 4, 0.9, seed=92)
+    return [Case("toy: 7 nodes on a line, 3 classes (one node sits among another class: -0.8)",
+                 (SIL_TOY_Z, SIL_TOY_LABELS)),
+            Case("random points (24 nodes in 3-D, 4 overlapping classes)", (z, labels)),
+            Case("an embedding of Cora (2708 nodes, 16-D)", (cora_embedding(), cora.y))]
+
+
+def _parts(z, labels):
+    """Distances (N, N), one-hot labels (N, C), class sizes (C,) and row ids (N,) for the mistakes."""
+    onehot = F.one_hot(labels, int(labels.max()) + 1).to(z.dtype)
+    return torch.cdist(z, z), onehot, onehot.sum(dim=0), torch.arange(len(labels))
+
+
+
+
+def _self_in_own_class(z, labels):
+    dist, onehot, sizes, rows = _parts(z, labels)
+    mean_to_class = dist @ onehot / sizes
+    a = mean_to_class[rows, labels]  # divided by n_c: the node's own 0 counted
+    b = _nearest_other(mean_to_class, rows, labels)
+    return (b - a) / torch.maximum(a, b)
+
+
+def _b_over_all_other_nodes(z, labels):
+    dist, onehot, sizes, rows = _parts(z, labels)
+    a = (dist @ onehot)[rows, labels] / (sizes[labels] - 1)
+    other = labels.unsqueeze(0) != labels.unsqueeze(1)  # (N, N)
+    b = (dist * other).sum(dim=1) / other.sum(dim=1)
+    return (b - a) / torch.maximum(a, b)
+
+
+def _own_class_in_the_min(z, labels):
+    dist, onehot, sizes, rows = _parts(z, labels)
+    mean_to_class = dist @ onehot / sizes
+    a = mean_to_class[rows, labels] * sizes[labels] / (sizes[labels] - 1)
+    b = mean_to_class.min(dim=1).values
+    return (b - a) / torch.maximum(a, b)
+
+
+def _farthest_other_class(z, labels):
+    dist, onehot, sizes, rows = _parts(z, labels)
+    mean_to_class = dist @ onehot / sizes
+    a = mean_to_class[rows, labels] * sizes[labels] / (sizes[labels] - 1)
+    b = mean_to_class.index_put((rows, labels), torch.tensor(-float("inf"), dtype=z.dtype)).max(dim=1).values
+    return (b - a) / torch.maximum(a, b)
+
+
+def _divided_by_b(z, labels):
+    dist, onehot, sizes, rows = _parts(z, labels)
+    mean_to_class = dist @ onehot / sizes
+    a = mean_to_class[rows, labels] * sizes[labels] / (sizes[labels] - 1)
+    b = _nearest_other(mean_to_class, rows, labels)
+    return (b - a) / b
+
+
+def _a_minus_b(z, labels):
+    return -silhouette_values(z, labels)
+
+
+register(Check(
+    id="9.2",
+    title="silhouette values",
+    reference=silhouette_values,
+    cases=_silhouette_cases,
+    normalize=_as_double,
+    rtol=1e-4,
+    atol=1e-4,
+    hint="With dist = torch.cdist(z, z) (N, N): a_i is the mean distance from i to the OTHER nodes of "
+         "its class (sum over the class, divided by its size - 1), b_i the smallest, over the other "
+         "classes, of the mean distance from i to that class's nodes; s_i = (b_i - a_i) / max(a_i, "
+         "b_i). One-hot labels (N, C) make the per-class sums one matmul: dist @ onehot.",
+    mistakes={
+        "Your a_i divides by the class size n_c, so the node's distance 0 to itself is part of the "
+        "mean: divide the sum over its class by n_c - 1 (the OTHER nodes of the class).": _self_in_own_class,
+        "Your b_i is the mean distance to ALL nodes of other classes: take the mean distance to each "
+        "other class separately, then the smallest of those (the nearest other class).":
+            _b_over_all_other_nodes,
+        "Your b_i also considers the node's own class: the minimum must run over the OTHER classes only "
+        "(set the own class's entry to infinity first).": _own_class_in_the_min,
+        "Your b_i is the FARTHEST other class: b_i is the smallest mean distance over the other "
+        "classes.": _farthest_other_class,
+        "You divided by b_i: divide by max(a_i, b_i), so that the value stays between -1 and 1 when "
+        "a node is closer to another class (a_i > b_i).": _divided_by_b,
+        "Your sign is flipped: s_i = (b_i - a_i) / max(a_i, b_i) is positive when the node is closer "
+        "to its own class (a_i < b_i).": _a_minus_b,
+    },
+))
