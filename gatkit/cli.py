@@ -5,6 +5,7 @@
     gatkit visualize dataset --out-dir figures [--dataset cora]
     gatkit visualize {attention,entropy,embedding} --out-dir figures [--model models/binaries/RUN.pt]
     gatkit train [--should-test] [--should-visualize] [--enable-tensorboard] [--seeds N] ...
+    gatkit profile [--sizes 500 1000 2000] [--implementations 1 2 3 pyg] [--out-dir DIR]
 
 Subcommands are grouped by verb. ``gatkit visualize WHAT`` looks ``WHAT`` up in
 :data:`VISUALIZERS`, so a new picture is one function plus one :func:`add_visualizer` call
@@ -483,6 +484,60 @@ def _write_learning_curves(result, folder: Path) -> None:
 
 
 # --------------------------------------------------------------------------
+# gatkit profile
+# --------------------------------------------------------------------------
+
+
+def _add_profile_parser(verbs) -> None:
+    profile = verbs.add_parser(
+        "profile", help="time and memory of a training step against graph size (a quick sweep)",
+        description="Measure the median training step and the peak memory of the GAT implementations "
+                    "(1 dense per head, 2 dense masked, 3 edge list, pyg = PyTorch Geometric's GATConv) "
+                    "on synthetic graphs of growing size (average degree about 4, 128 features), each "
+                    "point in a fresh process. The defaults finish in about a minute; "
+                    "benchmarks/bench_scaling.py runs the full sweep up to 200k nodes.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    profile.add_argument("--sizes", nargs="+", type=int, default=[500, 1000, 2000], metavar="N",
+                         help="numbers of nodes, in increasing order")
+    profile.add_argument("--implementations", nargs="+", choices=("1", "2", "3", "pyg"),
+                         default=["1", "2", "3", "pyg"])
+    profile.add_argument("--repeats", type=int, default=3, help="timed steps per point (after 2 warm-up steps)")
+    profile.add_argument("--time-limit", type=float, default=10.0, help="seconds one step may take")
+    profile.add_argument("--out-dir", type=Path, metavar="DIR",
+                         help="also write profile.json and profile.png into DIR")
+    profile.set_defaults(handler=run_profile)
+
+
+def run_profile(args: argparse.Namespace) -> int:
+    """``gatkit profile``: a small scaling sweep printed as a table (and optionally saved)."""
+    import json
+
+    from gatkit.profiling import IMPLEMENTATIONS, machine, plot_scaling, sweep
+
+    if args.repeats < 1 or any(n < 14 for n in args.sizes):
+        raise CliError("--repeats must be at least 1 and every size at least 14 nodes.", 2)
+    out_dir = prepare_out_dir(args.out_dir) if args.out_dir is not None else None
+    info = machine()
+    print(f"{info['cpu']}, {info['cores']} cores, torch {info['torch']}; median of {args.repeats} steps, "
+          "each point in a fresh process", flush=True)
+    print(f"{'implementation':26s}{'N':>8s}{'E':>9s}{'ms / step':>12s}{'peak MB':>10s}", flush=True)
+
+    def show(record: dict) -> None:
+        head = f"{IMPLEMENTATIONS[record['implementation']]:26s}{record.get('num_nodes', record['size']):>8}"
+        if record["status"] == "ok":
+            print(f"{head}{record['num_edges']:>9}{record['step_ms']:12.1f}{record['peak_mb']:10.0f}", flush=True)
+        else:
+            print(f"{head}  {record['status']}: {record.get('reason', '')}", flush=True)
+
+    records = sweep(args.implementations, sorted(args.sizes), repeats=args.repeats, warmup=2,
+                    time_limit=args.time_limit, on_record=show)
+    if out_dir is not None:
+        (out_dir / "profile.json").write_text(json.dumps({"machine": info, "records": records}, indent=2))
+        _save_figures([("profile.png", lambda: plot_scaling(records, title="gatkit profile"))], out_dir, 120)
+    return 0
+
+
+# --------------------------------------------------------------------------
 # Parser and entry point
 # --------------------------------------------------------------------------
 
@@ -506,6 +561,7 @@ def build_parser() -> argparse.ArgumentParser:
         visualizer.add_arguments(sub)
         sub.set_defaults(handler=_run_visualizer(visualizer))
     _add_train_parser(verbs)
+    _add_profile_parser(verbs)
     return parser
 
 

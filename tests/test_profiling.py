@@ -1,0 +1,97 @@
+"""gatkit.profiling and `gatkit profile`: the graphs, the measurements and their failure records."""
+
+import contextlib
+import io
+import json
+
+import pytest
+import torch
+
+from gatkit import cli, profiling
+
+
+def test_synthetic_graph_is_a_clean_undirected_block_model():
+    graph = profiling.synthetic_graph(3000, seed=1)
+    n, edges = graph.num_nodes, graph.edge_index
+    assert graph.x.shape == (3000, 128) and graph.y.shape == (3000,)
+    loops = edges[0] == edges[1]
+    assert int(loops.sum()) == n and torch.equal(edges[0, loops], torch.arange(n)), "one self-loop per node"
+    key = edges[1] * n + edges[0]
+    assert torch.equal(key, torch.sort(key).values) and len(torch.unique(key)) == key.numel(), \
+        "sorted by target then source, no repeats"
+    pairs = set(map(tuple, edges.T.tolist()))
+    assert all((b, a) in pairs for a, b in pairs), "every edge both ways"
+    average_degree = (edges.shape[1] - n) / n
+    assert 3.5 < average_degree < 4.1
+    others = edges[:, ~loops]
+    assert (graph.y[others[0]] == graph.y[others[1]]).float().mean() > 0.75, "mostly within a class"
+    assert len(graph.train_idx) == 150 and torch.equal(graph.train_idx, torch.unique(graph.train_idx))
+    again = profiling.synthetic_graph(3000, seed=1)
+    assert torch.equal(again.edge_index, edges) and torch.equal(again.x, graph.x)
+    with pytest.raises(ValueError, match="num_nodes"):
+        profiling.synthetic_graph(5)
+
+
+def test_dense_bytes_matches_a_real_tensor():
+    assert profiling.dense_bytes(2708) == 234_664_448  # chapter 04's hand computation for Cora
+    assert torch.empty(8, 300, 300).untyped_storage().nbytes() == profiling.dense_bytes(300)
+
+
+def test_a_point_is_measured_with_its_median_and_peak_memory():
+    record = profiling.measure("3", 200, repeats=2, warmup=1)
+    assert record["status"] == "ok" and record["step_ms"] > 0
+    assert record["num_nodes"] == 200 and record["peak_mb"] >= record["baseline_mb"] > 0
+
+
+def test_a_dense_point_that_cannot_fit_is_refused_before_allocating(monkeypatch):
+    monkeypatch.setattr(profiling, "available_bytes", lambda: 2**30)  # pretend 1 GiB is free
+    record = profiling.measure("1", 5000)
+    assert record["status"] == "refused" and "GiB" in record["reason"]
+    assert record["estimated_mb"] > 1024 and "step_ms" not in record
+    assert profiling.measure("3", 5000, repeats=1, warmup=0)["status"] == "ok", "the edge list fits"
+
+
+def test_a_step_over_the_time_limit_is_recorded_not_repeated():
+    record = profiling.measure("2", 300, time_limit=0.0)
+    assert record["status"] == "too slow" and "limit" in record["reason"]
+
+
+def test_a_failing_child_process_becomes_a_record():
+    record = profiling.measure_in_fresh_process("3", 5)
+    assert record["status"] == "failed" and "num_nodes must be" in record["reason"]
+
+
+def test_a_sweep_skips_larger_sizes_after_a_failure(monkeypatch):
+    def fake(implementation, size, **options):
+        status = "refused" if (implementation == "1" and size >= 2000) else "ok"
+        return {"implementation": implementation, "size": size, "num_nodes": size, "status": status,
+                "step_ms": 1.0, "peak_mb": 1.0, "estimated_mb": 1.0}
+
+    monkeypatch.setattr(profiling, "measure_in_fresh_process", fake)
+    records = profiling.sweep(["1", "3"], [1000, 2000, 4000])
+    assert [r["status"] for r in records] == ["ok", "refused", "skipped", "ok", "ok", "ok"]
+    figure = profiling.plot_scaling(records)
+    assert len(figure.axes[0].lines) >= 2
+
+
+def run(argv):
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = cli.main(argv)
+    return code, stdout.getvalue(), stderr.getvalue()
+
+
+def test_gatkit_profile_prints_a_table_and_writes_its_results(tmp_path):
+    code, stdout, stderr = run(["profile", "--sizes", "200", "100", "--implementations", "3", "--repeats", "1",
+                                "--out-dir", str(tmp_path)])
+    assert code == 0, stderr
+    rows = [line for line in stdout.splitlines() if line.startswith("imp. 3")]
+    assert [row.split()[4] for row in rows] == ["100", "200"], "sizes measured in increasing order"
+    saved = json.loads((tmp_path / "profile.json").read_text())
+    assert [r["num_nodes"] for r in saved["records"]] == [100, 200] and saved["machine"]["cores"] >= 1
+    assert (tmp_path / "profile.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_gatkit_profile_rejects_a_tiny_graph():
+    code, _, stderr = run(["profile", "--sizes", "3"])
+    assert code == 2 and "at least 14" in stderr
