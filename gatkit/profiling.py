@@ -155,7 +155,20 @@ def _model(implementation: str, num_features: int, num_classes: int) -> torch.nn
 
 
 def _peak_rss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
+    """This program's peak resident memory.
+
+    Linux's ``VmHWM`` starts afresh in every new program; ``ru_maxrss`` would also count the
+    peak of the parent that forked it (kilobytes on Linux, bytes on macOS).
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
 
 
 def measure(implementation: str, size: int | str, *, repeats: int = 5, warmup: int = 2,
