@@ -5,7 +5,7 @@
     gatkit visualize dataset --out-dir figures [--dataset cora]
     gatkit visualize {attention,entropy,embedding} --out-dir figures [--model models/binaries/RUN.pt]
     gatkit train [--should-test] [--should-visualize] [--enable-tensorboard] [--seeds N] ...
-    gatkit profile [--sizes 500 1000 2000] [--implementations 1 2 3 pyg] [--out-dir DIR]
+    gatkit profile [--sizes 250 500 1000] [--implementations 1 2 3 pyg] [--out-dir DIR]
 
 Subcommands are grouped by verb. ``gatkit visualize WHAT`` looks ``WHAT`` up in
 :data:`VISUALIZERS`, so a new picture is one function plus one :func:`add_visualizer` call
@@ -497,7 +497,7 @@ def _add_profile_parser(verbs) -> None:
                     "point in a fresh process. The defaults finish in about a minute; "
                     "benchmarks/bench_scaling.py runs the full sweep up to 200k nodes.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    profile.add_argument("--sizes", nargs="+", type=int, default=[500, 1000, 2000], metavar="N",
+    profile.add_argument("--sizes", nargs="+", type=int, default=[250, 500, 1000], metavar="N",
                          help="numbers of nodes, in increasing order")
     profile.add_argument("--implementations", nargs="+", choices=("1", "2", "3", "pyg"),
                          default=["1", "2", "3", "pyg"])
