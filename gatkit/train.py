@@ -180,6 +180,8 @@ class Subgraph:
     @classmethod
     def around(cls, dataset: Planetoid, features: torch.Tensor, edge_index: torch.Tensor,
                splits: tuple[str, ...], layers: int) -> "Subgraph":
+        """The part of ``dataset`` (with these ``features`` and ``edge_index``) that a model of
+        ``layers`` layers reads to compute the outputs of the named ``splits``' nodes."""
         device = features.device
         targets = [getattr(dataset, f"{split}_idx") for split in splits]
         nodes, sub_edges, positions, hops = receptive_field(edge_index.cpu(), dataset.num_nodes,
