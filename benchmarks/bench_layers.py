@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -25,28 +24,9 @@ import torch.nn.functional as F
 
 from gatkit.data import load_planetoid
 from gatkit.layers import GAT, LAYER_TYPES
+from gatkit.profiling import machine
 
 NAMES = {1: "1 dense, per head", 2: "2 dense, masked", 3: "3 edge list"}
-
-
-def cpu_name() -> str:
-    """The processor's model name (Linux), else what ``platform`` knows."""
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def usable_cores() -> int:
-    """Cores this process may run on (the affinity mask, not the machine's total)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 def time_steps(model, x, edge_index, y, train_idx, *, warmup: int, repeats: int, min_repeats: int,
@@ -98,14 +78,14 @@ def main(argv: list[str] | None = None) -> None:
     edge_index = data.edge_index_with_self_loops.to(device)  # (2, E)
     y, train_idx = data.y.to(device), data.train_idx.to(device)  # (N,), (140,)
 
-    machine = (f"{cpu_name()}, {usable_cores()} cores usable, torch {torch.__version__}, "
-               f"{torch.get_num_threads()} threads")
+    info = machine()
+    described = f"{info['cpu']}, {info['cores']} cores usable, torch {info['torch']}, {info['threads']} threads"
     if device.type == "cuda":
-        machine += f", {torch.cuda.get_device_name(device)}"
+        described += f", {torch.cuda.get_device_name(device)}"
     print(f"{args.dataset}: N = {data.num_nodes}, E = {edge_index.shape[1]} (with self-loops), "
           f"F = {data.num_features}; GAT([{data.num_features}, 8, {data.num_classes}], heads [8, 1]), "
           "dropout 0.6, train mode")
-    print(f"machine: {machine}; device {device}")
+    print(f"machine: {described}; device {device}")
     print(f"forward + backward; {args.warmup} warm-up steps, then up to {args.repeats} timed steps "
           f"or {args.budget:g} s (at least {args.min_repeats})\n")
 

@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -37,35 +35,8 @@ import torch
 import torch.nn.functional as F
 
 from gatkit.data import load_planetoid
+from gatkit.profiling import PygGAT, machine
 from gatkit.train import EarlyStopping, Subgraph, build_model, paper_config, train
-
-
-class PygGAT(torch.nn.Module):
-    """The same architecture built from PyTorch Geometric's GATConv."""
-
-    def __init__(self, num_features: int, num_classes: int, dropout: float = 0.6):
-        super().__init__()
-        from torch_geometric.nn import GATConv
-
-        self.dropout = dropout
-        # add_self_loops=False: the edge_index passed in already has one self-loop per node.
-        self.conv1 = GATConv(num_features, 8, heads=8, dropout=dropout, add_self_loops=False)
-        self.conv2 = GATConv(8 * 8, num_classes, heads=1, concat=False, dropout=dropout,
-                             add_self_loops=False)
-
-    def forward(self, x, edge_index):
-        first, second = (edge_index, edge_index) if isinstance(edge_index, torch.Tensor) else edge_index
-        x = F.dropout(x, p=self.dropout, training=self.training)
-        x = F.elu(self.conv1(x, first))
-        x = F.dropout(x, p=self.dropout, training=self.training)
-        return self.conv2(x, second)
-
-
-def machine() -> dict:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
-    return {"cpu": model, "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-            "torch": torch.__version__, "threads": torch.get_num_threads(), "python": platform.python_version()}
 
 
 def median_ms(function, repeats: int, warmup: int = 5) -> float:

@@ -20,7 +20,6 @@ work per edge is what it would be on real data.
 from __future__ import annotations
 
 import json
-import math
 import os
 import platform
 import resource
@@ -34,7 +33,7 @@ from typing import Any, Callable, Iterable, Sequence
 import torch
 import torch.nn.functional as F
 
-__all__ = ["IMPLEMENTATIONS", "Graph", "available_bytes", "dense_bytes", "estimated_peak_bytes",
+__all__ = ["IMPLEMENTATIONS", "Graph", "PygGAT", "available_bytes", "dense_bytes", "estimated_peak_bytes",
            "machine", "measure", "measure_in_fresh_process", "plot_scaling", "sweep", "synthetic_graph"]
 
 #: What can be measured: gatkit's three layer types and PyTorch Geometric's GATConv.
@@ -107,48 +106,60 @@ def estimated_peak_bytes(implementation: str, num_nodes: int, num_edges: int, nu
     return per_node + per_edge
 
 
+def _proc_field(path: str, field: str) -> str | None:
+    """The value after ``field:`` in a Linux /proc file, or None (no such file or field)."""
+    try:
+        with open(path) as lines:
+            pairs = (line.split(":", 1) for line in lines if ":" in line)
+            return next((value.strip() for key, value in pairs if key.strip() == field), None)  # "model name\t: ..."
+    except OSError:
+        return None
+
+
+def _physical_bytes() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
 def available_bytes() -> int:
     """Memory the system can give this process now (``MemAvailable``), or the physical total."""
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    available = _proc_field("/proc/meminfo", "MemAvailable")  # "22712345 kB"
+    return int(available.split()[0]) * 1024 if available else _physical_bytes()
 
 
 def machine() -> dict[str, Any]:
     """What the numbers were measured on."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"cpu": cpu, "cores": cores, "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+    cpu = _proc_field("/proc/cpuinfo", "model name") or platform.processor() or platform.machine()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()  # usable ones
+    return {"cpu": cpu, "cores": cores, "memory_gib": round(_physical_bytes() / 2**30, 1),
             "torch": torch.__version__, "threads": torch.get_num_threads(), "python": platform.python_version(),
             "device": "cpu"}
 
 
+class PygGAT(torch.nn.Module):
+    """The paper's two-layer GAT built from PyTorch Geometric's ``GATConv`` (for comparisons).
+
+    ``forward`` takes one ``edge_index`` or one per layer, like :class:`gatkit.layers.GAT`; the
+    edges must already hold their self-loops (``add_self_loops=False``).
+    """
+
+    def __init__(self, num_features: int, num_classes: int, dropout: float = 0.6):
+        super().__init__()
+        from torch_geometric.nn import GATConv  # imported only when a PyG model is asked for
+
+        self.dropout = dropout
+        self.conv1 = GATConv(num_features, HIDDEN, heads=HEADS, dropout=dropout, add_self_loops=False)
+        self.conv2 = GATConv(HEADS * HIDDEN, num_classes, heads=1, concat=False, dropout=dropout,
+                             add_self_loops=False)
+
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
+        first, second = (edge_index, edge_index) if isinstance(edge_index, torch.Tensor) else edge_index
+        x = F.elu(self.conv1(F.dropout(x, self.dropout, self.training), first))
+        return self.conv2(F.dropout(x, self.dropout, self.training), second)
+
+
 def _model(implementation: str, num_features: int, num_classes: int) -> torch.nn.Module:
     if implementation == "pyg":
-        from torch_geometric.nn import GATConv
-
-        class PygGAT(torch.nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.conv1 = GATConv(num_features, HIDDEN, heads=HEADS, dropout=0.6, add_self_loops=False)
-                self.conv2 = GATConv(HEADS * HIDDEN, num_classes, heads=1, concat=False, dropout=0.6,
-                                     add_self_loops=False)
-
-            def forward(self, x, edge_index):
-                x = F.elu(self.conv1(F.dropout(x, 0.6, self.training), edge_index))
-                return self.conv2(F.dropout(x, 0.6, self.training), edge_index)
-
-        return PygGAT()
+        return PygGAT(num_features, num_classes)
     from gatkit.layers import GAT
 
     return GAT([num_features, HIDDEN, num_classes], [HEADS, 1], layer_type=int(implementation), dropout=0.6)
@@ -160,13 +171,9 @@ def _peak_rss_bytes() -> int:
     Linux's ``VmHWM`` starts afresh in every new program; ``ru_maxrss`` would also count the
     peak of the parent that forked it (kilobytes on Linux, bytes on macOS).
     """
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
+    high_water = _proc_field("/proc/self/status", "VmHWM")  # "345272 kB"
+    if high_water:
+        return int(high_water.split()[0]) * 1024
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024
 
@@ -299,7 +306,7 @@ def plot_scaling(records: Iterable[dict[str, Any]], *, title: str | None = None)
                 ax_memory.plot(r["num_nodes"], r["estimated_mb"], "x", color=colour, markersize=10, mew=2)
             elif r["status"] == "too slow":
                 ax_time.plot(r["num_nodes"], r["step_ms"], "x", color=colour, markersize=10, mew=2)
-    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    memory_gib = _physical_bytes() / 2**30
     ax_memory.axhline(memory_gib * 1024, color="grey", linestyle="--", linewidth=1)
     ax_memory.text(0.02, 0.97, f"this machine's memory ({memory_gib:.0f} GiB)", transform=ax_memory.transAxes,
                    va="top", color="grey", fontsize=8)

@@ -3,6 +3,7 @@
 import contextlib
 import io
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -35,6 +36,16 @@ def test_synthetic_graph_is_a_clean_undirected_block_model():
 def test_dense_bytes_matches_a_real_tensor():
     assert profiling.dense_bytes(2708) == 234_664_448  # chapter 04's hand computation for Cora
     assert torch.empty(8, 300, 300).untyped_storage().nbytes() == profiling.dense_bytes(300)
+
+
+def test_the_machine_description_names_the_processor_and_its_memory():
+    info = profiling.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists() and "model name" in cpuinfo.read_text():
+        names = {line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                 if line.startswith("model name")}
+        assert info["cpu"] in names
+    assert info["cores"] >= 1 and 0 < profiling.available_bytes() <= info["memory_gib"] * 2**30 * 1.01
 
 
 def test_a_point_is_measured_with_its_median_and_peak_memory():
