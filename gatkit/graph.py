@@ -300,10 +300,15 @@ def k_hop_subgraph(edge_index: torch.Tensor, num_nodes: int, node: int,
     inside = torch.nonzero(distance >= 0).flatten()  # (n,) sorted by id
     order = torch.argsort(distance[inside], stable=True)  # by hop, then id
     nodes = inside[order]  # (n,)
-    new_id = torch.full((num_nodes,), -1, dtype=torch.long)
+    return nodes, distance[nodes], _induced_edges(edge_index, num_nodes, nodes)
+
+
+def _induced_edges(edge_index: torch.Tensor, num_nodes: int, nodes: torch.Tensor) -> torch.Tensor:
+    """The edges with both ends in ``nodes``, in their order, renumbered by position in ``nodes``."""
+    new_id = torch.full((num_nodes,), -1, dtype=torch.long)  # (N,)
     new_id[nodes] = torch.arange(len(nodes))
     keep = (new_id[edge_index[0]] >= 0) & (new_id[edge_index[1]] >= 0)  # (E,)
-    return nodes, distance[nodes], new_id[edge_index[:, keep]]
+    return new_id[edge_index[:, keep]]
 
 
 def receptive_field(edge_index: torch.Tensor, num_nodes: int, targets: torch.Tensor,
@@ -333,11 +338,9 @@ def receptive_field(edge_index: torch.Tensor, num_nodes: int, targets: torch.Ten
     if targets.dim() != 1 or (targets.numel() and not (0 <= int(targets.min()) and int(targets.max()) < num_nodes)):
         raise ValueError(f"targets must be a 1-D tensor of node ids in 0 .. {num_nodes - 1}")
     distance = _backward_distances(edge_index, num_nodes, targets, hops)  # (N,)
-    nodes = torch.nonzero(distance >= 0).flatten()  # (n,)
-    new_id = torch.full((num_nodes,), -1, dtype=torch.long)  # (N,)
-    new_id[nodes] = torch.arange(len(nodes))
-    keep = (new_id[edge_index[0]] >= 0) & (new_id[edge_index[1]] >= 0)  # (E,)
-    return nodes, new_id[edge_index[:, keep]], new_id[targets], distance[nodes]
+    nodes = torch.nonzero(distance >= 0).flatten()  # (n,) sorted
+    positions = torch.searchsorted(nodes, targets)  # (len(targets),) each target's place in nodes
+    return nodes, _induced_edges(edge_index, num_nodes, nodes), positions, distance[nodes]
 
 
 # --------------------------------------------------------------------------
