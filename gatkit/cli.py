@@ -219,16 +219,13 @@ def _load_models(args: argparse.Namespace) -> _Models:
 
     from gatkit import data
     from gatkit.checkpoints import CheckpointError, load_checkpoint
-    from gatkit.train import TrainConfig, build_model, model_from_checkpoint, paper_config, train
+    from gatkit.train import build_model, checkpoint_config, model_from_checkpoint, paper_config, train
 
     if args.model is None and args.epochs < 1:
         raise CliError("--epochs must be at least 1.", 2)
     try:
         if args.model is not None:
-            try:
-                config = TrainConfig.from_dict(load_checkpoint(args.model).get("config", {}))
-            except (ValueError, TypeError) as error:
-                raise CheckpointError(f"{args.model} has no usable training config ({error}).") from error
+            config = checkpoint_config(load_checkpoint(args.model), args.model)  # which dataset to load
             dataset = data.load_planetoid(config.dataset, progress=sys.stderr.isatty())
             trained, _ = model_from_checkpoint(args.model, dataset)
             name = args.model.stem

@@ -343,13 +343,18 @@ def history_last(history: dict[str, list[float]]) -> dict[str, float]:
     return {key: values[-1] for key, values in history.items() if values}
 
 
+def checkpoint_config(payload: dict, path: str | os.PathLike) -> TrainConfig:
+    """The training config stored in a loaded checkpoint ``payload`` (read from ``path``)."""
+    try:
+        return TrainConfig.from_dict(payload["config"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{path} has no usable training config ({error}).") from error
+
+
 def model_from_checkpoint(path: str | os.PathLike, dataset: Planetoid | None = None) -> tuple[GAT, dict]:
     """Rebuild the model a checkpoint was trained as and load its weights (eval mode)."""
     payload = load_checkpoint(path)
-    try:
-        config = TrainConfig.from_dict(payload["config"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise CheckpointError(f"{path} has no usable training config ({error}).") from error
+    config = checkpoint_config(payload, path)
     dataset = dataset if dataset is not None else load_planetoid(config.dataset, progress=False)
     _check_dataset(payload, dataset, path)
     model = build_model(config, dataset.num_features, dataset.num_classes)
