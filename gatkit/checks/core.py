@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable
@@ -32,6 +33,11 @@ import torch
 from gatkit import data
 
 PASS, SKIP = "\u2705", "\u23ed\ufe0f"
+
+# How the three messages of ``exercise`` end, and the outcome each reports (read back from a
+# cell's output by the test suite's exercise summary).
+OUTCOMES = {"passed": "passed", "not attempted yet": "not attempted", "is not right yet": "not right"}
+_OUTCOME_LINE = re.compile(rf"Exercise (\d+\.\d+) \(.*\) ({'|'.join(OUTCOMES)})")
 
 
 @dataclass(frozen=True)
@@ -215,6 +221,11 @@ def exercise(exercise_id: str, function: Callable) -> Callable:
     print(f"{PASS} Exercise {check.id} ({check.title}) passed: `{name}` matches the reference "
           f"on {passed} case{'s' if passed != 1 else ''}.")
     return function
+
+
+def outcomes_in(text: str) -> dict[str, str]:
+    """The exercises a cell's output reports on: ``{"1.3": "passed" | "not attempted" | "not right"}``."""
+    return {exercise_id: OUTCOMES[ending] for exercise_id, ending in _OUTCOME_LINE.findall(text)}
 
 
 def _id_key(exercise_id: str) -> tuple[int, ...]:
