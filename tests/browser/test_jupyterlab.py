@@ -10,6 +10,7 @@ import contextlib
 import io
 import sys
 
+import nbformat
 import pytest
 from labdriver import Notebook, wait_until
 
@@ -18,7 +19,14 @@ from gatkit.checks import REGISTRY, exercise
 WIDGET_TIMEOUT = 60  # s for one redraw of a widget's figure (a hub's neighbourhood is the slowest)
 
 
-def run_chapter(page, lab, path: str, artifacts) -> Notebook:
+@pytest.fixture(autouse=True)
+def no_dialog_left_open(page):
+    yield
+    dialogs = page.locator(".jp-Dialog")
+    assert not dialogs.count(), f"JupyterLab left a dialog open: {dialogs.first.inner_text()}"
+
+
+def run_chapter(page, lab, path: str) -> Notebook:
     """Open a chapter, run all its cells, and check that every cell ran without error and drew."""
     page.goto(lab.page_url(f"lab/tree/{path}"))
     notebook = Notebook(page, lab, path).wait_until_open()
@@ -30,7 +38,6 @@ def run_chapter(page, lab, path: str, artifacts) -> Notebook:
                   for output in cell.get("outputs", []))
     assert figures > 0, f"{path} drew no figure"
     assert notebook.images() >= figures, f"{path}: {figures} figures saved, {notebook.images()} on the page"
-    assert not page.locator(".jp-Dialog").count(), page.locator(".jp-Dialog").inner_text()
     return notebook
 
 
@@ -63,7 +70,7 @@ def change_and_wait(cell, before: tuple[str, str], action, what: str, new_text: 
 
 
 def test_chapter_02_runs_and_its_explorer_responds(page, lab, artifacts):
-    notebook = run_chapter(page, lab, "chapters/02_looking_at_the_graph.ipynb", artifacts)
+    notebook = run_chapter(page, lab, "chapters/02_looking_at_the_graph.ipynb")
     cell = notebook.cell(notebook.cell_index("panel = explorer(cora)"))
     first = wait_for_widget(cell, "neighbourhood explorer")
     assert "node 1358" in first[1] and "within 2 hops:" in first[1]  # the default: highest degree, 2 hops
@@ -84,7 +91,7 @@ def test_chapter_02_runs_and_its_explorer_responds(page, lab, artifacts):
 
 
 def test_chapter_08_runs_and_its_attention_explorer_responds(page, lab, artifacts):
-    notebook = run_chapter(page, lab, "chapters/08_seeing_attention.ipynb", artifacts)
+    notebook = run_chapter(page, lab, "chapters/08_seeing_attention.ipynb")
     cell = notebook.cell(notebook.cell_index("panel = attention_explorer(cora, alphas)"))
     first = wait_for_widget(cell, "attention explorer")
     notebook.screenshot(artifacts / "08_attention_explorer_layer1.png", top=cell.locator(".widget-vbox").first)
@@ -146,8 +153,8 @@ def test_exercise_workflow_from_editor_to_pytest(page, lab, artifacts):
     # The right answer: the pass line; then save.
     notebook.set_source(index, stub_source.replace(STUB, RIGHT))
     notebook.run_cell(index)
-    assert checked(RIGHT).startswith("\u2705 Exercise 1.3")
-    assert checked(RIGHT) in notebook.output_text(index)
+    passed = checked(RIGHT)
+    assert passed.startswith("\u2705 Exercise 1.3") and passed in notebook.output_text(index)
     notebook.screenshot(artifacts / "01_exercise_passed.png", top=notebook.cell(index - 1))
     notebook.save()
     assert not page.locator(".jp-toast-message", has_text="news").count()  # no news popup
@@ -172,8 +179,6 @@ def test_exercise_workflow_from_editor_to_pytest(page, lab, artifacts):
 
 def test_a_cell_that_raises_is_reported(page, lab):
     """The checks above would catch an error: a notebook whose second cell raises."""
-    import nbformat
-
     broken = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)
                                              for code in ("x = 1", "x / 0", "print('never')")])
     broken.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -186,9 +191,3 @@ def test_a_cell_that_raises_is_reported(page, lab):
                                    "cell 2 (\"print('never')\") did not run"]
     assert "ZeroDivisionError" in notebook.output_text(1)
 
-
-@pytest.fixture(autouse=True)
-def _no_leftover_dialogs(page):
-    yield
-    dialogs = page.locator(".jp-Dialog")
-    assert not dialogs.count(), f"JupyterLab left a dialog open: {dialogs.first.inner_text()}"
