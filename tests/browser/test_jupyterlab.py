@@ -52,7 +52,7 @@ def widget_output(cell) -> tuple[str, str]:
 def wait_for_widget(cell, what: str) -> tuple[str, str]:
     """The panel rendered as a live widget (not its text fallback) with a figure in its output."""
     wait_until(lambda: cell.locator(".widget-vbox").count() > 0
-               or "Error displaying widget" in cell.inner_text(), 30, f"the {what} to render")
+               or "Error displaying widget" in cell.inner_text(), 30, f"the {what} to render as a live widget")
     assert "Error displaying widget" not in cell.inner_text(), cell.inner_text()
     return wait_until(lambda: widget_output(cell)[0] and widget_output(cell), WIDGET_TIMEOUT,
                       f"the {what}'s first figure")
