@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -163,17 +164,21 @@ class Notebook:
 
     def _wait_for_run(self, before: list[str], timeout: float, what: str) -> None:
         """Wait until a run that started from prompts ``before`` has finished (or stopped at an error)."""
-        def finished():
+        def finished() -> bool:
             prompts = self.prompts()
             return (prompts != before and not any("*" in prompt for prompt in prompts)
                     and self.kernel_state() == "idle")
-        wait_until(lambda: finished() and (time.sleep(0.5) or finished()), timeout, what)
+
+        def still_finished() -> bool:  # half a second on, JupyterLab would have marked a queued cell [*]
+            return finished() and (time.sleep(0.5) or finished())
+
+        wait_until(still_finished, timeout, what)
 
     # -- running ------------------------------------------------------------------------------
 
     def menu(self, menu: str, item: str) -> None:
         self.page.locator(".lm-MenuBar-itemLabel", has_text=menu).first.click()
-        self.page.locator(".lm-Menu-itemLabel").filter(has_text=item).first.click()
+        self.page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}$")).first.click()
 
     def run_all(self, timeout: float = 180) -> None:
         before = self.prompts()
