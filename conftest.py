@@ -66,12 +66,12 @@ def pytest_runtest_makereport(item, call):
 def pytest_terminal_summary(terminalreporter):
     if not EXERCISES:
         return
-    from gatkit.checks.core import OUTCOMES
+    from gatkit.checks.core import OUTCOMES, exercise_order
 
     terminalreporter.write_sep("=", "exercises")
     totals = dict.fromkeys(OUTCOMES.values(), 0)
     for notebook, found in sorted(EXERCISES.items()):
-        ids = sorted(found, key=lambda exercise_id: tuple(map(int, exercise_id.split("."))))
+        ids = sorted(found, key=exercise_order)
         parts = []
         for outcome in totals:
             these = [exercise_id for exercise_id in ids if found[exercise_id] == outcome]

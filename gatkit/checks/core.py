@@ -206,7 +206,7 @@ def verify(check: Check, function: Callable) -> int:
 def exercise(exercise_id: str, function: Callable) -> Callable:
     """Check the learner's ``function`` for exercise ``exercise_id``; see the module docstring."""
     if exercise_id not in REGISTRY:
-        known = ", ".join(sorted(REGISTRY, key=_id_key))
+        known = ", ".join(sorted(REGISTRY, key=exercise_order))
         raise KeyError(f"no exercise {exercise_id!r}; the registered ones are {known}")
     check = REGISTRY[exercise_id]
     name = getattr(function, "__name__", "your function")
@@ -228,5 +228,6 @@ def outcomes_in(text: str) -> dict[str, str]:
     return {exercise_id: OUTCOMES[ending] for exercise_id, ending in _OUTCOME_LINE.findall(text)}
 
 
-def _id_key(exercise_id: str) -> tuple[int, ...]:
+def exercise_order(exercise_id: str) -> tuple[int, ...]:
+    """Sort key for exercise ids: "2.1" before "10.1", as in the chapters."""
     return tuple(int(part) for part in exercise_id.split("."))
