@@ -20,8 +20,12 @@ WIDGET_TIMEOUT = 60  # s for one redraw of a widget's figure (a hub's neighbourh
 
 
 @pytest.fixture(autouse=True)
-def no_dialog_left_open(page):
+def no_page_error_or_dialog(page):
+    """After each test: no uncaught JavaScript error in JupyterLab, and no dialog left open."""
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
     yield
+    assert not errors, "JavaScript errors in JupyterLab:\n" + "\n".join(errors)
     dialogs = page.locator(".jp-Dialog")
     assert not dialogs.count(), f"JupyterLab left a dialog open: {dialogs.first.inner_text()}"
 
