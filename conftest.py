@@ -19,7 +19,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")  # no windows from notebook kernels u
 def pytest_configure(config):
     # Build (never overwrite edited) notebooks from the .py chapters before nbval collects them.
     if getattr(config.option, "nbval", False) or getattr(config.option, "nbval_lax", False):
-        from gatkit.notebooks import DEFAULT_FOLDERS, build_all, report
+        from course.notebooks import DEFAULT_FOLDERS, build_all, report
 
         report(build_all([ROOT / name for name in DEFAULT_FOLDERS]))
 
@@ -53,7 +53,7 @@ def pytest_runtest_makereport(item, call):
     report = (yield).get_result()
     if report.when != "call" or getattr(item, "test_outputs", None) is None:
         return  # not a notebook cell
-    from gatkit.checks.core import outcomes_in
+    from course.checks.core import outcomes_in
 
     text = "\n".join(_output_text(output) for output in item.test_outputs)
     if report.failed:
@@ -66,7 +66,7 @@ def pytest_runtest_makereport(item, call):
 def pytest_terminal_summary(terminalreporter):
     if not EXERCISES:
         return
-    from gatkit.checks.core import OUTCOMES, exercise_order
+    from course.checks.core import OUTCOMES, exercise_order
 
     terminalreporter.write_sep("=", "exercises")
     totals = dict.fromkeys(OUTCOMES.values(), 0)

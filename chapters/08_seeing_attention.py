@@ -42,7 +42,7 @@ import torch
 from IPython.display import display
 
 from gatkit import attention, graph, load_planetoid
-from gatkit.checks import exercise
+from course.checks import exercise
 from gatkit.explorer import attention_explorer, attention_table, explore_attention, format_attention_table
 from gatkit.train import build_model, paper_config, train
 

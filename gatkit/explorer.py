@@ -28,7 +28,7 @@ from typing import Any, Protocol
 import torch
 from matplotlib.figure import Figure
 
-from gatkit import graph, viz
+from gatkit import edges, graph, viz
 
 __all__ = ["CHOICES", "explore", "explorer", "format_stats", "neighbourhood_stats", "pick_node"]
 
@@ -110,7 +110,7 @@ def neighbourhood_stats(dataset: GraphDataset, node: int, hops: int = 2) -> dict
     if not 1 <= hops <= _MAX_HOPS:
         raise ValueError(f"hops must be between 1 and {_MAX_HOPS}, got {hops}")
     edge_index, y, names = dataset.edge_index, dataset.y, dataset.class_names
-    distance = graph.hop_distances(edge_index, num_nodes, node, hops)  # (N,)
+    distance = edges.hop_distances(edge_index, num_nodes, node, hops)  # (N,)
     neighbours = torch.nonzero(distance == 1).flatten()
     around = torch.nonzero(distance >= 1).flatten()
     per_class = torch.bincount(y[neighbours], minlength=len(names))  # (C,)

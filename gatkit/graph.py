@@ -10,8 +10,8 @@ Conversions
 Degrees
     :func:`degree`, :func:`degree_distribution`, :func:`top_degree_nodes`.
 Connectivity
-    :func:`connected_components`, :func:`component_sizes`, :func:`largest_component`,
-    :func:`hop_distances`, :func:`k_hop_subgraph`, :func:`receptive_field`.
+    :func:`connected_components`, :func:`component_sizes`, :func:`largest_component`
+    (hop distances and subgraphs are in :mod:`gatkit.edges`).
 Clustering
     :func:`local_clustering`, :func:`average_clustering`.
 Labels on the graph
@@ -54,12 +54,9 @@ __all__ = [
     "degree",
     "degree_distribution",
     "edge_homophily",
-    "hop_distances",
-    "k_hop_subgraph",
     "largest_component",
     "local_clustering",
     "local_homophily",
-    "receptive_field",
     "to_igraph",
     "to_networkx",
     "top_degree_nodes",
@@ -244,103 +241,6 @@ def largest_component(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
     counts = torch.bincount(labels, minlength=num_nodes)  # (N,) size, indexed by label
     biggest = int(torch.argmax(counts))  # argmax returns the first maximum: smallest label
     return torch.nonzero(labels == biggest).flatten()
-
-
-def hop_distances(edge_index: torch.Tensor, num_nodes: int, node: int, hops: int) -> torch.Tensor:
-    """Hop distance from every node to ``node`` along the edges, up to ``hops``; -1 beyond.
-
-    Distances follow the edges *backwards*, from target to source: node ``j`` is at distance 1
-    if there is an edge ``j -> node``. These are exactly the nodes whose features can reach
-    ``node`` through ``hops`` GAT layers (its receptive field). On an undirected ``edge_index``
-    the direction makes no difference.
-
-    Returns
-    -------
-    torch.Tensor
-        (N,) int64: 0 for ``node``, ``k`` for nodes ``k`` hops away, -1 for all others.
-    """
-    validate_edge_index(edge_index, num_nodes)
-    if not 0 <= node < num_nodes:
-        raise ValueError(f"node must be in 0 .. {num_nodes - 1}, got {node}")
-    return _backward_distances(edge_index, num_nodes, torch.tensor([node]), hops)
-
-
-def _backward_distances(edge_index: torch.Tensor, num_nodes: int, seeds: torch.Tensor, hops: int) -> torch.Tensor:
-    """(N,) hops from each node to the nearest of ``seeds`` along edges taken backwards; -1 beyond."""
-    if hops < 0:
-        raise ValueError(f"hops must be >= 0, got {hops}")
-    distance = torch.full((num_nodes,), -1, dtype=torch.long)  # (N,)
-    distance[seeds] = 0
-    frontier = distance == 0  # (N,)
-    for hop in range(1, hops + 1):
-        reached = torch.zeros(num_nodes, dtype=torch.bool)  # (N,)
-        reached[edge_index[0, frontier[edge_index[1]]]] = True  # sources of edges into the frontier
-        frontier = reached & (distance < 0)
-        if not frontier.any():
-            break
-        distance[frontier] = hop
-    return distance
-
-
-def k_hop_subgraph(edge_index: torch.Tensor, num_nodes: int, node: int,
-                   hops: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The nodes within ``hops`` of ``node`` and the edges among them, relabelled ``0 .. n - 1``.
-
-    Returns
-    -------
-    nodes : torch.Tensor
-        (n,) int64 original ids, ``node`` first, then by hop distance and id.
-    distance : torch.Tensor
-        (n,) int64 hop distance of each of ``nodes``.
-    sub_edge_index : torch.Tensor
-        (2, e) int64 edges of ``edge_index`` with both ends in ``nodes``, in the new numbering
-        (position in ``nodes``).
-    """
-    distance = hop_distances(edge_index, num_nodes, node, hops)  # (N,)
-    inside = torch.nonzero(distance >= 0).flatten()  # (n,) sorted by id
-    order = torch.argsort(distance[inside], stable=True)  # by hop, then id
-    nodes = inside[order]  # (n,)
-    return nodes, distance[nodes], _induced_edges(edge_index, num_nodes, nodes)
-
-
-def _induced_edges(edge_index: torch.Tensor, num_nodes: int, nodes: torch.Tensor) -> torch.Tensor:
-    """The edges with both ends in ``nodes``, in their order, renumbered by position in ``nodes``."""
-    new_id = torch.full((num_nodes,), -1, dtype=torch.long)  # (N,)
-    new_id[nodes] = torch.arange(len(nodes))
-    keep = (new_id[edge_index[0]] >= 0) & (new_id[edge_index[1]] >= 0)  # (E,)
-    return new_id[edge_index[:, keep]]
-
-
-def receptive_field(edge_index: torch.Tensor, num_nodes: int, targets: torch.Tensor,
-                    hops: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The subgraph that ``hops`` message-passing layers read to compute the ``targets``' outputs.
-
-    A layer's output at node ``i`` depends only on ``i``'s incoming edges and their sources, so
-    ``hops`` layers' outputs at ``targets`` depend only on the nodes within ``hops`` of them
-    (edges followed backwards) and the edges among those nodes. Running a model on this subgraph
-    gives the targets exactly the outputs (and a loss on them exactly the gradients) that the
-    whole graph would; nodes near the border get other outputs, but no target reads them.
-
-    Returns
-    -------
-    nodes : torch.Tensor
-        (n,) int64 original ids, sorted (so an edge list sorted by target stays sorted).
-    sub_edge_index : torch.Tensor
-        (2, e) int64 edges of ``edge_index`` with both ends in ``nodes``, in their original
-        order, renumbered by position in ``nodes``.
-    positions : torch.Tensor
-        (len(targets),) int64 where each target sits in ``nodes``.
-    distance : torch.Tensor
-        (n,) int64 hops from each of ``nodes`` to the nearest target (0 for the targets).
-    """
-    validate_edge_index(edge_index, num_nodes)
-    targets = torch.as_tensor(targets, dtype=torch.long)
-    if targets.dim() != 1 or (targets.numel() and not (0 <= int(targets.min()) and int(targets.max()) < num_nodes)):
-        raise ValueError(f"targets must be a 1-D tensor of node ids in 0 .. {num_nodes - 1}")
-    distance = _backward_distances(edge_index, num_nodes, targets, hops)  # (N,)
-    nodes = torch.nonzero(distance >= 0).flatten()  # (n,) sorted
-    positions = torch.searchsorted(nodes, targets)  # (len(targets),) each target's place in nodes
-    return nodes, _induced_edges(edge_index, num_nodes, nodes), positions, distance[nodes]
 
 
 # --------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from gatkit.checkpoints import CheckpointError, load_checkpoint, load_into, save_checkpoint
 from gatkit.data import Planetoid, load_planetoid
-from gatkit.graph import receptive_field
+from gatkit.edges import receptive_field
 from gatkit.layers import GAT
 
 METRICS = ("train_loss", "train_acc", "train_acc_dropout", "val_loss", "val_acc")
@@ -162,7 +162,7 @@ class Subgraph:
     It has the dataset's fields that training uses (``x``, ``edge_index``, ``y`` and the split
     indices, which count positions in the subgraph), so it can stand in for the dataset. Its
     nodes are those within ``L`` hops of the splits' nodes, for a model of ``L`` layers
-    (:func:`gatkit.graph.receptive_field`), and ``edge_index`` holds one edge list per layer:
+    (:func:`gatkit.edges.receptive_field`), and ``edge_index`` holds one edge list per layer:
     for layer ``l`` only the edges into the nodes within ``L - 1 - l`` hops, all that the next
     layer reads. The splits' outputs, and so a loss on them and its gradients, are exactly
     those of the whole graph, for less work: on Cora the loss on the 140 training nodes reads

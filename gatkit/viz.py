@@ -31,7 +31,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
-from gatkit import graph
+from gatkit import edges, graph
 
 __all__ = [
     "class_colors",
@@ -415,7 +415,7 @@ def neighbourhood_layout(sub_edge_index: torch.Tensor, distance: torch.Tensor,
     ----------
     sub_edge_index : torch.Tensor
         (2, e) edges among the ``n`` nodes, numbered by position, as returned by
-        :func:`gatkit.graph.k_hop_subgraph` (centre first, then by distance).
+        :func:`gatkit.edges.k_hop_subgraph` (centre first, then by distance).
     distance : torch.Tensor
         (n,) hop distance of each node; only position 0 (the centre) has distance 0.
     labels : torch.Tensor
@@ -494,7 +494,7 @@ def draw_neighbourhood(edge_index: torch.Tensor, y: torch.Tensor, node: int, hop
         raise ValueError(f"backend must be 'matplotlib' or 'igraph', got {backend!r}")
     num_nodes = len(y)
     num_classes = len(class_names) if class_names is not None else int(y.max()) + 1
-    nodes, distance, sub = graph.k_hop_subgraph(edge_index, num_nodes, node, hops)
+    nodes, distance, sub = edges.k_hop_subgraph(edge_index, num_nodes, node, hops)
     labels = y[nodes]  # (n,)
     xy = neighbourhood_layout(sub, distance, labels)  # (n, 2)
     full_degree = graph.degree(edge_index, num_nodes)[nodes].numpy().astype(float)  # (n,)

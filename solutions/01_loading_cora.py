@@ -42,7 +42,7 @@ import torch
 
 import gatkit
 from gatkit import data, edges
-from gatkit.checks import exercise
+from course.checks import exercise
 
 torch.manual_seed(0)
 print("gatkit", gatkit.__version__, "| torch", torch.__version__)

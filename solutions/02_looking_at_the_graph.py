@@ -41,7 +41,7 @@ import torch
 from IPython.display import display
 
 from gatkit import graph, load_planetoid, viz
-from gatkit.checks import exercise
+from course.checks import exercise
 from gatkit.explorer import explore, explorer, format_stats
 
 torch.manual_seed(0)

@@ -42,7 +42,7 @@ import networkx as nx
 import torch
 import torch.nn.functional as F
 
-from gatkit.checks import exercise
+from course.checks import exercise
 
 torch.manual_seed(0)
 torch.set_printoptions(precision=4, sci_mode=False)

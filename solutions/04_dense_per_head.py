@@ -41,8 +41,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from gatkit import edges, load_planetoid
-from gatkit.checks import exercise
-from gatkit.checks.ch03 import edge_scores, neighbourhood_softmax  # chapter 03, edge by edge
+from course.checks import exercise
+from course.checks.ch03 import edge_scores, neighbourhood_softmax  # chapter 03, edge by edge
 from gatkit.layers import GATLayerDense
 
 torch.manual_seed(0)

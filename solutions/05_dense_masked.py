@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gatkit import load_planetoid
-from gatkit.checks import exercise
+from course.checks import exercise
 from gatkit.layers import GATLayerDense, GATLayerMasked
 
 torch.manual_seed(0)

@@ -59,8 +59,8 @@ from torch.profiler import ProfilerActivity, profile
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from gatkit import load_planetoid
-from gatkit.checks import exercise
-from gatkit.graph import receptive_field
+from course.checks import exercise
+from gatkit.edges import receptive_field
 from gatkit.layers import GAT
 from gatkit.profiling import (DENSE_COPIES, IMPLEMENTATIONS, dense_bytes, estimated_peak_bytes, machine, measure,
                               synthetic_graph)

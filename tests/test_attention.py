@@ -15,7 +15,7 @@ import torch  # noqa: E402
 from matplotlib.collections import LineCollection, PathCollection  # noqa: E402
 
 from gatkit import attention, explorer  # noqa: E402
-from gatkit.checks.ch08 import random_attention, random_graph  # noqa: E402
+from course.checks.ch08 import random_attention, random_graph  # noqa: E402
 from gatkit.data import load_planetoid  # noqa: E402
 
 LN2 = math.log(2)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gatkit.chapters import MarkerError, find_exercises, generate, make_chapter
+from course.chapters import MarkerError, find_exercises, generate, make_chapter
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,7 +83,7 @@ def test_find_exercises_reads_the_headings():
 
 
 def test_committed_chapters_are_up_to_date():
-    assert generate(check=True) == 0, "run `python -m gatkit.chapters` and commit chapters/"
+    assert generate(check=True) == 0, "run `python -m course.chapters` and commit chapters/"
 
 
 def _git(folder, *args):

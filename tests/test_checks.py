@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from gatkit.chapters import find_exercises
-from gatkit.checks import REGISTRY, Case, Check, exercise, verify
-from gatkit.checks.core import outcomes_in
+from course.chapters import find_exercises
+from course.checks import REGISTRY, Case, Check, exercise, verify
+from course.checks.core import outcomes_in
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.py"))

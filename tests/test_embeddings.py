@@ -12,8 +12,8 @@ from sklearn.metrics import silhouette_samples, silhouette_score  # noqa: E402
 from sklearn.neighbors import KNeighborsClassifier  # noqa: E402
 
 from gatkit import embeddings  # noqa: E402
-from gatkit.checks import ch09, exercise  # noqa: E402
-from gatkit.checks.core import load_cora  # noqa: E402
+from course.checks import ch09, exercise  # noqa: E402
+from course.checks.core import load_cora  # noqa: E402
 from gatkit.viz import class_colors  # noqa: E402
 
 LINE = np.array([[0.0], [1.0], [10.0], [11.0]])  # (4, 1): two tight pairs far apart

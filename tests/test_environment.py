@@ -16,14 +16,30 @@ def _split(requirement: str) -> tuple[str, str]:
     return name.lower(), spec.replace(" ", "")
 
 
-def test_environment_yml_lists_the_same_dependencies_as_pyproject():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    pypi = dict(_split(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"])
+def _requirements(pyproject: Path) -> list[str]:
+    """Every third-party requirement of a pyproject.toml, extras included (not the project's own)."""
+    project = tomllib.loads(pyproject.read_text())["project"]
+    listed = project["dependencies"] + [r for extra in project.get("optional-dependencies", {}).values()
+                                        for r in extra]
+    return [r for r in listed if not r.startswith("gatkit")]
+
+
+def test_environment_yml_lists_the_same_dependencies_as_the_two_packages():
+    pypi = dict(_split(r) for r in _requirements(ROOT / "pyproject.toml")
+                + _requirements(ROOT / "course-tools" / "pyproject.toml"))
     conda_list = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
     conda = dict(_split(r) for r in conda_list if isinstance(r, str))
     conda.pop("python"), conda.pop("pip")
     conda = {CONDA_TO_PYPI.get(name, name): spec for name, spec in conda.items()}
     assert conda == pypi
+
+
+CORE_ONLY = {"torch", "numpy", "scipy", "tqdm"}
+
+
+def test_the_core_library_needs_no_notebook_or_plotting_package():
+    core = {_split(r)[0] for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
+    assert core <= CORE_ONLY, f"gatkit's core must stay small: {sorted(core - CORE_ONLY)}"
 
 
 def test_ci_runs_exactly_the_readme_test_command():

@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gatkit import graph
+from gatkit import edges, graph
 from gatkit.data import load_planetoid
 
 # 0->1, 0->2, 1->2, 3->2 on 5 nodes; node 4 has no edges.
@@ -148,7 +148,7 @@ def test_components_are_labelled_by_their_smallest_node(edge_index):
 def test_hop_distances_match_networkx_shortest_paths(cora):
     nxg = graph.to_networkx(cora.edge_index, cora.num_nodes)
     for node, hops in [(1358, 2), (0, 3), (2000, 1)]:
-        distance = graph.hop_distances(cora.edge_index, cora.num_nodes, node, hops)
+        distance = edges.hop_distances(cora.edge_index, cora.num_nodes, node, hops)
         lengths = nx.single_source_shortest_path_length(nxg, node, cutoff=hops)
         assert {i: int(d) for i, d in enumerate(distance) if d >= 0} == lengths
 
@@ -156,16 +156,16 @@ def test_hop_distances_match_networkx_shortest_paths(cora):
 def test_hop_distances_walk_edges_backwards_on_a_directed_graph():
     # reaching node 2 means following edges j -> i from target back to source
     reverse = graph.to_networkx(DIRECTED, 5, directed=True).reverse()
-    distance = graph.hop_distances(DIRECTED, 5, 2, 2)
+    distance = edges.hop_distances(DIRECTED, 5, 2, 2)
     assert {i: int(d) for i, d in enumerate(distance) if d >= 0} == \
         nx.single_source_shortest_path_length(reverse, 2, cutoff=2)
     assert distance.tolist() == [1, 1, 0, 1, -1]
     with pytest.raises(ValueError, match="node"):
-        graph.hop_distances(DIRECTED, 5, 5, 1)
+        edges.hop_distances(DIRECTED, 5, 5, 1)
 
 
 def test_k_hop_subgraph_relabels_consistently(cora):
-    nodes, distance, sub = graph.k_hop_subgraph(cora.edge_index, cora.num_nodes, 0, 2)
+    nodes, distance, sub = edges.k_hop_subgraph(cora.edge_index, cora.num_nodes, 0, 2)
     assert int(nodes[0]) == 0 and int(distance[0]) == 0
     assert distance.tolist() == sorted(distance.tolist())
     original = set(map(tuple, cora.edge_index.T.tolist()))
@@ -179,7 +179,7 @@ def test_k_hop_subgraph_relabels_consistently(cora):
 def test_receptive_field_is_the_nodes_within_hops_backwards(edge_index, hops, data):
     num_nodes = int(edge_index.max()) + 1 if edge_index.numel() else 1
     targets = torch.tensor(data.draw(st.lists(st.integers(0, num_nodes - 1), min_size=1, max_size=4)))
-    nodes, sub, positions, distance = graph.receptive_field(edge_index, num_nodes, targets, hops)
+    nodes, sub, positions, distance = edges.receptive_field(edge_index, num_nodes, targets, hops)
     reverse = nx.MultiDiGraph()
     reverse.add_nodes_from(range(num_nodes))
     reverse.add_edges_from((int(b), int(a)) for a, b in edge_index.T)  # target -> source
@@ -194,9 +194,9 @@ def test_receptive_field_is_the_nodes_within_hops_backwards(edge_index, hops, da
 
 def test_receptive_field_rejects_bad_targets():
     with pytest.raises(ValueError, match="targets"):
-        graph.receptive_field(DIRECTED, 5, torch.tensor([7]), 1)
+        edges.receptive_field(DIRECTED, 5, torch.tensor([7]), 1)
     with pytest.raises(ValueError, match="hops"):
-        graph.receptive_field(DIRECTED, 5, torch.tensor([2]), -1)
+        edges.receptive_field(DIRECTED, 5, torch.tensor([2]), -1)
 
 
 # --- clustering -------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import jupytext
 import nbformat
 import pytest
 
-from gatkit.notebooks import build_notebook
+from course.notebooks import build_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.py")) + sorted((ROOT / "solutions").glob("[0-9][0-9]_*.py"))

@@ -14,7 +14,7 @@ import torch  # noqa: E402
 from matplotlib.collections import LineCollection, PathCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from gatkit import explorer, graph, viz  # noqa: E402
+from gatkit import edges, explorer, graph, viz  # noqa: E402
 from gatkit.data import load_planetoid  # noqa: E402
 
 NAMES = ("Red", "Green", "Blue")
@@ -110,7 +110,7 @@ def test_draw_graph_rejects_bad_arguments(small):
 
 
 def test_neighbourhood_layout_puts_each_hop_on_its_ring(cora):
-    nodes, distance, sub = graph.k_hop_subgraph(cora.edge_index, cora.num_nodes, 1358, 2)
+    nodes, distance, sub = edges.k_hop_subgraph(cora.edge_index, cora.num_nodes, 1358, 2)
     xy = viz.neighbourhood_layout(sub, distance, cora.y[nodes])
     assert np.allclose(np.hypot(xy[:, 0], xy[:, 1]), distance.numpy())
     # no two nodes share a position
@@ -127,7 +127,7 @@ def test_draw_neighbourhood_highlights_the_centre(cora, backend):
     fig = viz.draw_neighbourhood(cora.edge_index, cora.y, 0, hops=2, class_names=cora.class_names,
                                  backend=backend)
     ax = fig.axes[0]
-    within = graph.hop_distances(cora.edge_index, cora.num_nodes, 0, 2)
+    within = edges.hop_distances(cora.edge_index, cora.num_nodes, 0, 2)
     assert f"{int((within > 0).sum())} nodes within 2 hops" in ax.get_title()
     assert "Neural_Networks" in ax.get_title()
     texts = [t.get_text() for t in ax.get_legend().get_texts()]

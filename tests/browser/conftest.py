@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV = Path(sys.prefix)
 ARTIFACTS = Path(os.environ.get("GATKIT_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "browser"
 BROWSER_NAMES = ("chromium", "chromium-browser")  # Debian's package, and its name elsewhere
-COURSE_FILES = ("course", "pyproject.toml", "conftest.py", "README.md")
+COURSE_FILES = ("course", "pyproject.toml", "course-tools/pyproject.toml", "conftest.py", "README.md")
 
 
 def chromium_path() -> str | None:
@@ -64,6 +64,7 @@ def course_copy(tmp_path_factory) -> Path:
     subprocess.run([str(ROOT / "course"), "setup"], check=True, env={**os.environ, "GATKIT_VENV": str(VENV)})
     copy = tmp_path_factory.mktemp("course")
     for name in COURSE_FILES:
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, copy / name)
     for folder in ("chapters", "solutions"):
         (copy / folder).mkdir()

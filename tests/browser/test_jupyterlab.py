@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from labdriver import Notebook, wait_until
 
-from gatkit.checks import REGISTRY, exercise
+from course.checks import REGISTRY, exercise
 
 WIDGET_TIMEOUT = 60  # s for one redraw of a widget's figure (a hub's neighbourhood is the slowest)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from gatkit.checks.ch05 import TOY_EDGES, TOY_LOOPED, random_graph
-from gatkit.checks.core import Case, Check, load_cora, register, seeded_generator
+from course.checks.ch05 import TOY_EDGES, TOY_LOOPED, random_graph
+from course.checks.core import Case, Check, load_cora, register, seeded_generator
 
 NEGATIVE_SLOPE = 0.2
 

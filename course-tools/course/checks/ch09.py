@@ -20,7 +20,7 @@ from functools import lru_cache
 import torch
 import torch.nn.functional as F
 
-from gatkit.checks.core import Case, Check, load_cora, register, seeded_generator
+from course.checks.core import Case, Check, load_cora, register, seeded_generator
 
 
 def _as_double(result):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from gatkit.checks.core import Case, Check, register, seeded_generator
+from course.checks.core import Case, Check, register, seeded_generator
 
 # --- 10.1 the bytes of a dense score tensor -------------------------------------------------------
 

@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 
 from gatkit import edges
-from gatkit.checks.ch03 import TOY_A_DST, TOY_A_SRC, TOY_EDGE_INDEX, TOY_H, random_graph
-from gatkit.checks.core import Case, Check, register
+from course.checks.ch03 import TOY_A_DST, TOY_A_SRC, TOY_EDGE_INDEX, TOY_H, random_graph
+from course.checks.core import Case, Check, register
 
 NEGATIVE_SLOPE = 0.2
 

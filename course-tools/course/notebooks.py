@@ -11,7 +11,7 @@ for JupyterLab and for nbval. For each ``NN_slug.py`` the builder
 - otherwise leaves the notebook alone and says so: its cells were edited and the ``.py`` lacks
   those edits (for example a notebook edited without jupytext), and only the learner may decide.
 
-Run ``python -m gatkit.notebooks [FOLDER ...]`` (default: ``chapters`` and ``solutions``).
+Run ``python -m course.notebooks [FOLDER ...]`` (default: ``chapters`` and ``solutions``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import nbformat
 from jupytext.combine import combine_inputs_with_outputs
 
 FORMAT = "py:percent"
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]  # the checkout: course-tools/course/ is two below
 DEFAULT_FOLDERS = ("chapters", "solutions")
 
 

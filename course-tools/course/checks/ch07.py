@@ -12,7 +12,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from gatkit.checks.core import Case, Check, load_cora, register, seeded_generator
+from course.checks.core import Case, Check, load_cora, register, seeded_generator
 
 
 

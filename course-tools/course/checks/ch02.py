@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import torch
 
-from gatkit import graph
-from gatkit.checks.core import Case, Check, load_cora, register
+from gatkit import edges, graph
+from course.checks.core import Case, Check, load_cora, register
 
 
 
@@ -222,7 +222,7 @@ def _hop_cases() -> list[Case]:
 
 
 def _hops_reference(edge_index, num_nodes, node, hops):
-    return graph.hop_distances(edge_index, num_nodes, node, hops)
+    return edges.hop_distances(edge_index, num_nodes, node, hops)
 
 
 def _bfs(edge_index, num_nodes, node, hops, *, forward=False, remember=True):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from gatkit import data, edges
-from gatkit.checks.core import Case, Check, load_cora, register
+from course.checks.core import Case, Check, load_cora, register
 
 
 def sort_columns(edge_index: torch.Tensor) -> torch.Tensor:

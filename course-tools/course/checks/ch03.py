@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from gatkit.checks.core import Case, Check, register
+from course.checks.core import Case, Check, register
 
 NEGATIVE_SLOPE = 0.2
 

@@ -16,7 +16,7 @@ import math
 
 import torch
 
-from gatkit.checks.core import Case, Check, load_cora, register, seeded_generator
+from course.checks.core import Case, Check, load_cora, register, seeded_generator
 from gatkit.edges import add_self_loops
 
 # Toy: 4 nodes, 10 edges (self-loops included), sorted by target then source:

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from gatkit import edges
-from gatkit.checks.core import Case, Check, load_cora, register, seeded_generator
+from course.checks.core import Case, Check, load_cora, register, seeded_generator
 
 NEGATIVE_SLOPE = 0.2
 

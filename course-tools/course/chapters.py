@@ -10,7 +10,7 @@ chapter. The student version ``chapters/NN_slug.py`` is derived from it:
 - cells tagged ``solution`` (prose answers) are dropped;
 - nothing else changes, so the two versions never drift apart.
 
-Run ``python -m gatkit.chapters`` to regenerate, ``python -m gatkit.chapters --check`` to fail
+Run ``python -m course.chapters`` to regenerate, ``python -m course.chapters --check`` to fail
 when the committed chapters are stale (CI does this). A chapter file with uncommitted edits (a
 learner's answers) is never overwritten; ``--force`` overrides that for maintainers.
 """
@@ -30,7 +30,7 @@ CELL_MARKER = re.compile(r"^# %%")
 SOLUTION_CELL = re.compile(r"^# %%.*tags=\[[^\]]*\"solution\"")
 EXERCISE_HEADING = re.compile(r"^#\s+#{2,4}\s+Exercise\s+(\d+\.\d+)\s*:\s*(.+?)\s*$")
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]  # the checkout: course-tools/course/ is two below
 
 
 class MarkerError(ValueError):
@@ -164,7 +164,7 @@ def generate(
             print(f"stale: {path} differs from what solutions/ generates", file=sys.stderr)
         for path in orphans:
             print(f"orphan: {path} has no solution file", file=sys.stderr)
-        print("Run `python -m gatkit.chapters` and commit the result.", file=sys.stderr)
+        print("Run `python -m course.chapters` and commit the result.", file=sys.stderr)
         return 1
     return 1 if kept else 0
 
