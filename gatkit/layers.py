@@ -43,6 +43,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gatkit.edges import to_dense_adjacency, validate_edge_index
+from gatkit.functional import (aggregate, combine_heads, connectivity_mask, dense_scores, dense_softmax,
+                               edge_scores, masked_softmax, neighbourhood_softmax, node_scores, project_heads)
 from gatkit.ops import dropout, linear
 
 __all__ = [
@@ -199,20 +201,23 @@ class GATLayer(nn.Module):
         """Dropout on the projected features before they are aggregated (every implementation)."""
         return dropout(z, p=self.value_dropout, training=self.training)
 
-    def forward(self, x: Tensor, edge_index: Tensor, *,
-                return_attention: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, edge_index: Tensor, *, return_attention: bool = False,
+                validate: bool = True) -> Tensor | tuple[Tensor, Tensor]:
         """Apply the layer.
 
         Parameters
         ----------
         x : torch.Tensor
-            ``(N, F)`` float node features.
+            ``(N, F)`` float node features, dense or sparse CSR.
         edge_index : torch.Tensor
             ``(2, E)`` int64, row 0 the source ``j``, row 1 the target ``i``, with whatever
             self-loops the caller wants (the layer adds none). A node with no incoming edge
             aggregates nothing: its attention output is zero (before residual and bias).
         return_attention : bool, default False
             Also return the attention coefficients.
+        validate : bool, default True
+            Check the inputs first (:meth:`validate`). :class:`GAT` checks them once for all its
+            layers and passes False: the range check reads ``edge_index`` back from the device.
 
         Returns
         -------
@@ -221,13 +226,11 @@ class GATLayer(nn.Module):
             ``alpha`` ``(E, H)`` in ``edge_index`` column order, after the softmax and before
             attention dropout (so each target's incoming coefficients sum to 1 per head).
         """
-        self.validate(x, edge_index)
+        if validate:
+            self.validate(x, edge_index)
         x = dropout(x, p=self.dropout, training=self.training)  # (N, F)
         out, alpha = self._attend(x, edge_index)  # (N, H, F'), (E, H)
-        if self.concat:
-            out = out.reshape(out.shape[0], self.heads * self.out_features)  # (N, H*F')
-        else:
-            out = out.mean(dim=1)  # (N, F')
+        out = combine_heads(out, self.concat)  # (N, H*F') or (N, F')
         if self.residual is not None:
             out = out + linear(x, self.residual.weight)  # (N, H*F') or (N, F')
         if self.bias is not None:
@@ -240,69 +243,52 @@ class GATLayer(nn.Module):
                                   "or GATLayerEdge (or LAYER_TYPES[1 | 2 | 3])")
 
 
-def _dense_adjacency(edge_index: Tensor, x: Tensor) -> Tensor:
-    """``adj[i, j] = 1`` iff ``j -> i``, refusing duplicate edges (a dense matrix holds each pair once)."""
-    num_nodes = x.shape[0]
+def _refuse_duplicate_edges(edge_index: Tensor, num_nodes: int) -> None:
+    """A dense matrix holds each pair once: a repeated edge would silently count once."""
     key = edge_index[1] * num_nodes + edge_index[0]  # (E,)
     num_distinct = int(torch.unique(key).numel())
     if num_distinct != key.numel():
         raise ValueError(f"edge_index holds {key.numel() - num_distinct} duplicate edge(s); a dense layer "
                          "cannot represent an edge twice. Remove them with torch.unique(edge_index, dim=1) "
                          "or use GATLayerEdge, which attends over repeated edges separately")
-    return to_dense_adjacency(edge_index, num_nodes, dtype=x.dtype, device=x.device)  # (N, N)
 
 
 class GATLayerDense(GATLayer):
-    """Implementation 1, dense per head: ``(H, N, N)`` scores from batched matrix products.
+    """Implementation 1, dense per head: ``(H, N, N)`` scores, heads as a batch of matrix products.
 
     Simple to read and fast on small graphs, but O(H N^2) memory. Raises ``ValueError`` on
     duplicate edges. Parameters and behaviour: see :class:`GATLayer`.
     """
 
     def _attend(self, x: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor]:
-        n, h, f_out = x.shape[0], self.heads, self.out_features
-        x = x.to_dense()  # (N, F): the per-head batched matmul needs dense input
-        adj = _dense_adjacency(edge_index, x)  # (N, N)
-        weight = self.linear.weight.view(h, f_out, self.in_features)  # (H, F', F)
-        z = torch.bmm(x.expand(h, n, self.in_features), weight.transpose(1, 2))  # (H, N, F')
-        s_dst = torch.bmm(z, self.a_dst.unsqueeze(-1))  # (H, N, 1): a_dst . z_i, one per target row
-        s_src = torch.bmm(z, self.a_src.unsqueeze(-1)).transpose(1, 2)  # (H, 1, N): a_src . z_j, per column
-        e = F.leaky_relu(s_dst + s_src, self.negative_slope)  # (H, N, N): e[h, i, j] for j -> i
-        # Subtract each row's max over its neighbours only (softmax is shift-invariant, so no
-        # gradient is needed through it); a row without neighbours gets 0 instead of -inf.
-        row_max = e.detach().masked_fill(adj == 0, float("-inf")).amax(dim=-1, keepdim=True)  # (H, N, 1)
-        row_max = row_max.nan_to_num(neginf=0.0)  # (H, N, 1)
-        # clamp: non-neighbours may sit far above the row max; exp would overflow to inf and inf * 0 = nan.
-        p = (e - row_max).clamp(max=0.0).exp() * adj  # (H, N, N): zero off the neighbourhood
-        row_sum = p.sum(dim=-1, keepdim=True)  # (H, N, 1), >= 1 in rows that have neighbours
-        # A row without neighbours has sum 0: divide by 1 there (0 / 0 would give nan values and gradients).
-        alpha_dense = p / torch.where(row_sum > 0, row_sum, torch.ones_like(row_sum))  # (H, N, N)
+        n, h = x.shape[0], self.heads
+        _refuse_duplicate_edges(edge_index, n)
+        adj = to_dense_adjacency(edge_index, n, dtype=x.dtype, device=x.device)  # (N, N)
+        z = project_heads(x.to_dense(), self.linear.weight, h)  # (H, N, F'): bmm needs dense x
+        s_src = node_scores(z, self.a_src.unsqueeze(1)).T  # (N, H)
+        s_dst = node_scores(z, self.a_dst.unsqueeze(1)).T  # (N, H)
+        scores = dense_scores(s_src, s_dst, negative_slope=self.negative_slope)  # (H, N, N): [h, i, j] for j -> i
+        alpha_dense = dense_softmax(scores, adj)  # (H, N, N), zero off the neighbourhoods
         out = torch.bmm(self._drop_attention(alpha_dense), self._drop_values(z))  # (H, N, F')
-        alpha = alpha_dense[:, edge_index[1], edge_index[0]].T  # (E, H): gather alpha[h, i, j] per edge
+        alpha = alpha_dense[:, edge_index[1], edge_index[0]].T  # (E, H): alpha[h, i, j] per edge
         return out.transpose(0, 1), alpha  # (N, H, F'), (E, H)
 
 
 class GATLayerMasked(GATLayer):
     """Implementation 2, dense with a connectivity mask: the layout of the authors' TensorFlow code.
 
-    One matmul projects all heads at once, the logits get an additive mask (0 on edges, -inf
+    One matmul projects all heads at once, the scores get an additive mask (0 on edges, -inf
     elsewhere) and a plain ``softmax`` normalises each row. O(H N^2) memory. Raises ``ValueError``
     on duplicate edges. Parameters and behaviour: see :class:`GATLayer`.
     """
 
     def _attend(self, x: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor]:
-        adj = _dense_adjacency(edge_index, x)  # (N, N)
+        _refuse_duplicate_edges(edge_index, x.shape[0])
+        mask = connectivity_mask(edge_index, x.shape[0], dtype=x.dtype)  # (N, N)
         z = self.project(x)  # (N, H, F'): one matmul for all heads
-        f_dst = (z * self.a_dst).sum(dim=-1).T.unsqueeze(-1)  # (H, N, 1)
-        f_src = (z * self.a_src).sum(dim=-1).T.unsqueeze(1)  # (H, 1, N)
-        logits = F.leaky_relu(f_dst + f_src, self.negative_slope)  # (H, N, N)
-        # The TF code relies on self-loops so that no row is all -inf (softmax would give nan):
-        # a row without neighbours is left unmasked here and zeroed after the softmax instead.
-        has_in = adj.any(dim=1, keepdim=True)  # (N, 1)
-        mask = torch.zeros_like(adj).masked_fill((adj == 0) & has_in, float("-inf"))  # (N, N)
-        alpha_dense = F.softmax(logits + mask, dim=-1)  # (H, N, N)
-        if not bool(has_in.all()):  # skip a full (H, N, N) pass in the usual case (self-loops)
-            alpha_dense = alpha_dense * has_in  # (H, N, N)
+        scores = dense_scores(node_scores(z, self.a_src), node_scores(z, self.a_dst),
+                              negative_slope=self.negative_slope)  # (H, N, N)
+        alpha_dense = masked_softmax(scores, mask)  # (H, N, N)
         out = torch.matmul(self._drop_attention(alpha_dense), self._drop_values(z).transpose(0, 1))  # (H, N, F')
         alpha = alpha_dense[:, edge_index[1], edge_index[0]].T  # (E, H)
         return out.transpose(0, 1), alpha  # (N, H, F'), (E, H)
@@ -311,38 +297,20 @@ class GATLayerMasked(GATLayer):
 class GATLayerEdge(GATLayer):
     """Implementation 3, edge list: O(N + E) memory, the way graph libraries implement GAT.
 
-    Node scores are lifted to edges with ``index_select``; the softmax over each target's incoming
-    edges subtracts a per-target maximum (``scatter_reduce(..., "amax")``) before ``exp``, so a
-    neighbourhood whose scores lie far below the others' is not starved; sums and the aggregation
-    use ``index_add``. Repeated edges are allowed (each column is attended separately).
-    Parameters and behaviour: see :class:`GATLayer`.
+    Node scores are lifted to the edges with ``index_select``, the softmax runs over each
+    target's incoming edges with a per-target maximum, and the messages are summed into the
+    targets with ``index_add`` (see :mod:`gatkit.functional`). Repeated edges are allowed (each
+    column is attended separately). Parameters and behaviour: see :class:`GATLayer`.
     """
 
     def _attend(self, x: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor]:
-        n = x.shape[0]
-        src, dst = edge_index[0], edge_index[1]  # (E,), (E,)
         z = self.project(x)  # (N, H, F')
-        s_src = (z * self.a_src).sum(dim=-1)  # (N, H): score half of each node as a source j
-        s_dst = (z * self.a_dst).sum(dim=-1)  # (N, H): score half of each node as a target i
-        e = F.leaky_relu(s_src.index_select(0, src) + s_dst.index_select(0, dst),
-                         self.negative_slope)  # (E, H)
-        alpha = self._softmax_per_target(e, dst, n)  # (E, H)
+        e = edge_scores(node_scores(z, self.a_src), node_scores(z, self.a_dst), edge_index,
+                        negative_slope=self.negative_slope)  # (E, H)
+        alpha = neighbourhood_softmax(e, edge_index, x.shape[0])  # (E, H)
         values = self._drop_values(z)  # (N, H, F')
-        messages = self._drop_attention(alpha).unsqueeze(-1) * values.index_select(0, src)  # (E, H, F')
-        out = z.new_zeros(n, self.heads, self.out_features).index_add(0, dst, messages)  # (N, H, F')
+        out = aggregate(self._drop_attention(alpha), values, edge_index)  # (N, H, F')
         return out, alpha  # (N, H, F'), (E, H)
-
-    @staticmethod
-    def _softmax_per_target(e: Tensor, dst: Tensor, num_nodes: int) -> Tensor:
-        """Softmax of ``e`` (E, H) over the edges that share a target in ``dst`` (E,)."""
-        index = dst.unsqueeze(-1).expand_as(e)  # (E, H)
-        # A per-target max (not one global max) keeps every neighbourhood's largest term at exp(0) = 1.
-        # Detached: softmax does not depend on the shift, so its gradient through the max is zero.
-        target_max = e.new_full((num_nodes, e.shape[1]), float("-inf")).scatter_reduce(
-            0, index, e.detach(), reduce="amax", include_self=True)  # (N, H)
-        p = (e - target_max.index_select(0, dst)).exp()  # (E, H), each in (0, 1]
-        target_sum = e.new_zeros(num_nodes, e.shape[1]).index_add(0, dst, p)  # (N, H), >= 1 where used
-        return p / target_sum.index_select(0, dst)  # (E, H)
 
 
 #: The implementations by number, as the course chapters name them.
@@ -417,9 +385,12 @@ class GAT(nn.Module):
             raise ValueError(f"edge_index must be a (2, E) tensor or a list of {len(self.layers)} of them "
                              f"(one per layer), got {type(edge_index).__name__}"
                              + (f" of length {len(edge_index)}" if isinstance(edge_index, Sequence) else ""))
+        self.layers[0].validate(x, per_layer[0])  # once, at the boundary: later inputs are ours
+        for layer_edges in {id(edges): edges for edges in per_layer if edges is not per_layer[0]}.values():
+            validate_edge_index(layer_edges, x.shape[0])
         outputs, alphas = [], []
         for l, (layer, layer_edges) in enumerate(zip(self.layers, per_layer)):
-            x, alpha = layer(x, layer_edges, return_attention=True)  # (N, H_l*F'_l) or (N, C), (E_l, H_l)
+            x, alpha = layer(x, layer_edges, return_attention=True, validate=False)  # (N, H_l*F'_l) or (N, C), (E_l, H_l)
             if l < len(self.layers) - 1:
                 x = F.elu(x)  # (N, H_l*F'_l)
             outputs.append(x)

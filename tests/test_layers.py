@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gatkit import functional
 from gatkit.layers import GAT, LAYER_TYPES, GATLayer, GATLayerDense, GATLayerEdge, GATLayerMasked
 
 MIRROR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "planetoid"
@@ -115,9 +116,12 @@ def global_max_softmax(e: torch.Tensor, dst: torch.Tensor, num_nodes: int) -> to
 class GlobalMaxEdgeLayer(GATLayerEdge):
     """Implementation 3 with the global-max softmax: the stability test must catch it."""
 
-    @staticmethod
-    def _softmax_per_target(e, dst, num_nodes):
-        return global_max_softmax(e, dst, num_nodes)
+    def _attend(self, x, edge_index):
+        z = self.project(x)  # (N, H, F')
+        e = functional.edge_scores(functional.node_scores(z, self.a_src), functional.node_scores(z, self.a_dst),
+                                   edge_index)  # (E, H)
+        alpha = global_max_softmax(e, edge_index[1], x.shape[0])  # (E, H)
+        return functional.aggregate(alpha, z, edge_index), alpha
 
 
 # --------------------------------------------------------------------------
@@ -638,3 +642,15 @@ def test_value_dropout_drops_the_aggregated_features_in_train_mode_only(cls, toy
     torch.testing.assert_close(out, layer.bias.expand_as(out))
     layer.eval()
     assert not torch.allclose(layer(x, edge_index), layer.bias.expand_as(out))
+
+
+def test_the_model_checks_its_inputs_once_at_the_boundary(monkeypatch):
+    checked = []
+    validate = GATLayer.validate
+    monkeypatch.setattr(GATLayer, "validate", lambda self, x, e: checked.append(1) or validate(self, x, e))
+    model = GAT([4, 3, 3, 2], [2, 2, 1], dropout=0.0)
+    edge_index = torch.tensor([[0, 1, 2, 3, 4, 1], [0, 1, 2, 3, 4, 0]])
+    assert model(torch.randn(5, 4), edge_index).shape == (5, 2)
+    assert len(checked) == 1  # not once per layer: the range check syncs with the device
+    with pytest.raises(ValueError, match="valid ids are 0 .. 4"):
+        model(torch.randn(5, 4), [edge_index, edge_index, edge_index + 1])  # a later layer's list is checked too

@@ -6,7 +6,8 @@ from __future__ import annotations
 import torch
 
 from gatkit import data, edges
-from course.checks.core import Case, Check, load_cora, register
+from course.checks.cases import load_cora
+from course.checks.core import Case, Check, register
 
 
 def sort_columns(edge_index: torch.Tensor) -> torch.Tensor:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import torch
 
 from gatkit import edges, graph
-from course.checks.core import Case, Check, load_cora, register
+from course.checks.cases import load_cora
+from course.checks.core import Case, Check, register
 
 
 

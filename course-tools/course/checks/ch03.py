@@ -1,7 +1,9 @@
 """Checks for chapter 03, The attention math.
 
-The reference functions here are the edge-list form of the paper's equations, written for
-clarity rather than speed. Chapter 04 imports them to compare its dense layer with chapter 03.
+The references are the library's own functions (:mod:`gatkit.functional`), the ones the three
+layer implementations are built from; exercise 3.1 takes ``z`` and the two halves of ``a``, so
+its reference composes :func:`~gatkit.functional.node_scores` and
+:func:`~gatkit.functional.edge_scores`.
 
 Notation: ``z`` (N, H, F') projected features; ``a_src``, ``a_dst`` (H, F'); ``edge_index``
 (2, E), row 0 the source ``j``, row 1 the target ``i``; ``e`` and ``alpha`` (E, H).
@@ -12,72 +14,18 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from course.checks.cases import TOY_A_DST, TOY_A_SRC, TOY_EDGE_INDEX, TOY_H, random_graph, seeded_generator
 from course.checks.core import Case, Check, register
-
-NEGATIVE_SLOPE = 0.2
-
-# The chapter's toy graph: edges 0-1, 1-2, 1-3, 2-3 in both directions, plus one self-loop per
-# node, sorted by (target, source). Nodes 2 and 3 have the same neighbourhood {1, 2, 3}.
-TOY_EDGE_INDEX = torch.tensor([[0, 1, 0, 1, 2, 3, 1, 2, 3, 1, 2, 3],
-                               [0, 0, 1, 1, 1, 1, 2, 2, 2, 3, 3, 3]])
-TOY_H = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [-1.0, 0.0]])  # (N, F), with W = I, z = h
-TOY_A_DST = torch.tensor([[1.0, 1.0]])  # (H=1, F')
-TOY_A_SRC = torch.tensor([[1.0, -1.0]])  # (H=1, F')
+from gatkit.functional import aggregate, combine_heads, edge_scores, neighbourhood_softmax, node_scores
 
 
-# --- reference solutions ---------------------------------------------------------------------
-
-def edge_scores(z: torch.Tensor, a_src: torch.Tensor, a_dst: torch.Tensor,
-                edge_index: torch.Tensor) -> torch.Tensor:
-    """Raw attention scores ``e`` (E, H): ``LeakyReLU(a_dst·z_i + a_src·z_j)`` for each edge ``j -> i``."""
-    s_src = (z * a_src).sum(dim=-1)  # (N, H): one score per node as a source
-    s_dst = (z * a_dst).sum(dim=-1)  # (N, H): one score per node as a target
-    raw = s_dst[edge_index[1]] + s_src[edge_index[0]]  # (E, H)
-    return F.leaky_relu(raw, NEGATIVE_SLOPE)
-
-
-def neighbourhood_softmax(e: torch.Tensor, edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
-    """``alpha`` (E, H): softmax of ``e`` over the incoming edges of each target (self-loops included)."""
-    target = edge_index[1]  # (E,)
-    index = target[:, None].expand_as(e)  # (E, H)
-    top = torch.full((num_nodes, e.shape[1]), float("-inf"), dtype=e.dtype)  # (N, H)
-    top = top.scatter_reduce(0, index, e, reduce="amax")  # (N, H): max score into each target
-    exp = torch.exp(e - top[target])  # (E, H), each <= 1
-    denominator = torch.zeros(num_nodes, e.shape[1], dtype=e.dtype).index_add_(0, target, exp)  # (N, H)
-    return exp / denominator[target]  # (E, H)
-
-
-def aggregate(alpha: torch.Tensor, z: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-    """``out`` (N, H, F'): ``out_i = sum over edges j -> i of alpha_ij z_j``, for every head."""
-    source, target = edge_index
-    messages = alpha[:, :, None] * z[source]  # (E, H, F')
-    return torch.zeros_like(z).index_add_(0, target, messages)  # (N, H, F')
-
-
-def combine_heads(out: torch.Tensor, concat: bool) -> torch.Tensor:
-    """(N, H, F') to (N, H*F') (heads side by side, head 0 first) if ``concat``, else the mean (N, F')."""
-    if concat:
-        return out.reshape(out.shape[0], -1)  # (N, H * F')
-    return out.mean(dim=1)  # (N, F')
+def scores_of_edges(z: torch.Tensor, a_src: torch.Tensor, a_dst: torch.Tensor,
+                    edge_index: torch.Tensor) -> torch.Tensor:
+    """Raw scores ``e`` (E, H): ``LeakyReLU(a_dst·z_i + a_src·z_j)`` for each edge ``j -> i``."""
+    return edge_scores(node_scores(z, a_src), node_scores(z, a_dst), edge_index)
 
 
 # --- cases -----------------------------------------------------------------------------------
-
-def random_graph(num_nodes: int, num_edges: int, generator: torch.Generator, *,
-                 self_loops: bool = True) -> torch.Tensor:
-    """A seeded *directed* edge list without repeated edges; with ``self_loops``, one per node.
-
-    Source-target pairs are drawn without repetition among the non-loop pairs, so many edges
-    have no reverse edge: a mix-up of the two rows changes results.
-    """
-    pairs = torch.cartesian_prod(torch.arange(num_nodes), torch.arange(num_nodes))  # (N*N, 2)
-    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
-    chosen = pairs[torch.randperm(len(pairs), generator=generator)[:num_edges]].T  # (2, E0)
-    if self_loops:
-        chosen = torch.cat([chosen, torch.arange(num_nodes).repeat(2, 1)], dim=1)
-    order = torch.argsort(chosen[1] * num_nodes + chosen[0])
-    return chosen[:, order]
-
 
 def _toy_two_heads():
     """The toy graph with W = I for both heads and a second attention vector."""
@@ -88,8 +36,8 @@ def _toy_two_heads():
 
 
 def _random_inputs(seed: int, num_nodes: int, num_edges: int, heads: int, features: int):
-    generator = torch.Generator().manual_seed(seed)
-    edge_index = random_graph(num_nodes, num_edges, generator)
+    edge_index = random_graph(num_nodes, num_edges, seed)
+    generator = seeded_generator(seed + 1000)
     z = torch.randn(num_nodes, heads, features, generator=generator)  # (N, H, F')
     a_src = torch.randn(heads, features, generator=generator)  # (H, F')
     a_dst = torch.randn(heads, features, generator=generator)  # (H, F')
@@ -107,8 +55,8 @@ def _score_cases() -> list[Case]:
 
 def _random_scores(seed: int, num_nodes: int, num_edges: int, heads: int, *,
                    isolated: bool = False) -> tuple[torch.Tensor, torch.Tensor, int]:
-    generator = torch.Generator().manual_seed(seed)
-    edge_index = random_graph(num_nodes, num_edges, generator)
+    edge_index = random_graph(num_nodes, num_edges, seed)
+    generator = seeded_generator(seed + 1000)
     if isolated:  # the last node keeps only its self-loop
         last = num_nodes - 1
         keep = ((edge_index[0] != last) & (edge_index[1] != last)) | (edge_index[0] == edge_index[1])
@@ -118,7 +66,7 @@ def _random_scores(seed: int, num_nodes: int, num_edges: int, heads: int, *,
 
 
 def _softmax_cases() -> list[Case]:
-    toy_e = edge_scores(*_toy_two_heads(), TOY_EDGE_INDEX)  # (E, 2)
+    toy_e = scores_of_edges(*_toy_two_heads(), TOY_EDGE_INDEX)  # (E, 2)
     return [
         Case("toy graph, 2 heads (self-loops included)", (toy_e, TOY_EDGE_INDEX, 4)),
         Case("random directed graph (10 nodes, 3 heads, node 9 has only its self-loop)",
@@ -129,13 +77,13 @@ def _softmax_cases() -> list[Case]:
 
 def _aggregate_inputs(seed: int, num_nodes: int, num_edges: int, heads: int, features: int):
     z, a_src, a_dst, edge_index = _random_inputs(seed, num_nodes, num_edges, heads, features)
-    alpha = neighbourhood_softmax(edge_scores(z, a_src, a_dst, edge_index), edge_index, num_nodes)
+    alpha = neighbourhood_softmax(scores_of_edges(z, a_src, a_dst, edge_index), edge_index, num_nodes)
     return alpha, z, edge_index
 
 
 def _aggregate_cases() -> list[Case]:
     z, a_src, a_dst = _toy_two_heads()
-    alpha = neighbourhood_softmax(edge_scores(z, a_src, a_dst, TOY_EDGE_INDEX), TOY_EDGE_INDEX, 4)
+    alpha = neighbourhood_softmax(scores_of_edges(z, a_src, a_dst, TOY_EDGE_INDEX), TOY_EDGE_INDEX, 4)
     return [
         Case("toy graph, 2 heads", (alpha, z, TOY_EDGE_INDEX)),
         Case("random directed graph (12 nodes, 3 heads)", _aggregate_inputs(7, 12, 30, 3, 4)),
@@ -143,7 +91,7 @@ def _aggregate_cases() -> list[Case]:
 
 
 def _combine_cases() -> list[Case]:
-    generator = torch.Generator().manual_seed(8)
+    generator = seeded_generator(8)
     out = torch.randn(5, 3, 4, generator=generator)  # (N, H, F')
     return [
         Case("5 nodes, 3 heads of 4 features, concat=True", (out, True)),
@@ -166,11 +114,11 @@ def _relu(z, a_src, a_dst, edge_index):
 
 
 def _halves_swapped(z, a_src, a_dst, edge_index):
-    return edge_scores(z, a_dst, a_src, edge_index)  # the same as taking row 0 as the target
+    return scores_of_edges(z, a_dst, a_src, edge_index)  # the same as taking row 0 as the target
 
 
 def _summed_over_heads(z, a_src, a_dst, edge_index):
-    return edge_scores(z, a_src, a_dst, edge_index).sum(dim=1)
+    return scores_of_edges(z, a_src, a_dst, edge_index).sum(dim=1)
 
 
 def _global_softmax(e, edge_index, num_nodes):
@@ -224,7 +172,7 @@ def _mean_over_features(out, concat):
 register(Check(
     id="3.1",
     title="the edge scores",
-    reference=edge_scores,
+    reference=scores_of_edges,
     cases=_score_cases,
     hint="For each edge j -> i (j = edge_index[0], i = edge_index[1]) and each head h: "
          "e = LeakyReLU(a_dst[h]·z_i[h] + a_src[h]·z_j[h]) with negative slope 0.2. Compute the "

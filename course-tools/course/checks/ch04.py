@@ -11,44 +11,24 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from gatkit import edges
-from course.checks.ch03 import TOY_A_DST, TOY_A_SRC, TOY_EDGE_INDEX, TOY_H, random_graph
+from course.checks.cases import TOY_A_DST, TOY_A_SRC, TOY_EDGE_INDEX, TOY_H, random_graph, seeded_generator
 from course.checks.core import Case, Check, register
-
-NEGATIVE_SLOPE = 0.2
-
-
-# --- reference solutions ---------------------------------------------------------------------
-
-def project_heads(x: torch.Tensor, weight: torch.Tensor, heads: int) -> torch.Tensor:
-    """``z`` (H, N, F'): every head's projection ``x W_h^T`` from one batched matmul."""
-    num_nodes, in_features = x.shape
-    weight = weight.view(heads, -1, in_features)  # (H, F', F): head h is rows h*F' .. (h+1)*F' - 1
-    return torch.bmm(x.expand(heads, num_nodes, in_features), weight.transpose(1, 2))  # (H, N, F')
+from gatkit import edges
+from gatkit.functional import combine_heads, dense_scores, dense_softmax, node_scores, project_heads
 
 
-def dense_scores(z: torch.Tensor, a_src: torch.Tensor, a_dst: torch.Tensor) -> torch.Tensor:
+# --- references: the library's functions, in this exercise's layout -------------------------------
+
+def dense_scores_of_heads(z: torch.Tensor, a_src: torch.Tensor, a_dst: torch.Tensor) -> torch.Tensor:
     """``scores`` (H, N, N): ``scores[h, i, j] = LeakyReLU(a_dst[h]·z[h, i] + a_src[h]·z[h, j])``."""
-    s_dst = (z * a_dst[:, None, :]).sum(dim=-1)  # (H, N): each node as a target, one per row
-    s_src = (z * a_src[:, None, :]).sum(dim=-1)  # (H, N): each node as a source, one per column
-    return F.leaky_relu(s_dst[:, :, None] + s_src[:, None, :], NEGATIVE_SLOPE)  # (H, N, N)
-
-
-def dense_softmax(scores: torch.Tensor, adj: torch.Tensor) -> torch.Tensor:
-    """``alpha`` (H, N, N): softmax of each row of ``scores`` over that row's neighbours (``adj``)."""
-    # Detached: the softmax does not depend on the shift, so no gradient flows through the max.
-    row_max = scores.detach().masked_fill(adj == 0, float("-inf")).amax(dim=-1, keepdim=True)  # (H, N, 1)
-    # clamp: a non-neighbour far above the row max would overflow exp to inf, and inf * 0 = nan.
-    exp = torch.exp((scores - row_max).clamp(max=0.0)) * adj  # (H, N, N), zero off the neighbourhood
-    return exp / exp.sum(dim=-1, keepdim=True)  # (H, N, N)
+    s_src = node_scores(z, a_src.unsqueeze(1)).T  # (N, H)
+    s_dst = node_scores(z, a_dst.unsqueeze(1)).T  # (N, H)
+    return dense_scores(s_src, s_dst)  # (H, N, N)
 
 
 def aggregate_heads(alpha: torch.Tensor, z: torch.Tensor, concat: bool) -> torch.Tensor:
     """``alpha @ z`` per head, then (N, H*F') with the heads side by side, or (N, F') averaged."""
-    out = torch.bmm(alpha, z)  # (H, N, F')
-    if concat:
-        return out.transpose(0, 1).reshape(out.shape[1], -1)  # (N, H * F')
-    return out.mean(dim=0)  # (N, F')
+    return combine_heads(torch.bmm(alpha, z).transpose(0, 1), concat)  # (N, H*F') or (N, F')
 
 
 # --- cases -----------------------------------------------------------------------------------
@@ -58,7 +38,7 @@ def _toy_weight(heads: int) -> torch.Tensor:
 
 
 def _projection_cases() -> list[Case]:
-    generator = torch.Generator().manual_seed(40)
+    generator = seeded_generator(40)
     return [
         Case("toy graph, W = I for 2 heads", (TOY_H, _toy_weight(2), 2)),
         Case("6 nodes, F = 5, 3 heads of F' = 4",
@@ -69,7 +49,7 @@ def _projection_cases() -> list[Case]:
 
 
 def _score_cases() -> list[Case]:
-    generator = torch.Generator().manual_seed(41)
+    generator = seeded_generator(41)
     return [
         Case("toy graph, 1 head", (TOY_H[None], TOY_A_SRC, TOY_A_DST)),
         Case("7 nodes, 3 heads of F' = 4", (torch.randn(3, 7, 4, generator=generator),
@@ -79,14 +59,14 @@ def _score_cases() -> list[Case]:
 
 
 def _random_dense(seed: int, num_nodes: int, num_edges: int, heads: int, *, scale: float = 2.0):
-    generator = torch.Generator().manual_seed(seed)
-    adj = edges.to_dense_adjacency(random_graph(num_nodes, num_edges, generator), num_nodes)  # (N, N)
+    adj = edges.to_dense_adjacency(random_graph(num_nodes, num_edges, seed), num_nodes)  # (N, N)
+    generator = seeded_generator(seed + 1000)
     scores = scale * torch.randn(heads, num_nodes, num_nodes, generator=generator)  # (H, N, N)
     return scores, adj
 
 
 def _toy_scores() -> torch.Tensor:
-    return dense_scores(TOY_H[None], TOY_A_SRC, TOY_A_DST)  # (1, 4, 4)
+    return dense_scores_of_heads(TOY_H[None], TOY_A_SRC, TOY_A_DST)  # (1, 4, 4)
 
 
 def _far_apart_scores() -> tuple[torch.Tensor, torch.Tensor]:
@@ -106,16 +86,16 @@ def _softmax_cases() -> list[Case]:
 
 
 def _aggregate_inputs(seed: int, num_nodes: int, num_edges: int, heads: int, features: int):
-    generator = torch.Generator().manual_seed(seed)
-    adj = edges.to_dense_adjacency(random_graph(num_nodes, num_edges, generator), num_nodes)  # (N, N)
+    adj = edges.to_dense_adjacency(random_graph(num_nodes, num_edges, seed), num_nodes)  # (N, N)
+    generator = seeded_generator(seed + 1000)
     z = torch.randn(heads, num_nodes, features, generator=generator)  # (H, N, F')
     a_src, a_dst = torch.randn(2, heads, features, generator=generator)  # (H, F') each
-    return dense_softmax(dense_scores(z, a_src, a_dst), adj), z
+    return dense_softmax(dense_scores_of_heads(z, a_src, a_dst), adj), z
 
 
 def _aggregate_cases() -> list[Case]:
     toy_z = TOY_H[None].repeat(2, 1, 1)  # (H=2, N, F')
-    toy_alpha = dense_softmax(dense_scores(toy_z, torch.tensor([[1.0, -1.0], [0.5, 2.0]]),
+    toy_alpha = dense_softmax(dense_scores_of_heads(toy_z, torch.tensor([[1.0, -1.0], [0.5, 2.0]]),
                                            torch.tensor([[1.0, 1.0], [-1.0, 0.5]])),
                               edges.to_dense_adjacency(TOY_EDGE_INDEX, 4))  # (2, 4, 4)
     return [
@@ -141,7 +121,7 @@ def _weight_viewed_as_f_by_f_out(x, weight, heads):
 
 
 def _rows_and_columns_swapped(z, a_src, a_dst):
-    return dense_scores(z, a_dst, a_src)  # = the transpose of the right matrix in the last two axes
+    return dense_scores_of_heads(z, a_dst, a_src)  # = the transpose of the right matrix in the last two axes
 
 
 def _no_leaky_relu(z, a_src, a_dst):
@@ -219,7 +199,7 @@ register(Check(
 register(Check(
     id="4.2",
     title="the (H, N, N) score matrix",
-    reference=dense_scores,
+    reference=dense_scores_of_heads,
     cases=_score_cases,
     hint="s_dst = (z * a_dst[:, None, :]).sum(-1) and s_src likewise, both (H, N); then "
          "scores = LeakyReLU(s_dst[:, :, None] + s_src[:, None, :]) with slope 0.2, so row i "

@@ -1,4 +1,8 @@
-"""Checks for chapter 05, Implementation 2: dense with a connectivity mask."""
+"""Checks for chapter 05, Implementation 2: dense with a connectivity mask.
+
+The references are the library's :func:`gatkit.functional.connectivity_mask` and
+:func:`gatkit.functional.masked_softmax`, which implementation 2 is built from.
+"""
 
 from __future__ import annotations
 
@@ -6,59 +10,20 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from course.checks.cases import TOY_DIRECTED, TOY_DIRECTED_LOOPED, load_cora, random_graph, seeded_generator
+from course.checks.core import Case, Check, register
 from gatkit import edges
-from course.checks.core import Case, Check, load_cora, register, seeded_generator
+from gatkit.functional import NEGATIVE_SLOPE, connectivity_mask, dense_scores, masked_softmax, node_scores
 
-NEGATIVE_SLOPE = 0.2
-
-# A directed 4-node toy graph, edges j -> i as columns (source, target): 0->1, 0->2, 1->2, 3->2,
-# 2->0, and self-loops on 0, 1, 2 only. Node 3 receives no edge at all; node 2 has three sources.
-TOY_EDGES = torch.tensor([[0, 0, 1, 3, 2, 0, 1, 2],
-                          [1, 2, 2, 2, 0, 0, 1, 2]])
-TOY_LOOPED = torch.cat([TOY_EDGES, torch.tensor([[3], [3]])], dim=1)  # every node has its loop
-
-
-def random_graph(num_nodes: int, num_edges: int, seed: int, *, self_loops: bool = True) -> torch.Tensor:
-    """A seeded random *directed* graph: ``num_edges`` distinct non-loop edges in shuffled order.
-
-    With ``self_loops`` one loop per node is added, so every node has a non-empty neighbourhood.
-    """
-    generator = torch.Generator().manual_seed(seed)
-    flat = torch.randperm(num_nodes * num_nodes, generator=generator)  # (N*N,) random pairs
-    source, target = flat // num_nodes, flat % num_nodes
-    keep = source != target
-    edge_index = torch.stack([source[keep], target[keep]])[:, :num_edges]  # (2, E0)
-    if self_loops:
-        loops = torch.arange(num_nodes).repeat(2, 1)  # (2, N)
-        edge_index = torch.cat([edge_index, loops], dim=1)
-        edge_index = edge_index[:, torch.randperm(edge_index.shape[1], generator=generator)]
-    return edge_index
-
-
-
-
-# --- references ---------------------------------------------------------------------------
 
 def attention_logits(z: torch.Tensor, a_src: torch.Tensor, a_dst: torch.Tensor) -> torch.Tensor:
-    """``logits[h, i, j] = LeakyReLU(a_dst[h]·z_i^h + a_src[h]·z_j^h)`` for every pair, shape (H, N, N)."""
-    heads, out_features = a_src.shape
-    z_heads = z.view(z.shape[0], heads, out_features)  # (N, H, F')
-    f_src = (z_heads * a_src).sum(dim=-1)  # (N, H)
-    f_dst = (z_heads * a_dst).sum(dim=-1)  # (N, H)
-    logits = f_dst.T.unsqueeze(2) + f_src.T.unsqueeze(1)  # (H, N, 1) + (H, 1, N) -> (H, N, N)
-    return F.leaky_relu(logits, NEGATIVE_SLOPE)
+    """``logits[h, i, j] = LeakyReLU(a_dst[h]·z_i^h + a_src[h]·z_j^h)`` for every pair, shape (H, N, N).
 
-
-def connectivity_mask(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
-    """Additive mask (N, N): ``mask[i, j] = 0`` iff ``j -> i`` is in ``edge_index``, ``-inf`` elsewhere."""
-    mask = torch.full((num_nodes, num_nodes), float("-inf"))  # (N, N)
-    mask[edge_index[1], edge_index[0]] = 0.0
-    return mask
-
-
-def masked_softmax(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Softmax of ``logits + mask`` over the last axis (the sources j of each target i)."""
-    return F.softmax(logits + mask, dim=-1)  # (H, N, N)
+    ``z`` is (N, H*F'), all heads from one matmul as in the TensorFlow layout; the scores come
+    from the library's :func:`~gatkit.functional.node_scores` and :func:`~gatkit.functional.dense_scores`.
+    """
+    z_heads = z.view(z.shape[0], *a_src.shape)  # (N, H, F')
+    return dense_scores(node_scores(z_heads, a_src), node_scores(z_heads, a_dst))  # (H, N, N)
 
 
 # --- cases --------------------------------------------------------------------------------
@@ -79,7 +44,7 @@ def _logit_cases() -> list[Case]:
 def _mask_cases() -> list[Case]:
     cora = load_cora()
     return [Case("directed toy graph (4 nodes, node 3 has no self-loop and no incoming edge)",
-                 (TOY_EDGES, 4)),
+                 (TOY_DIRECTED, 4)),
             Case("random directed graph (12 nodes, 30 edges, no self-loops)",
                  (random_graph(12, 30, seed=2, self_loops=False), 12)),
             Case("Cora with self-loops", (cora.edge_index_with_self_loops, cora.num_nodes))]
@@ -92,7 +57,7 @@ def _softmax_inputs(edge_index: torch.Tensor, num_nodes: int, heads: int, seed: 
 
 def _softmax_cases() -> list[Case]:
     cora = load_cora()
-    return [Case("toy graph with self-loops (N=4, H=2)", _softmax_inputs(TOY_LOOPED, 4, 2, seed=3)),
+    return [Case("toy graph with self-loops (N=4, H=2)", _softmax_inputs(TOY_DIRECTED_LOOPED, 4, 2, seed=3)),
             Case("random directed graph with self-loops (N=10, H=3)",
                  _softmax_inputs(random_graph(10, 25, seed=4), 10, 3, seed=5)),
             Case("Cora with self-loops (H=2)",

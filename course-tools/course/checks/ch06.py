@@ -1,4 +1,9 @@
-"""Checks for chapter 06, Implementation 3: edge list."""
+"""Checks for chapter 06, Implementation 3: edge list.
+
+The references are the library's :func:`gatkit.functional.edge_scores`,
+:func:`~gatkit.functional.neighbourhood_softmax` and :func:`~gatkit.functional.aggregate`, the
+functions implementation 3 (:class:`gatkit.layers.GATLayerEdge`) is built from.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from course.checks.ch05 import TOY_EDGES, TOY_LOOPED, random_graph
-from course.checks.core import Case, Check, load_cora, register, seeded_generator
-
-NEGATIVE_SLOPE = 0.2
+from course.checks.cases import TOY_DIRECTED, TOY_DIRECTED_LOOPED, load_cora, random_graph, seeded_generator
+from course.checks.core import Case, Check, register
+from gatkit.functional import aggregate, edge_scores, neighbourhood_softmax
 
 # Five neighbourhoods whose head-0 scores sit far apart (targets 0..4, sources listed per target):
 # around +100 (exp overflows without a shift), +50, -70 (starves under a global max, but survives
@@ -18,33 +22,6 @@ NEGATIVE_SLOPE = 0.2
 FAR_APART_SOURCES = {0: [0, 1, 2], 1: [1, 3], 2: [2, 0, 4], 3: [3, 4], 4: [4, 1]}
 FAR_APART_HEAD0 = {0: [100.0, 99.0, 97.0], 1: [50.0, 48.5], 2: [-70.0, -71.0, -73.0],
                    3: [-200.0, -201.5], 4: [0.5, -1.0]}
-
-
-
-
-# --- references ---------------------------------------------------------------------------
-
-def edge_scores(s_src: torch.Tensor, s_dst: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-    """Raw scores (E, H): ``e[k] = LeakyReLU(s_src[j] + s_dst[i])`` for the edge ``k = j -> i``."""
-    scores = s_src.index_select(0, edge_index[0]) + s_dst.index_select(0, edge_index[1])  # (E, H)
-    return F.leaky_relu(scores, NEGATIVE_SLOPE)
-
-
-def neighbourhood_softmax(scores: torch.Tensor, edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
-    """Softmax (E, H) of ``scores`` over the incoming edges of each target, stabilised per target."""
-    target = edge_index[1]  # (E,)
-    index = target.unsqueeze(1).expand_as(scores)  # (E, H)
-    top = scores.new_zeros(num_nodes, scores.shape[1]).scatter_reduce(
-        0, index, scores, reduce="amax", include_self=False)  # (N, H) max over each neighbourhood
-    exp = (scores - top.index_select(0, target)).exp()  # (E, H), every neighbourhood's max is exp(0) = 1
-    sums = scores.new_zeros(num_nodes, scores.shape[1]).index_add_(0, target, exp)  # (N, H)
-    return exp / sums.index_select(0, target)  # (E, H)
-
-
-def aggregate(alpha: torch.Tensor, z: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-    """``out[i] = sum over edges j -> i of alpha[k] * z[j]``, shape (N, H, F')."""
-    messages = alpha.unsqueeze(-1) * z.index_select(0, edge_index[0])  # (E, H, 1) * (E, H, F')
-    return torch.zeros_like(z).index_add_(0, edge_index[1], messages)  # (N, H, F')
 
 
 # --- cases --------------------------------------------------------------------------------
@@ -58,7 +35,7 @@ def _score_inputs(edge_index: torch.Tensor, num_nodes: int, heads: int, seed: in
 
 def _score_cases() -> list[Case]:
     cora = load_cora()
-    return [Case("directed toy graph (4 nodes, H=2)", _score_inputs(TOY_LOOPED, 4, 2, seed=10)),
+    return [Case("directed toy graph (4 nodes, H=2)", _score_inputs(TOY_DIRECTED_LOOPED, 4, 2, seed=10)),
             Case("random directed graph (15 nodes, 40 edges, H=3)",
                  _score_inputs(random_graph(15, 40, seed=11), 15, 3, seed=12)),
             Case("Cora with self-loops (H=8)",
@@ -78,7 +55,7 @@ def far_apart_case() -> tuple[torch.Tensor, torch.Tensor, int]:
 
 def _softmax_cases() -> list[Case]:
     cora = load_cora()
-    toy = TOY_LOOPED
+    toy = TOY_DIRECTED_LOOPED
     random_edges = random_graph(12, 35, seed=14)
     return [Case("directed toy graph (4 nodes, H=2)",
                  (torch.randn(toy.shape[1], 2, generator=seeded_generator(15)), toy, 4)),
@@ -101,7 +78,7 @@ def _aggregate_inputs(edge_index: torch.Tensor, num_nodes: int, heads: int, out_
 def _aggregate_cases() -> list[Case]:
     cora = load_cora()
     return [Case("directed toy graph (4 nodes, H=2, F'=3; node 3 receives nothing)",
-                 _aggregate_inputs(TOY_EDGES, 4, 2, 3, seed=18)),
+                 _aggregate_inputs(TOY_DIRECTED, 4, 2, 3, seed=18)),
             Case("random directed graph (10 nodes, 25 edges, H=3, F'=2)",
                  _aggregate_inputs(random_graph(10, 25, seed=19), 10, 3, 2, seed=20)),
             Case("Cora with self-loops (H=8, F'=8)",

@@ -2,7 +2,9 @@
 
 Exercise 8.1 gathers the attention one node gives its incoming neighbours, 8.2 computes the
 entropy of every node's attention distribution per head, 8.3 the entropy of uniform attention,
-``ln(in-degree)``. Every case gives each node a self-loop, as a GAT does, so every node has at
+``ln(in-degree)``; their references are :func:`gatkit.attention.node_attention`,
+:func:`~gatkit.attention.attention_entropy` and :func:`~gatkit.attention.uniform_entropy`. Every
+case gives each node a self-loop, as a GAT does, so every node has at
 least one incoming edge.
 
 The toy graph is directed (in- and out-degrees differ, so gathering or counting by source gives
@@ -16,8 +18,9 @@ import math
 
 import torch
 
-from course.checks.core import Case, Check, load_cora, register, seeded_generator
-from gatkit.edges import add_self_loops
+from course.checks.cases import load_cora, random_attention, random_graph
+from course.checks.core import Case, Check, register
+from gatkit import attention
 
 # Toy: 4 nodes, 10 edges (self-loops included), sorted by target then source:
 #   node 0 <- 0, 1, 2, 3    node 1 <- 1, 2    node 2 <- 0, 2, 3    node 3 <- 3
@@ -38,34 +41,6 @@ TOY_ENTROPY = torch.tensor([[math.log(4), math.log(2)],
                             [0.0, 0.0]])  # (N, H), by hand
 
 
-def random_graph(num_nodes: int, num_edges: int, seed: int) -> torch.Tensor:
-    """A seeded random *directed* graph with a self-loop on every node, sorted by (target, source)."""
-    generator = seeded_generator(seed)
-    pairs = torch.randint(0, num_nodes, (2, num_edges), generator=generator)  # (2, M)
-    pairs = torch.unique(pairs[:, pairs[0] != pairs[1]], dim=1)  # no loops, no duplicates
-    return add_self_loops(pairs, num_nodes)  # (2, E)
-
-
-def random_attention(edge_index: torch.Tensor, num_nodes: int, heads: int, seed: int, *,
-                     scale: float = 2.0, zeros: float = 0.0) -> torch.Tensor:
-    """Coefficients that sum to 1 over each target's incoming edges: a softmax of random scores.
-
-    With ``zeros > 0`` that share of the edges that are not self-loops gets a score of -inf, so
-    an exact 0 (as attention dropout would leave); every target keeps its self-loop.
-    """
-    generator = seeded_generator(seed)
-    scores = scale * torch.randn(edge_index.shape[1], heads, generator=generator)  # (E, H)
-    dropped = torch.rand(edge_index.shape[1], heads, generator=generator) < zeros  # (E, H)
-    dropped &= (edge_index[0] != edge_index[1]).unsqueeze(1)
-    scores = scores.masked_fill(dropped, -math.inf)
-    target = edge_index[1]
-    top = torch.full((num_nodes, heads), -math.inf).scatter_reduce(
-        0, target.unsqueeze(1).expand(-1, heads), scores, reduce="amax")  # (N, H) per-target max
-    weights = torch.exp(scores - top[target])  # (E, H)
-    totals = torch.zeros(num_nodes, heads).index_add_(0, target, weights)  # (N, H)
-    return weights / totals[target]  # (E, H)
-
-
 def _cora_with_attention(heads: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, int]:
     cora = load_cora()
     edge_index = cora.edge_index_with_self_loops  # (2, E)
@@ -76,7 +51,7 @@ def _cora_with_attention(heads: int, seed: int) -> tuple[torch.Tensor, torch.Ten
 
 def incoming_attention(edge_index: torch.Tensor, alpha: torch.Tensor, node: int) -> torch.Tensor:
     """The rows of ``alpha`` (E, H) of the edges whose target is ``node``, in column order: (k, H)."""
-    return alpha[edge_index[1] == node]  # (k, H)
+    return attention.node_attention(edge_index, alpha, node)[1]  # (k, H); [0] are the sources
 
 
 def _gathered_by_source(edge_index, alpha, node):
@@ -139,14 +114,8 @@ register(Check(
 
 # --- 8.2 the entropy of each neighbourhood -------------------------------------------------------
 
-def neighbourhood_entropy(alpha: torch.Tensor, edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
-    """Entropy in nats of each target's attention over its incoming edges, per head: (N, H)."""
-    terms = -torch.xlogy(alpha, alpha)  # (E, H): -alpha ln alpha, 0 where alpha == 0
-    return torch.zeros(num_nodes, alpha.shape[1], dtype=alpha.dtype).index_add_(0, edge_index[1], terms)
-
-
 def _in_bits(alpha, edge_index, num_nodes):
-    return neighbourhood_entropy(alpha, edge_index, num_nodes) / math.log(2)
+    return attention.attention_entropy(alpha, edge_index, num_nodes) / math.log(2)
 
 
 def _nan_from_zero_weights(alpha, edge_index, num_nodes):
@@ -163,7 +132,7 @@ def _unweighted_logs(alpha, edge_index, num_nodes):
 
 
 def _sign_flipped(alpha, edge_index, num_nodes):
-    return -neighbourhood_entropy(alpha, edge_index, num_nodes)
+    return -attention.attention_entropy(alpha, edge_index, num_nodes)
 
 
 def _over_all_edges(alpha, edge_index, num_nodes):
@@ -190,7 +159,7 @@ def _entropy_cases() -> list[Case]:
 register(Check(
     id="8.2",
     title="the entropy of each neighbourhood",
-    reference=neighbourhood_entropy,
+    reference=attention.attention_entropy,
     cases=_entropy_cases,
     hint="Per edge, the term -alpha * ln(alpha) (E, H), with 0 where alpha is 0: torch.xlogy(alpha, "
          "alpha) computes alpha * ln(alpha) that way. Then add the terms of each target's incoming "
@@ -216,11 +185,6 @@ register(Check(
 
 
 # --- 8.3 the uniform baseline --------------------------------------------------------------------
-
-def uniform_entropy(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
-    """Entropy of uniform attention over each node's incoming edges, ln(in-degree): (N,) float32."""
-    return torch.bincount(edge_index[1], minlength=num_nodes).float().log()  # (N,)
-
 
 def _out_degree(edge_index, num_nodes):
     return torch.bincount(edge_index[0], minlength=num_nodes).float().log()
@@ -252,7 +216,7 @@ def _uniform_cases() -> list[Case]:
 register(Check(
     id="8.3",
     title="the uniform baseline",
-    reference=uniform_entropy,
+    reference=attention.uniform_entropy,
     cases=_uniform_cases,
     hint="Uniform attention over d incoming edges gives each 1/d, and -sum_{d terms} (1/d) ln(1/d) = "
          "ln d. Count each node's incoming edges, torch.bincount(edge_index[1], minlength=num_nodes), "

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import torch
 
-from course.checks.core import Case, Check, register, seeded_generator
+from course.checks.cases import seeded_generator
+from course.checks.core import Case, Check, register
 
 # --- 10.1 the bytes of a dense score tensor -------------------------------------------------------
 

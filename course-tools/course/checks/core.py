@@ -25,12 +25,9 @@ import copy
 import math
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Callable
 
 import torch
-
-from gatkit import data
 
 PASS, SKIP = "\u2705", "\u23ed\ufe0f"
 
@@ -82,17 +79,6 @@ class Check:
 
 
 REGISTRY: dict[str, Check] = {}
-
-
-@lru_cache(maxsize=None)
-def load_cora() -> data.Planetoid:
-    """Cora, loaded once for every chapter's check cases."""
-    return data.load_planetoid("cora", progress=False)
-
-
-def seeded_generator(seed: int) -> torch.Generator:
-    """A seeded random generator, so check cases are the same on every run."""
-    return torch.Generator().manual_seed(seed)
 
 
 def register(check: Check) -> Check:
