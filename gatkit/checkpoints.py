@@ -12,13 +12,13 @@ any code from the file)::
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 import gatkit
+from gatkit.files import FileWriteError, atomic_write
 
 FORMAT = "gatkit-checkpoint"
 FORMAT_VERSION = 1
@@ -31,28 +31,15 @@ class CheckpointError(RuntimeError):
 def save_checkpoint(payload: dict[str, Any], path: str | os.PathLike) -> Path:
     """Write ``payload`` (plus format fields) to ``path`` atomically and return the path.
 
-    The file is written to a temporary name in the same folder, flushed to disk, then renamed:
-    a run interrupted at any moment leaves either the previous file or the new one, never half
-    a file.
+    :func:`gatkit.files.atomic_write` does the writing: a run interrupted at any moment leaves
+    either the previous file or the new one, never half a file.
     """
-    path = Path(path)
+    contents = {"format": FORMAT, "format_version": FORMAT_VERSION,
+                "gatkit_version": gatkit.__version__, **payload}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as error:
-        raise CheckpointError(f"cannot write {path}: {error}. Choose a writable folder "
-                              "(gatkit train --out-dir DIR).") from error
-    try:
-        with os.fdopen(handle, "wb") as file:
-            torch.save({"format": FORMAT, "format_version": FORMAT_VERSION,
-                        "gatkit_version": gatkit.__version__, **payload}, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+        return atomic_write(path, lambda file: torch.save(contents, file))
+    except FileWriteError as error:
+        raise CheckpointError(f"{error}. Choose a writable folder (gatkit train --out-dir DIR).") from error
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:

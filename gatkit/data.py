@@ -5,8 +5,9 @@ The GAT paper evaluates on the *Planetoid* splits of Cora and Citeseer
 dataset, ``ind.<name>.{x,y,tx,ty,allx,ally,graph,test.index}``: Python-2
 pickles of SciPy/NumPy objects plus one text file. This module
 
-* fetches the files into a local cache (once), checking every byte against
-  checksums pinned below before a file may enter the cache;
+* fetches the files into a local cache (once) with the ``pooch`` library,
+  which checks every byte against the checksums pinned below before a file
+  may enter the cache;
 * unpickles them with a restricted unpickler (a pickle can run arbitrary code,
   and these files come from the internet);
 * assembles them the way the reference GCN/GAT code does, and returns a
@@ -25,20 +26,18 @@ Planetoid(cora: 2708 nodes, 1433 features, 7 classes, 10556 edges; train/val/tes
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import http.client
 import io
+import logging
 import os
 import pickle
-import tempfile
-import urllib.error
+import shutil
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO, Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -57,7 +56,7 @@ __all__ = [
     "fetch_planetoid",
     "load_planetoid",
     "read_raw_file",
-    "row_normalize",
+    "row_normalise",
     "safe_unpickle",
 ]
 
@@ -290,7 +289,8 @@ def load_planetoid(
     progress : bool, default True
         Show a progress bar while downloading.
     force_download : bool, default False
-        Fetch every file again even if cached (repairs a damaged cache).
+        Fetch again every cached file that fails its checksum (repairs a damaged
+        cache); without it, a damaged file raises ``DataError``.
 
     Returns
     -------
@@ -347,7 +347,7 @@ def read_raw_file(name: str, part: str, root: str | os.PathLike | None = None, *
     return _as_csr(obj, path.name) if part in ("x", "tx", "allx") else obj
 
 
-def row_normalize(features: torch.Tensor) -> torch.Tensor:
+def row_normalise(features: torch.Tensor) -> torch.Tensor:
     """Dense float32 copy of ``features`` (N, F) with every non-empty row scaled to sum 1.
 
     Accepts a sparse or dense tensor and leaves it unchanged. All-zero rows (Citeseer's filler
@@ -457,85 +457,118 @@ def _check_name(name: str) -> str:
 
 
 def _ensure_cached(name: str, folder: Path, *, progress: bool, force: bool) -> None:
-    """Download the files of ``name`` that are not in ``folder`` yet."""
+    """Download the files of ``name`` that are not in ``folder`` yet (with ``force``: or are bad)."""
     files = CHECKSUMS[name]
     todo = [f for f in files if force or not (folder / f).exists()]
     if not todo:
         return
+    import pooch  # imported here: only a download needs pooch (and requests behind it)
+
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DataError(
-            f"cannot create the cache folder {folder} ({exc}); pass another root= "
-            f"or set {_ROOT_ENV}."
-        ) from exc
-    total = sum(files[f][0] for f in todo)
-    with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
-              desc=f"Downloading {name}", disable=not progress) as bar:
-        for filename in todo:
-            _download(filename, folder / filename, files[filename], bar)
-
-
-def _download(filename: str, dest: Path, expected: tuple[int, str], bar: tqdm) -> None:
-    """Fetch one file into ``dest``, atomically and only if it verifies.
-
-    The bytes go to a hidden temporary file in the cache folder (same file
-    system, so ``os.replace`` is atomic); whatever goes wrong, including
-    Ctrl-C, the temporary file is deleted, so the cache never holds a partial
-    or unverified file.
-    """
-    size, _ = expected
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{filename}.", suffix=".part")
+        raise DataError(f"cannot create the cache folder {folder} ({exc}); pass another root= "
+                        f"or set {_ROOT_ENV}.") from exc
+    mirror = os.environ.get(_MIRROR_ENV, "").strip() or None
+    source = _source(mirror)
+    logger = pooch.get_logger()
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # pooch's own "Downloading file ..." lines would be noise
     try:
-        with os.fdopen(fd, "wb") as out, _open_source(filename) as (src, where):
-            got, digest = _copy(src, out, limit=size + 1, bar=bar, filename=filename, where=where)
-        problem = _mismatch(got, digest, expected)
+        for number, filename in enumerate(todo, 1):
+            # One bar per file (pooch closes it when the file is done), cleared when complete.
+            with tqdm(total=files[filename][0], unit="B", unit_scale=True, unit_divisor=1024, leave=False,
+                      desc=f"Downloading {name} ({number}/{len(todo)})", disable=not progress) as bar:
+                _retrieve(filename, files[filename], folder, mirror, source, bar)
+    finally:
+        logger.setLevel(level)
+
+
+def _retrieve(filename: str, expected: tuple[int, str], folder: Path, mirror: str | None,
+              source: str | Path, bar: tqdm) -> None:
+    """Fetch one file into ``folder`` with ``pooch.retrieve``; raise a one-line ``DataError``.
+
+    pooch writes the file to a temporary file in ``folder``, checks the pinned sha256 and only
+    then moves it into place; whatever goes wrong, Ctrl-C included, it deletes the temporary
+    file, so the cache never holds a partial or unverified file. Around it: the mirror folder,
+    a size check (it says *how* a download went wrong, which a checksum cannot) and messages.
+    """
+    import pooch
+    import requests
+
+    size, sha = expected
+    where = source / filename if isinstance(source, Path) else source + filename
+    http = pooch.HTTPDownloader(progressbar=bar, timeout=DOWNLOAD_TIMEOUT, chunk_size=_CHUNK)
+
+    def download(url: str, output_file: str, caller: object) -> None:
+        if not isinstance(where, Path):
+            http(url, output_file, caller)
+        elif where.is_file():
+            shutil.copyfile(where, output_file)
+            bar.update(size)
+        else:
+            raise DataError(f"the mirror folder {source} ({_MIRROR_ENV}) has no file {filename}. "
+                            f"Copy it there, or unset {_MIRROR_ENV} to download from {PLANETOID_URL}.")
+        problem = _mismatch(os.path.getsize(output_file), expected)
         if problem:
             raise DataError(f"download of {filename} from {where} failed: {problem}. {_retry_hint()}")
-        # mkstemp makes the file private (0600); a cache may be shared, and the
-        # data is public, so give it the usual read permissions.
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+        os.chmod(output_file, 0o644)  # pooch's temporary file is private; the data is public
 
-
-def _copy(src: BinaryIO, out: BinaryIO, *, limit: int, bar: tqdm, filename: str,
-          where: str) -> tuple[int, str]:
-    """Copy at most ``limit`` bytes; return (bytes copied, sha256 hex).
-
-    The limit is the pinned size plus one: enough to notice a file that is
-    too long, without letting a bad server fill the disk.
-    """
-    digest = hashlib.sha256()
-    got = 0
+    url = where.absolute().as_uri() if isinstance(where, Path) else where  # pooch wants a URL
     try:
-        while got < limit:
-            chunk = src.read(min(_CHUNK, limit - got))
-            if not chunk:
-                break
-            out.write(chunk)
-            digest.update(chunk)
-            got += len(chunk)
-            bar.update(len(chunk))
-    except (OSError, http.client.HTTPException) as exc:
-        raise DataError(
-            f"download of {filename} from {where} broke off after {got} bytes ({exc}). "
-            f"{_retry_hint()}"
-        ) from exc
-    return got, digest.hexdigest()
+        pooch.retrieve(url, f"sha256:{sha}", fname=filename, path=folder, downloader=download)
+    except requests.HTTPError as exc:
+        raise DataError(f"cannot download {filename}: {where} answered HTTP {exc.response.status_code} "
+                        f"{exc.response.reason}. " + _where_hint(mirror)) from exc
+    except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+        raise DataError(f"download of {filename} from {where} broke off ({_reason(exc)}). "
+                        f"{_retry_hint()}") from exc
+    except requests.RequestException as exc:  # refused, unknown host, timed out
+        raise DataError(f"cannot download {filename} from {where} ({_reason(exc)}). "
+                        + _where_hint(mirror)) from exc
+    except PermissionError as exc:
+        raise DataError(f"cannot write to the cache folder {folder} ({exc.strerror}); pass another "
+                        f"root= or set {_ROOT_ENV}.") from exc
+    except ValueError as exc:  # pooch found a sha256 other than the pinned one
+        raise DataError(f"download of {filename} from {where} failed: checksum mismatch (expected "
+                        f"sha256 {sha}); the file may be corrupt or tampered with. {_retry_hint()}"
+                        ) from exc
 
 
-def _mismatch(got: int, digest: str, expected: tuple[int, str]) -> str | None:
-    """Describe how a file differs from its pinned (size, sha256), if it does."""
+def _source(mirror: str | None) -> str | Path:
+    """Where the files come from: a base URL, or a folder (a mirror folder or ``file://`` URL)."""
+    if not mirror:
+        return PLANETOID_URL
+    scheme = urllib.parse.urlsplit(mirror).scheme.lower()
+    if scheme in ("http", "https"):
+        return mirror.rstrip("/") + "/"
+    if scheme == "file":
+        folder = Path(urllib.request.url2pathname(urllib.parse.urlsplit(mirror).path))
+    else:
+        folder = Path(mirror).expanduser()
+    if not folder.is_dir():
+        raise DataError(f"{_MIRROR_ENV}={mirror!r} is not a folder, so the Planetoid files cannot "
+                        f"be copied from it. Fix or unset {_MIRROR_ENV}; {_mirror_example()}.")
+    return folder
+
+
+def _reason(exc: Exception) -> object:
+    """The cause inside a requests error, without urllib3's connection-pool wrapping."""
+    inner = exc.args[0] if exc.args else exc
+    inner = getattr(inner, "reason", inner)
+    text = getattr(inner, "args", None)
+    return text[0] if text and isinstance(text[0], str) else inner
+
+
+def _mismatch(got: int, expected: tuple[int, str], digest: str | None = None) -> str | None:
+    """Describe how a file differs from its pinned (size, sha256), if it does; without
+    ``digest``, compare the size only."""
     size, sha = expected
     if got < size:
         return f"the file is truncated (got {got} of {size} bytes)"
     if got > size:
-        return f"the file is too long (expected {size} bytes, got more)"
-    if digest != sha:
+        return f"the file is too long (expected {size} bytes, got {got})"
+    if digest is not None and digest != sha:
         return (f"checksum mismatch (expected sha256 {sha}, got {digest}); "
                 "the file may be corrupt or tampered with")
     return None
@@ -549,68 +582,6 @@ def _retry_hint() -> str:
 def _mirror_example() -> str:
     return (f"e.g. `export {_MIRROR_ENV}=/path/to/planetoid` (a folder holding the "
             f"ind.* files) or `export {_MIRROR_ENV}=http://host:8000/`")
-
-
-@contextlib.contextmanager
-def _open_source(filename: str) -> Iterator[tuple[BinaryIO, str]]:
-    """Open ``filename`` at the mirror or the canonical URL.
-
-    Yields the readable stream and a description of where it comes from.
-    """
-    mirror = os.environ.get(_MIRROR_ENV, "").strip()
-    if not mirror:
-        with _open_url(PLANETOID_URL + filename, filename, mirror=None) as src:
-            yield src, PLANETOID_URL + filename
-        return
-    scheme = urllib.parse.urlsplit(mirror).scheme.lower()
-    if scheme in ("http", "https"):
-        url = mirror.rstrip("/") + "/" + filename
-        with _open_url(url, filename, mirror=mirror) as src:
-            yield src, url
-        return
-    if scheme == "file":
-        folder = Path(urllib.request.url2pathname(urllib.parse.urlsplit(mirror).path))
-    else:
-        folder = Path(mirror).expanduser()
-    with _open_mirror_file(folder, filename, mirror) as src:
-        yield src, str(folder / filename)
-
-
-@contextlib.contextmanager
-def _open_mirror_file(folder: Path, filename: str, mirror: str) -> Iterator[BinaryIO]:
-    if not folder.is_dir():
-        raise DataError(
-            f"{_MIRROR_ENV}={mirror!r} is not a folder, so {filename} cannot be copied "
-            f"from it. Fix or unset {_MIRROR_ENV}; {_mirror_example()}."
-        )
-    path = folder / filename
-    if not path.is_file():
-        raise DataError(
-            f"the mirror folder {folder} ({_MIRROR_ENV}) has no file {filename}. "
-            f"Copy it there, or unset {_MIRROR_ENV} to download from {PLANETOID_URL}."
-        )
-    with open(path, "rb") as src:
-        yield src
-
-
-@contextlib.contextmanager
-def _open_url(url: str, filename: str, *, mirror: str | None) -> Iterator[BinaryIO]:
-    request = urllib.request.Request(url, headers={"User-Agent": "gatkit"})
-    try:
-        response = urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT)
-    except urllib.error.HTTPError as exc:
-        exc.close()  # the error carries the open response; release its socket
-        raise DataError(
-            f"cannot download {filename}: {url} answered HTTP {exc.code} {exc.reason}. "
-            + _where_hint(mirror)
-        ) from exc
-    except (OSError, http.client.HTTPException) as exc:  # URLError, timeouts, refused
-        reason = getattr(exc, "reason", exc)
-        raise DataError(
-            f"cannot download {filename} from {url} ({reason}). " + _where_hint(mirror)
-        ) from exc
-    with response:
-        yield response
 
 
 def _where_hint(mirror: str | None) -> str:
@@ -643,7 +614,7 @@ def _read_verified(path: Path, expected: tuple[int, str]) -> bytes:
         data = path.read_bytes()
     except OSError as exc:
         raise DataError(f"cannot read the cached file {path} ({exc}).") from exc
-    problem = _mismatch(len(data), hashlib.sha256(data).hexdigest(), expected)
+    problem = _mismatch(len(data), expected, hashlib.sha256(data).hexdigest())
     if problem:
         raise DataError(
             f"the cached file {path} is bad: {problem}. Delete it, or load with "
@@ -703,7 +674,7 @@ def _assemble(name: str, raw: dict[str, object]) -> Planetoid:
     return Planetoid(
         name=name,
         x_raw=x_raw,
-        x=row_normalize(x_raw),
+        x=row_normalise(x_raw),
         # argmax of an all-zero row is 0: filler nodes get class 0 (GCN/PyG).
         y=torch.from_numpy(labels.argmax(axis=1).astype(np.int64)),
         edge_index=edge_index,

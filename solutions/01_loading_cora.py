@@ -191,12 +191,12 @@ print(x_raw.layout, tuple(x_raw.shape), x_raw.values().numel(), "stored values")
 #
 # ## Exercise 1.1: row-normalise the features
 #
-# Write `row_normalize(features)`: it takes a sparse (or dense) (N, F) float tensor and returns a
+# Write `row_normalise(features)`: it takes a sparse (or dense) (N, F) float tensor and returns a
 # **dense** float32 (N, F) tensor whose non-empty rows sum to 1. Do not modify the input.
 
 
 # %%
-def row_normalize(features: torch.Tensor) -> torch.Tensor:
+def row_normalise(features: torch.Tensor) -> torch.Tensor:
     """Dense copy of ``features`` with every non-zero row divided by its sum."""
     ### BEGIN SOLUTION
     dense = features.to_dense() if features.layout != torch.strided else features.clone()  # (N, F)
@@ -205,10 +205,10 @@ def row_normalize(features: torch.Tensor) -> torch.Tensor:
     ### END SOLUTION
 
 
-row_normalize = exercise("1.1", row_normalize)
+row_normalise = exercise("1.1", row_normalise)
 
 # %%
-x = row_normalize(x_raw)  # (N, F)
+x = row_normalise(x_raw)  # (N, F)
 row_sums = x.sum(dim=1)
 print("row sums: min", row_sums.min().item(), "max", row_sums.max().item())
 assert x.shape == (2708, 1433) and x.dtype == torch.float32
@@ -454,7 +454,7 @@ print("our tensors match gatkit.load_planetoid('cora')")
 # ids in the test range have no row in `tx` and `ty`. Those papers are in the graph file, but
 # their features and labels were left out when the data was made. The GCN reference code inserts
 # all-zero feature and label rows for them, keeping node ids aligned; they belong to no split.
-# They are also the all-zero feature rows, which is why `row_normalize` must not divide by zero.
+# They are also the all-zero feature rows, which is why `row_normalise` must not divide by zero.
 
 # %%
 citeseer = data.load_planetoid("citeseer", progress=False)

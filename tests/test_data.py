@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import logging
 import os
 import pickle
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import warnings
 from pathlib import Path
 
 import numpy as np
+import pooch
 import pytest
+import requests
 import scipy.sparse as sp
 import torch
 
@@ -71,16 +72,15 @@ def blocked_urls(monkeypatch):
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     refused: list[str] = []
-    real_urlopen = urllib.request.urlopen
+    real_send = requests.adapters.HTTPAdapter.send
 
-    def guarded(request, *args, **kwargs):
-        url = request.full_url if isinstance(request, urllib.request.Request) else request
-        if urllib.parse.urlsplit(url).hostname not in ("127.0.0.1", "localhost"):
-            refused.append(url)
-            raise urllib.error.URLError("network disabled in tests")
-        return real_urlopen(request, *args, **kwargs)
+    def guarded(adapter, request, *args, **kwargs):
+        if urllib.parse.urlsplit(request.url).hostname not in ("127.0.0.1", "localhost"):
+            refused.append(request.url)
+            raise requests.ConnectionError("network disabled in tests")
+        return real_send(adapter, request, *args, **kwargs)
 
-    monkeypatch.setattr(urllib.request, "urlopen", guarded)
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", guarded)
     return refused
 
 
@@ -399,6 +399,20 @@ def test_gatkit_data_dir_is_used(monkeypatch, tmp_path):
     assert sorted(p.name for p in (tmp_path / "planetoid").iterdir()) == sorted(CHECKSUMS["cora"])
 
 
+def test_relative_mirror_folder_and_a_quiet_download(monkeypatch, tmp_path, capsys):
+    monkeypatch.chdir(MIRROR.parent)
+    monkeypatch.setenv("GATKIT_DATA_MIRROR", MIRROR.name)
+    logged = []
+    handler = logging.Handler()
+    handler.emit = logged.append
+    pooch.get_logger().addHandler(handler)
+    try:
+        assert load_planetoid("cora", tmp_path, progress=False).num_nodes == 2708
+    finally:
+        pooch.get_logger().removeHandler(handler)
+    assert logged == [] and capsys.readouterr().err == "", "progress=False must print nothing"
+
+
 def test_mirror_folder_missing_a_file(monkeypatch, tmp_path):
     partial = tmp_path / "mirror"
     partial.mkdir()
@@ -465,25 +479,13 @@ def test_bad_download_leaves_nothing(serve, tmp_path, mode, message):
     assert _leftovers(cache) == [], "a temporary or unverified file was left in the cache"
 
 
-def test_interrupted_download_leaves_nothing(monkeypatch, tmp_path):
-    class Interrupting:
-        def __init__(self):
-            self.calls = 0
+def test_interrupted_download_leaves_nothing(serve, monkeypatch, tmp_path):
+    def interrupted(response, *args, **kwargs):
+        yield b"\0" * 10
+        raise KeyboardInterrupt  # Ctrl-C in the middle of a file
 
-        def read(self, n):
-            self.calls += 1
-            if self.calls > 1:
-                raise KeyboardInterrupt
-            return b"\0" * min(n, 10)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-    monkeypatch.setenv("GATKIT_DATA_MIRROR", "http://127.0.0.1:9/")
-    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: Interrupting())
+    serve()
+    monkeypatch.setattr(requests.models.Response, "iter_content", interrupted)
     with pytest.raises(KeyboardInterrupt):
         load_planetoid("cora", tmp_path, progress=False)
     assert list((tmp_path / "planetoid").iterdir()) == []

@@ -83,7 +83,7 @@ def test_no_module_uses_another_modules_private_helpers(path):
 
 
 # What a core install (`pip install gatkit`, no extras) lacks: imports of these must fail.
-EXTRAS_ONLY = ("matplotlib", "sklearn", "igraph", "networkx", "ipywidgets", "IPython", "tensorboard",
+EXTRAS_ONLY = ("matplotlib", "sklearn", "igraph", "ipywidgets", "IPython", "tensorboard",
                "jupyterlab", "jupytext", "nbformat", "nbval", "torch_geometric", "course")
 
 CORE_INSTALL = textwrap.dedent("""

@@ -25,6 +25,8 @@ import jupytext
 import nbformat
 from jupytext.combine import combine_inputs_with_outputs
 
+from gatkit.files import atomic_write
+
 FORMAT = "py:percent"
 REPO_ROOT = Path(__file__).resolve().parents[2]  # the checkout: course-tools/course/ is two below
 DEFAULT_FOLDERS = ("chapters", "solutions")
@@ -41,9 +43,9 @@ def cell_digest(notebook: nbformat.NotebookNode) -> str:
 
 def _write(notebook: nbformat.NotebookNode, path: Path) -> None:
     notebook.metadata.setdefault("gatkit", {})["built_cells"] = cell_digest(notebook)
-    temporary = path.with_name(f".{path.name}.tmp")
-    nbformat.write(notebook, str(temporary))
-    temporary.replace(path)  # atomic: JupyterLab never sees half a notebook
+    text = nbformat.writes(notebook)
+    # atomic: JupyterLab never sees half a notebook, and a failed write keeps the old one
+    atomic_write(path, (text if text.endswith("\n") else text + "\n").encode("utf-8"))
 
 
 def build_notebook(source: Path) -> str:

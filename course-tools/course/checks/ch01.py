@@ -128,7 +128,7 @@ register(Check(
 register(Check(
     id="1.1",
     title="row-normalise the features",
-    reference=data.row_normalize,
+    reference=data.row_normalise,
     cases=_feature_cases,
     hint="Divide every row by its own sum, so each non-empty row sums to 1; a row of zeros must "
          "stay zeros (not NaN). Return a dense float32 tensor.",
