@@ -3,8 +3,9 @@
 Each implementation runs one training step's worth of work (forward in train mode with the
 paper's dropout 0.6, cross-entropy on the 140 training nodes, backward) ``--warmup`` times
 untimed, then timed steps until it has ``--repeats`` of them or has spent ``--budget`` seconds
-(but at least ``--min-repeats``), so the slow dense implementations do not take minutes. The
-table gives the median and the interquartile range.
+(but at least ``--min-repeats``), so the slow dense implementations do not take minutes
+(:func:`gatkit.profiling.time_calls` does the timing). The table gives the median and the
+interquartile range.
 
 Run from the repository root::
 
@@ -16,38 +17,25 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from gatkit.data import load_planetoid
-from gatkit.layers import GAT, LAYER_TYPES
-from gatkit.profiling import machine
+from gatkit.layers import LAYER_TYPES
+from gatkit.profiling import machine, time_calls
+from gatkit.train import DATASETS, build_model, paper_config
 
 NAMES = {1: "1 dense, per head", 2: "2 dense, masked", 3: "3 edge list"}
 
 
-def time_steps(model, x, edge_index, y, train_idx, *, warmup: int, repeats: int, min_repeats: int,
-               budget: float, device: torch.device) -> list[float]:
-    """Seconds per forward + backward after ``warmup`` untimed steps (see the module docstring)."""
+def forward_backward(model, x, edge_index, y, train_idx) -> None:
+    """The work of a training step without the optimiser: forward in train mode, loss, backward."""
     model.train()
-    times: list[float] = []
-    for step in range(warmup + repeats):
-        if step >= warmup + min_repeats and sum(times) > budget:
-            break
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        model.zero_grad(set_to_none=True)
-        logits = model(x, edge_index)  # (N, C)
-        F.cross_entropy(logits[train_idx], y[train_idx]).backward()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        if step >= warmup:
-            times.append(time.perf_counter() - start)
-    return times
+    model.zero_grad(set_to_none=True)
+    logits = model(x, edge_index)  # (N, C)
+    F.cross_entropy(logits[train_idx], y[train_idx]).backward()
 
 
 def quartiles(values: list[float]) -> tuple[float, float, float]:
@@ -63,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--budget", type=float, default=15.0, help="seconds of timed steps per implementation")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
-    parser.add_argument("--dataset", default="cora", choices=["cora", "citeseer"])
+    parser.add_argument("--dataset", default="cora", choices=DATASETS)
     args = parser.parse_args(argv)
     if min(args.repeats, args.min_repeats) < 2:
         parser.error("--repeats and --min-repeats must be at least 2 to give quartiles")
@@ -82,9 +70,10 @@ def main(argv: list[str] | None = None) -> None:
     described = f"{info['cpu']}, {info['cores']} cores usable, torch {info['torch']}, {info['threads']} threads"
     if device.type == "cuda":
         described += f", {torch.cuda.get_device_name(device)}"
+    recipe = paper_config(args.dataset)
     print(f"{args.dataset}: N = {data.num_nodes}, E = {edge_index.shape[1]} (with self-loops), "
-          f"F = {data.num_features}; GAT([{data.num_features}, 8, {data.num_classes}], heads [8, 1]), "
-          "dropout 0.6, train mode")
+          f"F = {data.num_features}; GAT([{data.num_features}, {recipe.hidden_features}, {data.num_classes}], "
+          f"heads {list(recipe.heads)}), dropout {recipe.dropout:g}, train mode")
     print(f"machine: {described}; device {device}")
     print(f"forward + backward; {args.warmup} warm-up steps, then up to {args.repeats} timed steps "
           f"or {args.budget:g} s (at least {args.min_repeats})\n")
@@ -92,9 +81,10 @@ def main(argv: list[str] | None = None) -> None:
     rows = {}
     for layer_type in LAYER_TYPES:
         torch.manual_seed(0)
-        model = GAT([data.num_features, 8, data.num_classes], [8, 1], layer_type=layer_type).to(device)
-        times = time_steps(model, x, edge_index, y, train_idx, warmup=args.warmup, repeats=args.repeats,
-                           min_repeats=args.min_repeats, budget=args.budget, device=device)
+        model = build_model(paper_config(args.dataset, layer_type=layer_type), data.num_features,
+                            data.num_classes).to(device)
+        times = time_calls(lambda: forward_backward(model, x, edge_index, y, train_idx), warmup=args.warmup,
+                           repeats=args.repeats, min_repeats=args.min_repeats, budget=args.budget).times
         rows[layer_type] = (len(times), *quartiles(times))
     print(f"{'implementation':<20} {'steps':>5} {'median ms':>10} {'IQR ms':>17} {'vs edge list':>13}")
     for layer_type, (steps, q1, median, q3) in rows.items():

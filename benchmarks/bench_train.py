@@ -5,8 +5,8 @@ the inputs of both layers and on the attention coefficients, Adam lr 0.005, weig
 PyTorch's fused Adam for both), see the same row-normalised Cora features and the same graph
 (self-loops included once), and are measured in one process, one after the other:
 
-- the median training step: forward in train mode, loss on the 140 training nodes, backward,
-  optimiser step; on the whole graph, and on the part of it the loss reads
+- the median training step (:func:`gatkit.train.train_step`: forward in train mode, loss on the
+  140 training nodes, backward, optimiser step); on the whole graph, and on the part of it the loss reads
   (:class:`gatkit.train.Subgraph`: 1664 nodes, 4478 and 778 edges for the two layers), which
   gives the same loss and gradients for less work and which both models are given the same way;
 - the median evaluation forward (eval mode, no gradients), whole graph and the part that the
@@ -17,7 +17,8 @@ PyTorch's fused Adam for both), see the same row-normalised Cora features and th
   ``--seeds`` seeds: the time of each run to early stopping.
 
 gatkit feeds the features as a sparse CSR tensor (dropout and projection skip the 98.7% zeros);
-PyG gets the dense tensor, as its GAT example does.
+PyG gets the dense tensor, as its GAT example does. Times are medians of
+:func:`gatkit.profiling.time_calls` (warm-up steps first, each step timed on its own).
 
 Run: ``python benchmarks/bench_train.py [--repeats 50] [--seed 0] [--seeds 5] [--json results.json]``
 """
@@ -35,31 +36,23 @@ import torch
 import torch.nn.functional as F
 
 from gatkit.data import load_planetoid
-from gatkit.profiling import PygGAT, machine
-from gatkit.train import EarlyStopping, Subgraph, build_model, paper_config, train
+from gatkit.profiling import PygGAT, machine, time_calls
+from gatkit.train import EarlyStopping, Subgraph, accuracy, build_model, paper_config, train, train_step
+
+RECIPE = paper_config("cora")
 
 
 def median_ms(function, repeats: int, warmup: int = 5) -> float:
-    for _ in range(warmup):
-        function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+    return 1000 * time_calls(function, repeats=repeats, warmup=warmup).median
 
 
 def adam(model):
-    return torch.optim.Adam(model.parameters(), lr=0.005, weight_decay=5e-4, fused=True)
+    return torch.optim.Adam(model.parameters(), lr=RECIPE.lr, weight_decay=RECIPE.weight_decay, fused=True)
 
 
-def train_step(model, optimizer, data) -> None:
-    model.train()
-    optimizer.zero_grad(set_to_none=True)
-    logits = model(data.x, data.edge_index)  # (n, C)
-    F.cross_entropy(logits[data.train_idx], data.y[data.train_idx]).backward()
-    optimizer.step()
+def step(model, optimizer, data) -> torch.Tensor:
+    """One training step on ``data``'s training nodes (gatkit's own, for both models)."""
+    return train_step(model, optimizer, data.x, data.edge_index, data.y, data.train_idx)
 
 
 @torch.no_grad()
@@ -67,16 +60,16 @@ def validation(model, data) -> tuple[float, float]:
     model.eval()
     logits = model(data.x, data.edge_index)[data.val_idx]  # (500, C)
     labels = data.y[data.val_idx]
-    return (logits.argmax(1) == labels).float().mean().item(), F.cross_entropy(logits, labels).item()
+    return accuracy(logits, labels).item(), F.cross_entropy(logits, labels).item()
 
 
-def run_to_early_stopping(model, train_data, eval_data, patience: int = 100):
+def run_to_early_stopping(model, train_data, eval_data):
     """Train until the official early-stopping rule stops; return (seconds, epochs)."""
     optimizer = adam(model)
-    stopper = EarlyStopping(patience)
+    stopper = EarlyStopping(RECIPE.patience)
     start = time.perf_counter()
-    for epoch in range(10_000):
-        train_step(model, optimizer, train_data)
+    for epoch in range(RECIPE.epochs):
+        step(model, optimizer, train_data)
         if stopper.step(epoch, *validation(model, eval_data)):
             break
     return time.perf_counter() - start, epoch + 1
@@ -97,7 +90,7 @@ def main() -> None:
     print(f"cora: N={cora.num_nodes}, E={edge_index.shape[1]} (self-loops included), F={cora.num_features}")
 
     torch.manual_seed(args.seed)
-    ours = build_model(paper_config("cora"), cora.num_features, cora.num_classes)
+    ours = build_model(RECIPE, cora.num_features, cora.num_classes)
     torch.manual_seed(args.seed)
     pyg = PygGAT(cora.num_features, cora.num_classes)
     assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in pyg.parameters())
@@ -110,7 +103,7 @@ def main() -> None:
         "subgraph": (Subgraph.around(cora, cora.x_sparse, edge_index, ("train",), layers),
                      Subgraph.around(cora, cora.x_sparse, edge_index, ("train", "val"), layers)),
     }
-    models = {"gatkit": lambda: build_model(paper_config("cora"), cora.num_features, cora.num_classes),
+    models = {"gatkit": lambda: build_model(RECIPE, cora.num_features, cora.num_classes),
               "pyg": lambda: PygGAT(cora.num_features, cora.num_classes)}
 
     def dense_for_pyg(data):  # PyG's GATConv gets dense features
@@ -125,7 +118,7 @@ def main() -> None:
             torch.manual_seed(args.seed)
             model = make()
             optimizer = adam(model)
-            results[f"{name}_{where}_step_ms"] = median_ms(lambda: train_step(model, optimizer, train_graph),
+            results[f"{name}_{where}_step_ms"] = median_ms(lambda: step(model, optimizer, train_graph),
                                                            args.repeats)
             results[f"{name}_{where}_eval_ms"] = median_ms(lambda: validation(model, eval_graph), args.repeats)
         torch.manual_seed(args.seed)

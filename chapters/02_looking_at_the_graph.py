@@ -374,7 +374,7 @@ component_ids, component_counts = torch.unique(labels, return_counts=True)
 second_id = component_ids[torch.argsort(component_counts, descending=True, stable=True)[1]]
 second = torch.nonzero(labels == second_id).flatten()  # node ids of the second-largest component
 small = graph.to_igraph(edge_index, num_nodes).subgraph(second.tolist())
-colours = viz.class_colors(cora.num_classes)  # RGB tuples: igraph does not parse "tab:blue"
+colours = viz.class_colours(cora.num_classes)  # RGB tuples: igraph does not parse "tab:blue"
 fig, ax = plt.subplots(figsize=(5, 4))
 ig.plot(small, target=ax, layout=small.layout_kamada_kawai(), vertex_size=12,
         vertex_color=[colours[c] for c in y[second].tolist()], edge_color="gray")

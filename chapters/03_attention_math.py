@@ -470,6 +470,10 @@ assert torch.allclose(gcn_weight[target == 1], torch.tensor([8, 16, 12, 12]).flo
 # %% [markdown]
 # ## Going further
 #
+# - Your four functions are in the library: `gatkit.functional.node_scores` with `edge_scores`
+#   (3.1), `neighbourhood_softmax` (3.2), `aggregate` (3.3) and `combine_heads` (3.4). The three
+#   layer implementations of chapters 04-06 are built from them, and the checks above compare
+#   your answers with them.
 # - The paper: Veličković, Cucurull, Casanova, Romero, Liò, Bengio, *Graph Attention Networks*,
 #   ICLR 2018, section 2.1 (equations 1 to 6).
 # - Brody, Alon, Yahav, *How Attentive are Graph Attention Networks?*, ICLR 2022: the ranking of

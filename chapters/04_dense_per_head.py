@@ -42,7 +42,7 @@ from torch import nn
 
 from gatkit import edges, load_planetoid
 from course.checks import exercise
-from course.checks.ch03 import edge_scores, neighbourhood_softmax  # chapter 03, edge by edge
+from gatkit.functional import edge_scores, neighbourhood_softmax, node_scores  # chapter 03's equations, edge by edge
 from gatkit.layers import GATLayerDense
 
 torch.manual_seed(0)
@@ -154,7 +154,8 @@ print(toy_scores[0])
 assert torch.isclose(toy_scores[0, 3, 1], torch.tensor(-0.4))
 
 toy_source, toy_target = toy_edge_index
-toy_e = edge_scores(toy_z.transpose(0, 1), toy_a_src, toy_a_dst, toy_edge_index)  # (E, H), chapter 03
+toy_z_edges = toy_z.transpose(0, 1)  # (N, H, F'), chapter 03's layout
+toy_e = edge_scores(node_scores(toy_z_edges, toy_a_src), node_scores(toy_z_edges, toy_a_dst), toy_edge_index)  # (E, H)
 assert torch.equal(toy_scores[:, toy_target, toy_source].T, toy_e)
 
 useful = cora.edge_index_with_self_loops.shape[1] / cora.num_nodes**2
@@ -378,8 +379,8 @@ reference.load_state_dict(ours.state_dict())
 with torch.no_grad():
     out_ref, alpha_ref = reference(cora.x, edge_index, return_attention=True)  # (N, H*F'), (E, H)
     z_edges = project_heads(cora.x, ours.linear.weight, 8).transpose(0, 1)  # (N, H, F')
-    alpha_ch03 = neighbourhood_softmax(edge_scores(z_edges, ours.a_src, ours.a_dst, edge_index),
-                                       edge_index, cora.num_nodes)  # (E, H)
+    e_edges = edge_scores(node_scores(z_edges, ours.a_src), node_scores(z_edges, ours.a_dst), edge_index)  # (E, H)
+    alpha_ch03 = neighbourhood_softmax(e_edges, edge_index, cora.num_nodes)  # (E, H)
 
 alpha_ours_edges = alpha_ours.detach()[:, target, source].T  # (E, H): the dense matrix read at the edges
 torch.testing.assert_close(out_ours.detach(), out_ref)
@@ -416,6 +417,9 @@ print("our layer = gatkit.layers.GATLayerDense = chapter 03, on Cora")
 # %% [markdown]
 # ## Going further
 #
+# - This chapter's solutions are in the library as `gatkit.functional.project_heads` (4.1),
+#   `dense_scores` (4.2, from per-node scores), `dense_softmax` (4.3) and `combine_heads` (4.4);
+#   `GATLayerDense` is built from them.
 # - `torch.bmm` and broadcasting semantics: the PyTorch documentation pages "torch.bmm" and
 #   "Broadcasting semantics".
 # - Autograd's saved tensors: the PyTorch tutorial "Hooks for autograd saved tensors" shows how to

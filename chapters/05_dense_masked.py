@@ -428,6 +428,9 @@ assert round(dense_mb) == 235 and E == 13264
 # %% [markdown]
 # ## Going further
 #
+# - This chapter's solutions are in the library as `gatkit.functional.dense_scores` (5.1, from
+#   per-node scores), `connectivity_mask` (5.2) and `masked_softmax` (5.3); `GATLayerMasked` is
+#   built from them.
 # - The authors' code: `utils/layers.py` (`attn_head`) and `utils/process.py` (`adj_to_bias`) in
 #   the `PetarV-/GAT` repository on GitHub. Note that TF's `leaky_relu` defaults to slope 0.2
 #   and PyTorch's `F.leaky_relu` to 0.01.

@@ -448,6 +448,8 @@ else:
 # %% [markdown]
 # ## Going further
 #
+# - This chapter's solutions are in the library as `gatkit.functional.edge_scores` (6.1),
+#   `neighbourhood_softmax` (6.2) and `aggregate` (6.3): `GATLayerEdge` is those three calls.
 # - PyTorch Geometric's `GATConv` (and `GATv2Conv`, which applies `a` after the nonlinearity so
 #   the ranking of neighbours can depend on the target), and its `torch_geometric.utils.softmax`,
 #   the per-target stable softmax used by many of its layers.

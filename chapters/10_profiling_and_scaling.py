@@ -26,7 +26,7 @@
 #
 # | step | what | tool |
 # |---|---|---|
-# | 1 | the time of one training step: warm-up, repeats, median and spread | `time.perf_counter` |
+# | 1 | the time of one training step: warm-up, repeats, median and spread | `gatkit.profiling.time_calls` |
 # | 2 | where that time goes, implementation 1 against 3 | `torch.profiler` |
 # | 3 | the memory of the dense (H, N, N) tensors, by hand and measured | `untyped_storage()`, peak RSS |
 # | 4 | a sweep over N = 250 … 2000, and why each point wants a fresh process | `gatkit.profiling` |
@@ -50,7 +50,6 @@ import subprocess
 import sys
 import time
 import weakref
-from collections.abc import Callable
 
 import matplotlib.pyplot as plt
 import torch
@@ -63,7 +62,7 @@ from course.checks import exercise
 from gatkit.edges import receptive_field
 from gatkit.layers import GAT
 from gatkit.profiling import (DENSE_COPIES, IMPLEMENTATIONS, dense_bytes, estimated_peak_bytes, machine, measure,
-                              synthetic_graph)
+                              synthetic_graph, time_calls, training_step)
 from gatkit.train import Subgraph
 
 torch.manual_seed(0)
@@ -81,45 +80,13 @@ print(cora)
 # ## 1. Timing one training step honestly
 #
 # A training step is what we time: forward pass in train mode on the whole graph, loss on the
-# training nodes, backward pass, one Adam step. `training_step` builds the paper's model for one
-# implementation and returns a function that runs one such step, exactly as
-# `gatkit.profiling.measure` does:
-
-
-# %%
-def training_step(implementation: str, graph) -> Callable[[], None]:
-    """A function that runs one training step of the paper's model on ``graph`` (1, 2 or 3: the layer type)."""
-    torch.manual_seed(0)
-    classes = int(graph.y.max()) + 1
-    model = GAT([graph.x.shape[1], 8, classes], [8, 1], layer_type=int(implementation), dropout=0.6)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.005, weight_decay=5e-4)
-    labels = graph.y[graph.train_idx]  # (n_train,)
-
-    def step() -> None:
-        model.train()
-        optimizer.zero_grad(set_to_none=True)
-        logits = model(graph.x, graph.edge_index)  # (N, C)
-        F.cross_entropy(logits[graph.train_idx], labels).backward()
-        optimizer.step()
-
-    return step
-
-
-def time_steps(step, repeats: int, warmup: int = 0) -> list[float]:
-    """Seconds taken by each of ``repeats`` calls of ``step``, after ``warmup`` untimed calls."""
-    for _ in range(warmup):
-        step()
-    seconds = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        step()
-        seconds.append(time.perf_counter() - started)
-    return seconds
-
-
-# %% [markdown]
-# Four rules for timing (`time_steps` and `measure` follow the first three; the first cell set
-# the fourth):
+# training nodes, backward pass, one Adam step. That is `gatkit.train.train_step`, the step
+# chapter 07 trains with. `gatkit.profiling.training_step(implementation, graph)` builds the
+# paper's model for one implementation ("1", "2", "3", or "pyg" for PyTorch Geometric's
+# `GATConv`), seeded, with the paper's Adam, and returns a function that runs one such step:
+# the function `gatkit.profiling.measure` times.
+#
+# Four rules for timing (the first cell set the fourth for this notebook):
 #
 # - **`time.perf_counter()`**, not `time.time()`: it is the clock with the finest resolution,
 #   and it is monotonic, so it never jumps when the system adjusts its wall clock.
@@ -139,8 +106,28 @@ def time_steps(step, repeats: int, warmup: int = 0) -> list[float]:
 # only how long it took to *queue* the work. Call `torch.cuda.synchronize()` before reading the
 # clock (or time with `torch.cuda.Event`).
 #
-# Here are 30 steps of implementation 3 on a 2000-node graph, timed from the very first, so the
-# warm-up is visible:
+# `gatkit.profiling.time_calls(function, repeats=..., warmup=...)` follows all five, and every
+# timed step in gatkit, its benchmarks and this chapter goes through it. Its loop is short:
+#
+# ```python
+# with benchmark.set_torch_threads(threads):     # rule 4: by default the number set now
+#     for call in range(warmup + repeats):
+#         started = benchmark.timer()            # rules 1 and 5: perf_counter, after synchronising a GPU
+#         function()
+#         seconds = benchmark.timer() - started
+#         if call >= warmup:                     # rule 2: the warm-up calls are not kept
+#             times.append(seconds)
+# ```
+#
+# (`benchmark` is `torch.utils.benchmark`; the real function can also stop early after a time
+# budget, or after one call over a time limit.) It returns the times as PyTorch's record of a
+# timing, a `torch.utils.benchmark.Measurement`: `.times` in order, `.median` and `.iqr` (rule 3).
+# PyTorch's `torch.utils.benchmark.Timer` is the tool for statements that take microseconds: it
+# times blocks of many calls, so that reading the clock costs nothing. A training step takes
+# milliseconds, where one reading per call is precise.
+#
+# Here are 30 steps of implementation 3 on a 2000-node graph, timed from the very first
+# (`warmup=0`), so the warm-up is visible:
 
 # %%
 graph_2000 = synthetic_graph(2000)
@@ -148,7 +135,7 @@ n_2000, e_2000 = graph_2000.num_nodes, graph_2000.edge_index.shape[1]
 print(f"synthetic graph: N = {n_2000}, E = {e_2000} with self-loops, {e_2000 / n_2000:.2f} incoming edges "
       f"per node, x {tuple(graph_2000.x.shape)}, {len(graph_2000.train_idx)} training nodes")
 
-cold = time_steps(training_step("3", graph_2000), repeats=30)
+cold = time_calls(training_step("3", graph_2000), repeats=30, warmup=0).times  # seconds, in order
 q1, median, q3 = statistics.quantiles(cold[1:], n=4)
 print(f"first step {1000 * cold[0]:.1f} ms; steps 2-30: median {1000 * median:.1f} ms, "
       f"quartiles {1000 * q1:.1f} .. {1000 * q3:.1f} ms, min {1000 * min(cold[1:]):.1f}, "
@@ -158,9 +145,9 @@ assert len(cold) == 30 and e_2000 < 6 * n_2000
 # %% [markdown]
 # Compare the first step with the median, and the maximum with the quartiles: one slow step
 # would move a mean, not a median. `gatkit.profiling.measure` does all of this for one point
-# (an implementation on a graph of a given size): `warmup` untimed steps, then the median of
-# `repeats` timed ones, returned as a record with the status, the sizes and the process's peak
-# memory (section 4 looks at that figure):
+# (an implementation on a graph of a given size): `time_calls` of its `training_step`, `warmup`
+# untimed steps, then the median of `repeats` timed ones, returned as a record with the status,
+# the sizes and the process's peak memory (section 4 looks at that figure):
 
 # %%
 record = measure("3", 2000, repeats=10, warmup=2)
@@ -866,7 +853,7 @@ print(f"chapter run time: {time.perf_counter() - chapter_started:.0f} s")
 #
 # - Time a training step with `time.perf_counter`, after warm-up steps, over several repeats,
 #   and report the median with its spread; fix the number of threads; on a GPU, synchronise
-#   before reading the clock.
+#   before reading the clock. `gatkit.profiling.time_calls` does all of it.
 # - `torch.profiler` shows where the time goes: in the dense implementations most of it is spent
 #   in elementwise passes over (H, N, N) tensors; in the edge list no operation touches one.
 # - One (H, N, N) tensor takes H · N² · itemsize bytes, and a dense training step holds a fixed

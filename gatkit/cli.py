@@ -13,8 +13,8 @@ Subcommands are grouped by verb. ``gatkit visualize WHAT`` looks ``WHAT`` up in
 such as ``gatkit train`` is one function that adds its subparser in :func:`build_parser`.
 
 Exit codes: 0 success, 1 a failure while working (e.g. the dataset cannot be loaded),
-2 bad usage, including an output folder that cannot be created or written. Errors are one line
-on stderr, never a traceback.
+2 bad usage, including an output folder that cannot be created or written and ``gatkit visualize``
+without the ``gatkit[plot]`` extra. Errors are one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -27,11 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from gatkit.extras import MissingExtraError, require
+from gatkit.train import DATASETS, PAPER_RESULTS, TrainConfig  # the dataset registry and the paper's recipe
+
 __all__ = ["VISUALIZERS", "CliError", "Visualizer", "add_visualizer", "build_parser", "main",
            "prepare_out_dir", "visualize_attention", "visualize_dataset", "visualize_embedding",
            "visualize_entropy"]
-
-DATASETS = ("cora", "citeseer")
 
 
 class CliError(Exception):
@@ -156,8 +157,7 @@ def visualize_dataset(args: argparse.Namespace, out_dir: Path) -> list[Path]:
 
 def _save_figures(figures: list[tuple[str, Callable]], out_dir: Path, dpi: int) -> list[Path]:
     """Draw each ``(filename, draw)`` and save it as ``out_dir/filename``, one at a time; return the paths."""
-    import matplotlib
-
+    matplotlib = require("matplotlib", "plot", feature="gatkit's figures")
     matplotlib.use("Agg")  # files only; never open a window
     import matplotlib.pyplot as plt
 
@@ -289,7 +289,7 @@ def _chosen_nodes(args: argparse.Namespace, dataset) -> list[int]:
 
 def visualize_attention(args: argparse.Namespace, out_dir: Path) -> list[Path]:
     """Neighbourhood attention drawings: ``<model>_node<id>_layer<l>_head<h>.png`` per node and layer."""
-    from gatkit.attention import draw_attention
+    from gatkit.viz import draw_attention
 
     models = _load_models(args)
     dataset, alphas = models.dataset, _attention(models.trained, models.dataset)
@@ -312,7 +312,7 @@ def visualize_attention(args: argparse.Namespace, out_dir: Path) -> list[Path]:
 
 def visualize_entropy(args: argparse.Namespace, out_dir: Path) -> list[Path]:
     """Attention entropy per layer and head against uniform attention, trained and untrained."""
-    from gatkit.attention import plot_attention_ratios, plot_entropy_histograms
+    from gatkit.viz import plot_attention_ratios, plot_entropy_histograms
 
     models = _load_models(args)
     dataset = models.dataset
@@ -333,7 +333,8 @@ def _embedding_arguments(parser: argparse.ArgumentParser) -> None:
 
 def visualize_embedding(args: argparse.Namespace, out_dir: Path) -> list[Path]:
     """t-SNE of the hidden layer and the logits, trained and untrained, with k-NN and silhouette scores."""
-    from gatkit.embeddings import embedding_scores, plot_embedding_panels, tsne
+    from gatkit.embeddings import embedding_scores, tsne
+    from gatkit.viz import plot_embedding_panels
 
     models = _load_models(args)
     dataset = models.dataset
@@ -369,33 +370,97 @@ for _visualizer in (
 # --------------------------------------------------------------------------
 
 
+#: ``gatkit train``'s help text for each field of :class:`gatkit.train.TrainConfig`, with any
+#: argparse settings the field cannot give and the range of a number (``bounds``: lowest and
+#: highest allowed, ``None`` for no limit). Everything else comes from the field: the flag
+#: (``--layer-type``, also spelt ``--layer_type`` as in the original project), the type, the
+#: default (the paper's recipe) and the choices (the field's ``metadata["choices"]``).
+TRAIN_CONFIG_FLAGS: dict[str, dict[str, Any]] = {
+    "dataset": {"help": "Planetoid dataset"},
+    "layer_type": {"help": "GAT implementation: 1 dense per head, 2 dense with a connectivity mask, 3 edge list"},
+    "hidden_features": {"help": "features per head of the hidden layer", "metavar": "F", "bounds": (1, None)},
+    "heads": {"help": "attention heads of the hidden layer (concatenated) and of the output layer (averaged)",
+              "nargs": 2, "metavar": ("HIDDEN", "OUTPUT"), "bounds": (1, None)},
+    "dropout": {"help": "dropout probability on both layers' inputs and on the attention coefficients",
+                "bounds": (0, 1)},
+    "lr": {"help": "Adam's learning rate", "bounds": (0, None)},
+    "weight_decay": {"help": "Adam's L2 weight decay", "bounds": (0, None)},
+    "epochs": {"help": "upper bound on epochs (early stopping usually ends sooner)", "bounds": (1, None)},
+    "patience": {"help": "epochs without improvement before stopping", "bounds": (1, None)},
+    "seed": {"help": "random seed (of the first run with --seeds)"},
+    "residual": {"help": "add a learned linear projection of each layer's input to its output"},
+    "keep": {"help": "whose weights early stopping keeps: the lowest validation loss, or (as the official code) "
+                     "the last epoch best on both validation accuracy and loss"},
+}
+
+
+def _flags(name: str) -> list[str]:
+    """``--layer-type`` and the original project's ``--layer_type`` for the field ``layer_type``."""
+    return [f"--{name.replace('_', '-')}"] + ([f"--{name}"] if "_" in name else [])
+
+
+def _add_config_arguments(group) -> None:
+    """One option per field of :class:`TrainConfig`, as :data:`TRAIN_CONFIG_FLAGS` describes it."""
+    import dataclasses
+    import typing
+
+    defaults, types = TrainConfig(), typing.get_type_hints(TrainConfig)
+    missing = [f.name for f in dataclasses.fields(TrainConfig) if f.name not in TRAIN_CONFIG_FLAGS]
+    if missing:
+        raise RuntimeError(f"gatkit train has no option for the TrainConfig fields {missing}: "
+                           "add them to TRAIN_CONFIG_FLAGS")
+    for field in dataclasses.fields(TrainConfig):
+        settings = {key: value for key, value in TRAIN_CONFIG_FLAGS[field.name].items() if key != "bounds"}
+        kind = types[field.name]
+        if kind is bool:
+            settings["action"] = argparse.BooleanOptionalAction
+        elif typing.get_origin(kind) is tuple:  # tuple[int, ...]: several values of one type
+            settings.setdefault("nargs", "+")
+            settings["type"] = typing.get_args(kind)[0]
+        else:
+            settings["type"] = kind
+        if "choices" in field.metadata:
+            settings["choices"] = field.metadata["choices"]
+        group.add_argument(*_flags(field.name), dest=field.name, default=getattr(defaults, field.name), **settings)
+
+
+def _check_config_bounds(args: argparse.Namespace) -> None:
+    for name, settings in TRAIN_CONFIG_FLAGS.items():
+        low, high = settings.get("bounds", (None, None))
+        value = getattr(args, name)
+        for number in value if isinstance(value, (list, tuple)) else [value]:
+            if (low is not None and number < low) or (high is not None and number > high):
+                limits = f"at least {low}" if high is None else f"between {low} and {high}"
+                raise CliError(f"{_flags(name)[0]} must be {limits}, got {number}.", 2)
+
+
 def _add_train_parser(verbs) -> None:
+    import inspect
+
+    from gatkit.train import train as train_function
+
+    recipe, run_defaults = TrainConfig(), inspect.signature(train_function).parameters
+    names = " or ".join(name.capitalize() for name in PAPER_RESULTS)
     train = verbs.add_parser(
         "train", help="train GAT with the paper's recipe",
-        description="Train a GAT on Cora or Citeseer with the GAT paper's recipe (2 layers, 8 heads x 8 "
-                    "features, dropout 0.6, Adam lr 0.005, weight decay 5e-4) and the official code's "
-                    "early stopping (patience 100 on validation accuracy and loss; the best weights are "
-                    "restored before testing). The final model goes to OUT_DIR/models/binaries/ under a "
+        description=f"Train a GAT on {names} with the GAT paper's recipe ({len(recipe.heads)} layers, "
+                    f"{recipe.heads[0]} heads x {recipe.hidden_features} features, dropout {recipe.dropout:g}, "
+                    f"Adam lr {recipe.lr:g}, weight decay {recipe.weight_decay:g}) and the official code's "
+                    f"early stopping (patience {recipe.patience} on validation accuracy and loss; the best weights "
+                    "are restored before testing). The final model goes to OUT_DIR/models/binaries/ under a "
                     "new name per run; checkpoints to OUT_DIR/models/checkpoints/.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    flag = train.add_argument
-    flag("--dataset", choices=DATASETS, default="cora", help="Planetoid dataset")
-    flag("--layer-type", "--layer_type", type=int, choices=(1, 2, 3), default=3, dest="layer_type",
-         help="GAT implementation: 1 dense per head, 2 dense with a connectivity mask, 3 edge list")
-    flag("--seed", type=int, default=0, help="random seed (of the first run with --seeds)")
+    _add_config_arguments(train.add_argument_group(
+        "training configuration", "the fields of gatkit.train.TrainConfig; the defaults are the paper's recipe"))
+    flag = train.add_argument_group("the run").add_argument
     flag("--seeds", type=int, default=1, metavar="N",
          help="train N runs with seeds SEED .. SEED+N-1 and print the mean and standard deviation")
-    flag("--epochs", type=int, default=10_000, help="upper bound on epochs (early stopping usually ends sooner)")
-    flag("--patience", type=int, default=100, help="epochs without improvement before stopping")
     flag("--device", default=None, help="torch device; default: cuda when available, else cpu")
-    flag("--out-dir", "--out_dir", type=Path, default=Path("."), dest="out_dir",
+    flag("--out-dir", "--out_dir", type=Path, default=Path(run_defaults["out_dir"].default), dest="out_dir",
          help="folder that receives models/ and runs/ (and figures/ with --should-visualize)")
     flag("--resume", type=Path, default=None, metavar="CHECKPOINT", help="continue a run from its checkpoint")
-    flag("--keep", choices=("val_loss", "both"), default="val_loss",
-         help="whose weights early stopping keeps: the lowest validation loss, or (as the official code) "
-              "the last epoch best on both validation accuracy and loss")
-    flag("--checkpoint-every", "--checkpoint_every", type=int, default=100, dest="checkpoint_every",
-         metavar="EPOCHS", help="write the run's checkpoint every this many epochs (0: never)")
+    flag("--checkpoint-every", "--checkpoint_every", type=int, default=run_defaults["checkpoint_every"].default,
+         dest="checkpoint_every", metavar="EPOCHS", help="write the run's checkpoint every this many epochs (0: never)")
     flag("--should-test", "--should_test", action="store_true", dest="should_test",
          help="report the test accuracy of the restored best weights")
     flag("--should-visualize", "--should_visualize", action="store_true", dest="should_visualize",
@@ -408,6 +473,7 @@ def _add_train_parser(verbs) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     """``gatkit train``: one run, or ``--seeds N`` runs with a mean and standard deviation."""
+    import dataclasses
     import statistics
 
     import torch
@@ -416,10 +482,13 @@ def run_train(args: argparse.Namespace) -> int:
     from gatkit.checkpoints import CheckpointError
     from gatkit.train import paper_config, train
 
-    if args.seeds < 1 or args.epochs < 1 or args.patience < 1:
-        raise CliError("--seeds, --epochs and --patience must be at least 1.", 2)
+    if args.seeds < 1:
+        raise CliError("--seeds must be at least 1.", 2)
+    _check_config_bounds(args)
     if args.resume is not None and args.seeds != 1:
         raise CliError("--resume continues one run; do not combine it with --seeds.", 2)
+    if args.should_visualize:  # say so before training, not after
+        require("matplotlib", "plot", feature="--should-visualize")
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     try:
         torch.empty(0, device=device)
@@ -432,10 +501,11 @@ def run_train(args: argparse.Namespace) -> int:
     except data.DataError as error:
         raise CliError(str(error), 1)
 
+    chosen = {field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)}
+    chosen["heads"] = tuple(chosen["heads"])
     results = []
     for seed in range(args.seed, args.seed + args.seeds):
-        config = paper_config(args.dataset, layer_type=args.layer_type, seed=seed, epochs=args.epochs,
-                              patience=args.patience, keep=args.keep)
+        config = paper_config(**{**chosen, "seed": seed})
         try:
             result = train(config, dataset=dataset, out_dir=out_dir, tensorboard=args.enable_tensorboard,
                            progress=not args.quiet, checkpoint_every=args.checkpoint_every,
@@ -455,29 +525,20 @@ def run_train(args: argparse.Namespace) -> int:
     if len(results) > 1:
         key = "test_acc" if args.should_test else "val_acc"
         values = [100 * r.metrics[key] for r in results]
+        paper_mean, paper_std = PAPER_RESULTS[args.dataset]
         print(f"{key.replace('_acc', '')} accuracy over {len(values)} seeds: "
               f"{statistics.mean(values):.1f} +/- {statistics.stdev(values):.1f} "
               f"(min {min(values):.1f}, max {max(values):.1f}); the paper reports "
-              f"{'83.0 +/- 0.7' if args.dataset == 'cora' else '72.5 +/- 0.7'} (test)")
+              f"{paper_mean:.1f} +/- {paper_std:.1f} (test)")
     return 0
 
 
 def _write_learning_curves(result, folder: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from gatkit import viz
 
-    folder = prepare_out_dir(folder)
-    figure = viz.plot_learning_curves(result.history, result.best_epoch, title=result.run_name)
-    path = folder / f"{result.run_name}_learning_curves.png"
-    try:
-        figure.savefig(path, dpi=120, bbox_inches="tight")
-    finally:
-        plt.close(figure)
-    print(path, flush=True)
+    _save_figures([(f"{result.run_name}_learning_curves.png",
+                    lambda: viz.plot_learning_curves(result.history, result.best_epoch, title=result.run_name))],
+                  prepare_out_dir(folder), 120)
 
 
 # --------------------------------------------------------------------------
@@ -584,6 +645,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as error:
         print(f"gatkit: error: {error}", file=sys.stderr)
         return error.exit_code
+    except MissingExtraError as error:  # e.g. figures without gatkit[plot]: the message says how to get it
+        print(f"gatkit: error: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("gatkit: interrupted", file=sys.stderr)
         return 130

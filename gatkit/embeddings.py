@@ -1,7 +1,7 @@
-"""Looking at what the layers produce: t-SNE pictures and the numbers that go with them (chapter 09).
+"""Scoring what the layers produce: class structure in an embedding, and t-SNE (chapter 09).
 
-A t-SNE picture is persuasive and easy to over-read, so every picture here comes with numbers
-that can be computed both in the original space of the embedding and in the 2-D picture:
+A t-SNE picture is persuasive and easy to over-read, so every picture comes with numbers that
+can be computed both in the original space of the embedding and in the 2-D picture:
 
 :func:`knn_agreement`
     The share of each node's ``k`` nearest other nodes that carry its label (leave-one-out, all
@@ -16,41 +16,42 @@ that can be computed both in the original space of the embedding and in the 2-D 
 :func:`embedding_scores`
     The three at once, as a dict.
 
-:func:`tsne` wraps scikit-learn's ``TSNE`` with fast, deterministic defaults;
-:func:`plot_embeddings` draws one picture (colour = class, test nodes outlined, scores written
-in), :func:`plot_embedding_panels` several side by side with one legend.
+:func:`tsne` wraps scikit-learn's ``TSNE`` with fast, deterministic defaults. The pictures are
+:func:`gatkit.viz.plot_embeddings` (colour = class, test nodes outlined, scores written in) and
+:func:`gatkit.viz.plot_embedding_panels` (several side by side with one legend).
+
+The k-NN scores need torch and NumPy only; :func:`silhouette`, :func:`embedding_scores` and
+:func:`tsne` need scikit-learn, which comes with the ``gatkit[plot]`` extra (without it they raise
+:class:`gatkit.extras.MissingExtraError`, which says how to install it).
 
 Distances are Euclidean throughout and computed in float64. Inputs may be torch tensors (dense or
 sparse) or NumPy arrays; node sets (``index`` arguments) may be index tensors/arrays or boolean
-masks of length N.
+masks of length N. :func:`as_points`, :func:`as_labels` and :func:`as_index` check and convert
+them (the pictures use them too).
 """
 
 from __future__ import annotations
 
 import inspect
-from typing import Mapping, Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 
-from gatkit.viz import _class_legend, class_colors
+from gatkit.extras import require
 
 __all__ = [
+    "as_index",
+    "as_labels",
+    "as_points",
     "embedding_scores",
     "knn_accuracy",
     "knn_agreement",
-    "plot_embedding_panels",
-    "plot_embeddings",
     "silhouette",
+    "silhouette_values",
     "tsne",
 ]
 
 _CHUNK = 2048  # query rows per distance block: 2048 x N float64 stays small for graphs like Cora
-_TEST_EDGE = (0.1, 0.1, 0.1)
 
 
 # --------------------------------------------------------------------------
@@ -58,8 +59,17 @@ _TEST_EDGE = (0.1, 0.1, 0.1)
 # --------------------------------------------------------------------------
 
 
-def _as_points(embeddings, name: str = "embeddings") -> np.ndarray:
-    """``embeddings`` as a finite float64 array (N, D), N >= 2."""
+def as_points(embeddings, name: str = "embeddings") -> np.ndarray:
+    """``embeddings`` as a finite float64 array (N, D), N >= 2.
+
+    Accepts a torch tensor (dense or sparse, on any device) or anything NumPy turns into a
+    numeric array. ``name`` is the argument's name in error messages.
+
+    Raises
+    ------
+    ValueError
+        For non-numeric input, a shape other than (N >= 2, D >= 1), NaN or infinite values.
+    """
     if isinstance(embeddings, torch.Tensor):
         tensor = embeddings.detach().cpu()
         if tensor.layout != torch.strided:
@@ -79,8 +89,14 @@ def _as_points(embeddings, name: str = "embeddings") -> np.ndarray:
     return array
 
 
-def _as_labels(labels, num_nodes: int) -> np.ndarray:
-    """``labels`` as an int64 array (N,) of class ids >= 0."""
+def as_labels(labels, num_nodes: int) -> np.ndarray:
+    """``labels`` as an int64 array (N,) of class ids >= 0, one per row of the embeddings.
+
+    Raises
+    ------
+    ValueError
+        For a shape other than ``(num_nodes,)``, non-integer or negative class ids.
+    """
     if isinstance(labels, torch.Tensor):
         labels = labels.detach().cpu().numpy()
     array = np.asarray(labels)
@@ -95,8 +111,17 @@ def _as_labels(labels, num_nodes: int) -> np.ndarray:
     return array.astype(np.int64)
 
 
-def _as_index(index, num_nodes: int, name: str) -> np.ndarray:
-    """A node set (index tensor/array or boolean mask of length N) as int64 ids, in the order given."""
+def as_index(index, num_nodes: int, name: str) -> np.ndarray:
+    """A node set (index tensor/array or boolean mask of length N) as int64 ids, in the order given.
+
+    ``name`` is the argument's name in error messages (``"test_index"``).
+
+    Raises
+    ------
+    ValueError
+        For a mask of the wrong length, non-integer ids, an empty set, ids outside
+        ``0 .. num_nodes - 1`` or a node listed twice.
+    """
     if isinstance(index, torch.Tensor):
         index = index.detach().cpu().numpy()
     array = np.asarray(index)
@@ -170,9 +195,9 @@ def knn_agreement(embeddings, labels, *, k: int = 10, index=None) -> float:
         Between 0 and 1. Random neighbours would give ``sum_c p_c**2`` on average, where ``p_c``
         is the share of class ``c``.
     """
-    points = _as_points(embeddings)
-    y = _as_labels(labels, len(points))
-    queries = np.arange(len(points)) if index is None else _as_index(index, len(points), "index")
+    points = as_points(embeddings)
+    y = as_labels(labels, len(points))
+    queries = np.arange(len(points)) if index is None else as_index(index, len(points), "index")
     _check_k(k, len(points) - 1)
     neighbours = _nearest(points, queries, np.arange(len(points)), k)  # (Q, k)
     return float((y[neighbours] == y[queries, None]).mean())
@@ -205,16 +230,16 @@ def knn_accuracy(embeddings, labels, *, k: int = 10, train_index=None, test_inde
         ``KNeighborsClassifier(k).fit(z[train], y[train]).score(z[test], y[test])`` (up to ties
         in distance).
     """
-    points = _as_points(embeddings)
+    points = as_points(embeddings)
     n = len(points)
-    y = _as_labels(labels, n)
-    reference = np.arange(n) if train_index is None else _as_index(train_index, n, "train_index")
+    y = as_labels(labels, n)
+    reference = np.arange(n) if train_index is None else as_index(train_index, n, "train_index")
     if test_index is None:
         queries = np.setdiff1d(np.arange(n), reference) if train_index is not None else np.arange(n)
         if len(queries) == 0:
             raise ValueError("train_index covers every node: pass test_index")
     else:
-        queries = _as_index(test_index, n, "test_index")
+        queries = as_index(test_index, n, "test_index")
         if train_index is not None and np.intersect1d(queries, reference).size:
             raise ValueError("train_index and test_index overlap: a test node would vote for itself")
     _check_k(k, len(reference) - (1 if train_index is None else 0))
@@ -224,12 +249,37 @@ def knn_accuracy(embeddings, labels, *, k: int = 10, train_index=None, test_inde
     return float((votes.argmax(axis=1) == y[queries]).mean())
 
 
-def silhouette(embeddings, labels, *, index=None) -> float:
-    """Mean silhouette coefficient (scikit-learn's ``silhouette_score``, Euclidean).
+def silhouette_values(embeddings, labels) -> np.ndarray:
+    """The silhouette coefficient of every node (scikit-learn's ``silhouette_samples``, Euclidean).
 
     For node ``i`` with ``a_i`` its mean distance to the other nodes of its class and ``b_i``
     its mean distance to the nodes of the nearest other class, ``s_i = (b_i - a_i) /
     max(a_i, b_i)``; a node alone in its class scores 0.
+
+    Parameters
+    ----------
+    embeddings : torch.Tensor or numpy.ndarray
+        (N, D).
+    labels : torch.Tensor or numpy.ndarray
+        (N,) integer class ids, at least 2 and at most N - 1 different ones.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,) float64, each from -1 (closer to another class) to 1.
+    """
+    silhouette_samples = require("sklearn.metrics", "plot", feature="the silhouette score").silhouette_samples
+    points = as_points(embeddings)
+    y = as_labels(labels, len(points))
+    present = len(np.unique(y))
+    if not 2 <= present <= len(y) - 1:
+        raise ValueError(f"the silhouette needs 2 to n - 1 classes among the n = {len(y)} nodes scored, "
+                         f"got {present}")
+    return silhouette_samples(points, y, metric="euclidean")
+
+
+def silhouette(embeddings, labels, *, index=None) -> float:
+    """Mean silhouette coefficient (see :func:`silhouette_values`).
 
     Parameters
     ----------
@@ -246,18 +296,12 @@ def silhouette(embeddings, labels, *, index=None) -> float:
         From -1 (every node closer to another class) to 1 (tight, well separated classes); near 0
         when the classes overlap.
     """
-    from sklearn.metrics import silhouette_score
-
-    points = _as_points(embeddings)
-    y = _as_labels(labels, len(points))
+    points = as_points(embeddings)
+    y = as_labels(labels, len(points))
     if index is not None:
-        chosen = _as_index(index, len(points), "index")
+        chosen = as_index(index, len(points), "index")
         points, y = points[chosen], y[chosen]
-    present = len(np.unique(y))
-    if not 2 <= present <= len(y) - 1:
-        raise ValueError(f"the silhouette needs 2 to n - 1 classes among the n = {len(y)} nodes scored, "
-                         f"got {present}")
-    return float(silhouette_score(points, y, metric="euclidean"))
+    return float(silhouette_values(points, y).mean())
 
 
 def embedding_scores(embeddings, labels, *, train_index, test_index, k: int = 10) -> dict[str, float]:
@@ -318,9 +362,8 @@ def tsne(embeddings, *, seed: int = 0, perplexity: float = 30.0, max_iter: int =
         (N, 2) float32 coordinates. Only neighbourhoods are meaningful: distances between
         clusters, cluster sizes and the orientation are not.
     """
-    from sklearn.manifold import TSNE
-
-    points = _as_points(embeddings)
+    TSNE = require("sklearn.manifold", "plot", feature="t-SNE").TSNE  # noqa: N806 (a class)
+    points = as_points(embeddings)
     n, dims = points.shape
     if not 0 < perplexity < n:
         raise ValueError(f"perplexity must be between 0 and the number of rows ({n}), got {perplexity}")
@@ -329,179 +372,9 @@ def tsne(embeddings, *, seed: int = 0, perplexity: float = 30.0, max_iter: int =
     if init not in ("pca", "random"):
         raise ValueError(f"init must be 'pca' or 'random', got {init!r}")
     if pca_dims is not None and dims > pca_dims:
-        from sklearn.decomposition import PCA
-
+        PCA = require("sklearn.decomposition", "plot", feature="t-SNE").PCA  # noqa: N806 (a class)
         points = PCA(n_components=min(pca_dims, n), random_state=seed).fit_transform(points)
     iterations = "max_iter" if "max_iter" in inspect.signature(TSNE).parameters else "n_iter"  # sklearn < 1.5
     model = TSNE(n_components=2, perplexity=perplexity, init=init, learning_rate="auto",
                  random_state=seed, n_jobs=n_jobs, **{iterations: max_iter})
     return model.fit_transform(points.astype(np.float32)).astype(np.float32)
-
-
-# --------------------------------------------------------------------------
-# Plots
-# --------------------------------------------------------------------------
-
-_SCORE_NAMES = {"knn_accuracy": "k-NN acc.", "agreement": "agreement", "silhouette": "silhouette"}
-
-
-def _score_text(scores: Mapping[str, float]) -> str:
-    return "   ".join(f"{_SCORE_NAMES.get(name, name)} {value:.2f}" for name, value in scores.items())
-
-
-def _draw(ax: Axes, xy: np.ndarray, y: np.ndarray, colours: np.ndarray, test: np.ndarray | None,
-          train: np.ndarray | None, size: float) -> None:
-    """Other nodes small and light, test nodes outlined on top, training nodes as diamonds."""
-    marked = np.zeros(len(y), dtype=bool)
-    if test is not None:
-        marked[test] = True
-    if train is not None:
-        marked[train] = True
-    rest = np.flatnonzero(~marked)
-    ax.scatter(xy[rest, 0], xy[rest, 1], s=size, c=colours[y[rest]], linewidths=0, alpha=0.55,
-               label="_other nodes", gid="other")
-    if test is not None:
-        ax.scatter(xy[test, 0], xy[test, 1], s=size * 1.6, c=colours[y[test]], edgecolors=[_TEST_EDGE],
-                   linewidths=0.5, label="_test nodes", gid="test")
-    if train is not None:
-        ax.scatter(xy[train, 0], xy[train, 1], s=size * 4, marker="D", c=colours[y[train]],
-                   edgecolors="black", linewidths=0.9, label="_training nodes", gid="train")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_aspect("equal", adjustable="datalim")
-
-
-def _marker_handles(test: bool, train: bool, size: float) -> list:
-    grey = (0.6, 0.6, 0.6)
-    extra = []
-    if test:
-        extra.append((Line2D([], [], linestyle="", marker="o", markersize=np.sqrt(size * 1.6) + 1,
-                             markerfacecolor=grey, markeredgecolor=_TEST_EDGE, markeredgewidth=0.8),
-                      "test node (outlined)"))
-    if train:
-        extra.append((Line2D([], [], linestyle="", marker="D", markersize=np.sqrt(size * 4),
-                             markerfacecolor=grey, markeredgecolor="black", markeredgewidth=0.9),
-                      "training node"))
-    return extra
-
-
-def _prepare(points_2d, labels, test_index, train_index):
-    xy = _as_points(points_2d, "points_2d")
-    if xy.shape[1] != 2:
-        raise ValueError(f"points_2d must have shape (N, 2), got {xy.shape}; run tsne() first")
-    y = _as_labels(labels, len(xy))
-    test = None if test_index is None else _as_index(test_index, len(xy), "test_index")
-    train = None if train_index is None else _as_index(train_index, len(xy), "train_index")
-    return xy, y, test, train
-
-
-def plot_embeddings(points_2d, labels, *, test_index=None, train_index=None,
-                    class_names: Sequence[str] | None = None, title: str | None = None,
-                    scores: Mapping[str, float] | None = None, ax: Axes | None = None,
-                    legend: bool = True, point_size: float = 9.0) -> Figure:
-    """Scatter a 2-D embedding (from :func:`tsne`) coloured by class.
-
-    Parameters
-    ----------
-    points_2d : torch.Tensor or numpy.ndarray
-        (N, 2) coordinates.
-    labels : torch.Tensor or numpy.ndarray
-        (N,) class ids, which pick the colours (:func:`gatkit.viz.class_colors`).
-    test_index, train_index : array-like, optional
-        Nodes to mark: test nodes are drawn on top with a dark outline, training nodes as
-        larger black-edged diamonds. Their scatter collections carry ``gid`` ``"test"`` and
-        ``"train"`` (the rest ``"other"``), so a test can find them.
-    class_names : sequence of str, optional
-        Legend labels (default ``"class c"``).
-    title : str, optional
-        Axes title.
-    scores : mapping, optional
-        Numbers to write under the title, e.g. ``embedding_scores(...)``; the keys
-        ``knn_accuracy``, ``agreement`` and ``silhouette`` get short names, others print as given.
-    ax : matplotlib.axes.Axes, optional
-        Draw here instead of in a new figure.
-    legend : bool
-        Draw the class legend (with the class sizes) and the marker legend to the right.
-    point_size : float
-        ``scatter``'s ``s`` for the unmarked nodes.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    xy, y, test, train = _prepare(points_2d, labels, test_index, train_index)
-    num_classes = len(class_names) if class_names is not None else int(y.max()) + 1
-    if class_names is not None and y.max() >= num_classes:
-        raise ValueError(f"labels go up to {y.max()} but only {num_classes} class names were given")
-    colours = np.array(class_colors(num_classes))  # (C, 3)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(8.6 if legend else 6, 6), layout="constrained")
-    else:
-        fig = ax.get_figure()
-    _draw(ax, xy, y, colours, test, train, point_size)
-    lines = ([title] if title else []) + ([_score_text(scores)] if scores else [])
-    if lines:
-        ax.set_title("\n".join(lines), fontsize=10.5)
-    if legend:
-        _class_legend(ax, class_names, colours, y, extra=_marker_handles(test is not None, train is not None,
-                                                                         point_size),
-                      title="class (nodes)", fontsize=9, labelspacing=0.6)
-    return fig
-
-
-def plot_embedding_panels(panels: Mapping[str, object], labels, *, test_index=None, train_index=None,
-                          class_names: Sequence[str] | None = None,
-                          scores: Mapping[str, Mapping[str, float]] | None = None, ncols: int | None = None,
-                          panel_size: float = 4.4, suptitle: str | None = None,
-                          point_size: float = 6.0) -> Figure:
-    """Several 2-D embeddings of the same nodes side by side, with one shared legend below.
-
-    Parameters
-    ----------
-    panels : mapping
-        Panel title -> (N, 2) coordinates, drawn in order.
-    labels, test_index, train_index, class_names, point_size
-        As in :func:`plot_embeddings`, shared by every panel.
-    scores : mapping, optional
-        Panel title -> scores written into that panel (see :func:`plot_embeddings`).
-    ncols : int, optional
-        Panels per row (default: all in one row, at most 3).
-    panel_size : float
-        Width and height of one panel in inches.
-    suptitle : str, optional
-        A title over all panels.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    if not panels:
-        raise ValueError("panels is empty")
-    ncols = ncols or min(3, len(panels))
-    nrows = -(-len(panels) // ncols)
-    y = _as_labels(labels, len(_as_points(next(iter(panels.values())), "points_2d")))
-    num_classes = len(class_names) if class_names is not None else int(y.max()) + 1
-    colours = np.array(class_colors(num_classes))  # (C, 3)
-    counts = np.bincount(y, minlength=num_classes)
-    handles, texts = [], []
-    for c in np.flatnonzero(counts):
-        handles.append(Line2D([], [], linestyle="", marker="o", markersize=8, color=colours[c]))
-        texts.append(f"{class_names[c] if class_names is not None else f'class {c}'} ({counts[c]})")
-    for handle, text in _marker_handles(test_index is not None, train_index is not None, point_size):
-        handles.append(handle)
-        texts.append(text)
-    columns = max(1, min(len(handles), int(panel_size * ncols / 2.7)))  # about 2.7 inches per legend entry
-    # square panels, plus two title lines per row, the legend's rows and the suptitle
-    height = (panel_size + 0.5) * nrows + 0.3 + 0.25 * -(-len(handles) // columns) + (0.35 if suptitle else 0.0)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size * ncols, height), layout="constrained",
-                             squeeze=False)
-    for ax, (name, points) in zip(axes.flat, panels.items()):
-        plot_embeddings(points, labels, test_index=test_index, train_index=train_index,
-                        class_names=class_names, title=name, scores=(scores or {}).get(name), ax=ax,
-                        legend=False, point_size=point_size)
-    for ax in list(axes.flat)[len(panels):]:
-        ax.set_visible(False)
-    fig.legend(handles, texts, loc="outside lower center", ncol=columns, frameon=False, fontsize=9)
-    if suptitle:
-        fig.suptitle(suptitle)
-    return fig

@@ -1,6 +1,9 @@
 """An interactive neighbourhood explorer: pick a node and a hop count, see its surroundings.
 
-The work happens in plain functions that tests and scripts call directly:
+The work happens in plain functions that tests and scripts call directly; the statistics need
+no optional extra, the drawings the ``gatkit[plot]`` extra and the panels the ``gatkit[widgets]``
+extra (without them they raise :class:`gatkit.extras.MissingExtraError`, which says how to
+install it):
 
 - :func:`pick_node` turns a choice (a node id, ``"highest degree"``, ``"random"``) into a node id;
 - :func:`neighbourhood_stats` computes what the explorer reports about a node;
@@ -23,12 +26,16 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
-from matplotlib.figure import Figure
 
-from gatkit import edges, graph, viz
+from gatkit import edges, graph
+from gatkit.attention import check_alpha, head_weights, node_attention
+from gatkit.extras import require
+
+if TYPE_CHECKING:  # drawn by gatkit.viz, imported when a drawing is asked for
+    from matplotlib.figure import Figure
 
 __all__ = ["CHOICES", "explore", "explorer", "format_stats", "neighbourhood_stats", "pick_node"]
 
@@ -163,6 +170,8 @@ def explore(dataset: GraphDataset, node: int | str, hops: int = 2, *,
     stats : dict
         :func:`neighbourhood_stats` of the node.
     """
+    from gatkit import viz
+
     node = pick_node(dataset, node, seed=seed)
     stats = neighbourhood_stats(dataset, node, hops)
     figure = viz.draw_neighbourhood(dataset.edge_index, dataset.y, node, hops,
@@ -185,6 +194,14 @@ def format_stats(stats: dict[str, Any]) -> str:
     ])
 
 
+def _widget_modules(feature: str):
+    """ipywidgets, IPython's ``display`` and pyplot, or a MissingExtraError that says how to get them."""
+    widgets = require("ipywidgets", "widgets", feature=feature)
+    display = require("IPython.display", "widgets", feature=feature).display
+    plt = require("matplotlib.pyplot", "plot", feature=feature)
+    return widgets, display, plt
+
+
 def explorer(dataset: GraphDataset):
     """An ipywidgets panel: choose a node and a hop count, see :func:`explore`'s drawing and stats.
 
@@ -196,9 +213,7 @@ def explorer(dataset: GraphDataset):
     ipywidgets.VBox
         Display it in a notebook (the last expression of a cell, or ``display(panel)``).
     """
-    import ipywidgets as widgets
-    import matplotlib.pyplot as plt
-    from IPython.display import display
+    widgets, display, plt = _widget_modules("explorer")
 
     how = widgets.ToggleButtons(options=["node id", *CHOICES], value="highest degree",
                                 description="choose")
@@ -265,13 +280,11 @@ def attention_table(dataset: GraphDataset, alphas, node: int | str, layer: int =
         ``ratio`` (weight times the number of incoming edges: 1 is the uniform share) and
         ``self_loop`` (bool).
     """
-    from gatkit import attention
-
     node = pick_node(dataset, node, seed=seed)
     edge_index, alpha = _attention_inputs(dataset, alphas, layer, edge_index)
-    alpha = attention._check_alpha(alpha, edge_index)
-    weights_all = attention._head_weights(alpha, head)  # (E,)
-    sources, weights = attention.node_attention(edge_index, weights_all, node, num_nodes=dataset.num_nodes)
+    alpha = check_alpha(alpha, edge_index)
+    weights_all = head_weights(alpha, head)  # (E,)
+    sources, weights = node_attention(edge_index, weights_all, node, num_nodes=dataset.num_nodes)
     weights = weights[:, 0].detach().double()  # (k,)
     order = sorted(range(len(sources)), key=lambda m: (-float(weights[m]), int(sources[m])))
     names = dataset.class_names
@@ -286,22 +299,22 @@ def explore_attention(dataset: GraphDataset, alphas, node: int | str, layer: int
     """Draw the attention ``node`` gives its neighbours in one layer and head, and list it.
 
     The plain callback behind :func:`attention_explorer`; see :func:`attention_table` for the
-    parameters. ``layout`` is ``"tree"`` or ``"kk"`` (:func:`gatkit.attention.draw_attention`).
+    parameters. ``layout`` is ``"tree"`` or ``"kk"`` (:func:`gatkit.viz.draw_attention`).
 
     Returns
     -------
     figure : matplotlib.figure.Figure
-        :func:`gatkit.attention.draw_attention` of the node (absolute width scale).
+        :func:`gatkit.viz.draw_attention` of the node (absolute width scale).
     table : list of dict
         :func:`attention_table` of the node.
     """
-    from gatkit import attention
+    from gatkit import viz
 
     node = pick_node(dataset, node, seed=seed)
     table = attention_table(dataset, alphas, node, layer, head, edge_index=edge_index)
     edge_index, alpha = _attention_inputs(dataset, alphas, layer, edge_index)
-    figure = attention.draw_attention(edge_index, alpha, dataset.y, node, head=head, layout=layout,
-                                      class_names=dataset.class_names, layer=layer)
+    figure = viz.draw_attention(edge_index, alpha, dataset.y, node, head=head, layout=layout,
+                                class_names=dataset.class_names, layer=layer)
     return figure, table
 
 
@@ -328,9 +341,7 @@ def attention_explorer(dataset: GraphDataset, alphas, *, edge_index: torch.Tenso
     -------
     ipywidgets.VBox
     """
-    import ipywidgets as widgets
-    import matplotlib.pyplot as plt
-    from IPython.display import display
+    widgets, display, plt = _widget_modules("attention_explorer")
 
     layers = [alphas] if isinstance(alphas, torch.Tensor) else list(alphas)
 

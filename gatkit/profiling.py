@@ -4,7 +4,8 @@ Every measured point (one implementation on one graph) runs in a **fresh Python 
 (``python -m gatkit.profiling '<point as JSON>'``), so one point's warmed-up caches and allocator
 pools cannot flatter the next, and the child's peak resident memory is that point's peak memory.
 Inside a point: a few untimed warm-up steps, then the median of timed training steps (forward
-in train mode, loss on the training nodes, backward, Adam step).
+in train mode, loss on the training nodes, backward, Adam step: :func:`gatkit.train.train_step`),
+timed by :func:`time_calls`, the one timing loop of gatkit, its benchmarks and chapter 10.
 
 A dense implementation (1 or 2) holds several ``(H, N, N)`` tensors at once; a point whose
 estimated peak exceeds the memory this machine has free is **refused before anything is
@@ -23,23 +24,26 @@ import json
 import os
 import platform
 import resource
-import statistics
 import subprocess
 import sys
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Sequence
 
 import torch
 import torch.nn.functional as F
+from torch.utils import benchmark
 
-__all__ = ["IMPLEMENTATIONS", "Graph", "PygGAT", "available_bytes", "dense_bytes", "estimated_peak_bytes",
-           "machine", "measure", "measure_in_fresh_process", "plot_scaling", "sweep", "synthetic_graph"]
+from gatkit.train import TrainConfig, build_model, train_step
+
+__all__ = ["IMPLEMENTATIONS", "Graph", "PygGAT", "TimeLimitExceeded", "available_bytes", "dense_bytes",
+           "estimated_peak_bytes", "machine", "measure", "measure_in_fresh_process", "plot_scaling", "sweep",
+           "synthetic_graph", "time_calls", "training_step"]
 
 #: What can be measured: gatkit's three layer types and PyTorch Geometric's GATConv.
 IMPLEMENTATIONS = {"1": "imp. 1 dense, per head", "2": "imp. 2 dense, masked", "3": "imp. 3 edge list",
                    "pyg": "PyG GATConv"}
-HEADS, HIDDEN = 8, 8  # the paper's first layer
+_RECIPE = TrainConfig()  # the paper's model and optimiser
+HEADS, HIDDEN = _RECIPE.heads[0], _RECIPE.hidden_features  # the paper's first layer: 8 heads of 8 features
 #: (H, N, N) float32 tensors alive at the peak of a dense training step, from chapter 04's count
 #: of what autograd keeps (5) plus the forward's temporaries (imp. 1 measured about 10.6 at N = 2000);
 #: used only to refuse hopeless sizes.
@@ -142,7 +146,7 @@ class PygGAT(torch.nn.Module):
     edges must already hold their self-loops (``add_self_loops=False``).
     """
 
-    def __init__(self, num_features: int, num_classes: int, dropout: float = 0.6):
+    def __init__(self, num_features: int, num_classes: int, dropout: float = _RECIPE.dropout):
         super().__init__()
         from torch_geometric.nn import GATConv  # imported only when a PyG model is asked for
 
@@ -157,12 +161,79 @@ class PygGAT(torch.nn.Module):
         return self.conv2(F.dropout(x, self.dropout, self.training), second)
 
 
-def _model(implementation: str, num_features: int, num_classes: int) -> torch.nn.Module:
-    if implementation == "pyg":
-        return PygGAT(num_features, num_classes)
-    from gatkit.layers import GAT
+def training_step(implementation: str, graph: Graph, *, seed: int = 0) -> Callable[[], torch.Tensor]:
+    """A function that runs one training step of the paper's model on ``graph``, as ``measure`` times it.
 
-    return GAT([num_features, HIDDEN, num_classes], [HEADS, 1], layer_type=int(implementation), dropout=0.6)
+    The model (built after ``torch.manual_seed(seed)``) is the paper's network of
+    :class:`gatkit.train.TrainConfig` with ``implementation``'s layers ("1", "2", "3": gatkit's layer
+    types; "pyg": :class:`PygGAT`), trained with Adam at the paper's learning rate and weight
+    decay. Each call is :func:`gatkit.train.train_step` on the whole graph, the loss on
+    ``graph.train_idx``, and returns that step's (detached) training-node logits.
+    """
+    if implementation not in IMPLEMENTATIONS:
+        raise ValueError(f"implementation must be one of {sorted(IMPLEMENTATIONS)}, got {implementation!r}")
+    torch.manual_seed(seed)
+    num_features, num_classes = graph.x.shape[1], int(graph.y.max()) + 1
+    model = PygGAT(num_features, num_classes) if implementation == "pyg" else \
+        build_model(replace(_RECIPE, layer_type=int(implementation)), num_features, num_classes)
+    optimizer = torch.optim.Adam(model.parameters(), lr=_RECIPE.lr, weight_decay=_RECIPE.weight_decay)
+
+    def step() -> torch.Tensor:
+        return train_step(model, optimizer, graph.x, graph.edge_index, graph.y, graph.train_idx)
+
+    return step
+
+
+class TimeLimitExceeded(RuntimeError):
+    """A call timed by :func:`time_calls` took longer than its ``time_limit`` (``seconds`` it took)."""
+
+    def __init__(self, seconds: float, limit: float):
+        super().__init__(f"one call took {seconds:.3g} s (limit {limit:g} s)")
+        self.seconds, self.limit = seconds, limit
+
+
+def time_calls(function: Callable[[], object], *, repeats: int = 5, warmup: int = 2, min_repeats: int = 1,
+               budget: float | None = None, time_limit: float | None = None, threads: int | None = None,
+               label: str | None = None) -> benchmark.Measurement:
+    """Time ``function()``: ``warmup`` untimed calls, then up to ``repeats`` calls timed one by one.
+
+    The rules of chapter 10 in one place. Warm-up calls first (the first calls create
+    optimiser state, map fresh memory pages, fill caches). Each call read with
+    ``torch.utils.benchmark.timer``: ``time.perf_counter``, after synchronising the accelerator
+    when there is one, so queued GPU work is counted. A fixed number of threads while timing:
+    ``threads``, by default the number set now. The median and the quartiles of the timed calls,
+    not their mean.
+
+    ``budget`` stops the timing once the timed calls add up to that many seconds, but not before
+    ``min_repeats`` of them. ``time_limit`` raises :class:`TimeLimitExceeded` as soon as one call
+    (a warm-up call included) takes longer than that many seconds, so a hopeless case runs once,
+    not ``warmup + repeats`` times.
+
+    Returns a ``torch.utils.benchmark.Measurement`` of one call per measurement: ``times`` (the
+    seconds of each timed call, in order), ``median``, ``iqr`` and ``mean``; it prints as a short
+    summary, and ``torch.utils.benchmark.Compare`` tabulates several. For statements of
+    microseconds, ``torch.utils.benchmark.Timer(...).blocked_autorange()`` is the better tool (it
+    times blocks of many calls, so reading the clock costs nothing); a training step takes
+    milliseconds, where one reading per call is precise and the count and the limit matter more.
+    """
+    if repeats < 1 or warmup < 0 or min_repeats < 1:
+        raise ValueError(f"need repeats >= 1, min_repeats >= 1 and warmup >= 0, got {repeats}, {min_repeats}, {warmup}")
+    threads = threads or torch.get_num_threads()
+    times: list[float] = []
+    with benchmark.set_torch_threads(threads):
+        for call in range(warmup + repeats):
+            if budget is not None and len(times) >= min_repeats and sum(times) > budget:
+                break
+            started = benchmark.timer()
+            function()
+            seconds = benchmark.timer() - started
+            if time_limit is not None and seconds > time_limit:
+                raise TimeLimitExceeded(seconds, time_limit)
+            if call >= warmup:
+                times.append(seconds)
+    name = label or getattr(function, "__qualname__", "function")
+    return benchmark.Measurement(number_per_run=1, raw_times=times, task_spec=benchmark.TaskSpec(
+        stmt=f"{name}()", setup="", label=label, num_threads=threads))
 
 
 def _peak_rss_bytes() -> int:
@@ -205,31 +276,15 @@ def measure(implementation: str, size: int | str, *, repeats: int = 5, warmup: i
         record.update(status="refused", reason=f"needs about {record['estimated_mb'] / 1024:.1f} GiB, "
                                                 f"{free / 2**30:.1f} GiB free")
         return record
-    torch.manual_seed(seed)
-    model = _model(implementation, graph.x.shape[1], int(graph.y.max()) + 1)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.005, weight_decay=5e-4)
-    labels = graph.y[graph.train_idx]
+    step = training_step(implementation, graph, seed=seed)
     record["baseline_mb"] = _peak_rss_bytes() / 2**20
-
-    def step() -> float:
-        started = time.perf_counter()
-        model.train()
-        optimizer.zero_grad(set_to_none=True)
-        F.cross_entropy(model(graph.x, graph.edge_index)[graph.train_idx], labels).backward()
-        optimizer.step()
-        return time.perf_counter() - started
-
-    times = []
-    for index in range(warmup + repeats):
-        seconds = step()
-        if seconds > time_limit:
-            record.update(status="too slow", reason=f"one step took {seconds:.0f} s (limit {time_limit:.0f} s)",
-                          step_ms=1000 * seconds, peak_mb=_peak_rss_bytes() / 2**20)
-            return record
-        if index >= warmup:
-            times.append(seconds)
-    record.update(status="ok", step_ms=1000 * statistics.median(times), repeats=repeats,
-                  peak_mb=_peak_rss_bytes() / 2**20)
+    try:
+        timed = time_calls(step, repeats=repeats, warmup=warmup, time_limit=time_limit)
+    except TimeLimitExceeded as slow:
+        record.update(status="too slow", reason=f"one step took {slow.seconds:.0f} s (limit {time_limit:.0f} s)",
+                      step_ms=1000 * slow.seconds, peak_mb=_peak_rss_bytes() / 2**20)
+        return record
+    record.update(status="ok", step_ms=1000 * timed.median, repeats=repeats, peak_mb=_peak_rss_bytes() / 2**20)
     return record
 
 

@@ -6,6 +6,10 @@ logits; dropout 0.6 on both layers' inputs and on the attention coefficients; Ad
 rate 0.005 and L2 weight decay 5e-4; early stopping with a patience of 100 epochs on the
 validation accuracy and loss, as the official code does it, keeping the weights of the epoch
 with the lowest validation loss (see :class:`EarlyStopping` for the official code's choice).
+
+The recipe lives in one place: the defaults of :class:`TrainConfig` (what :func:`paper_config`
+returns), with the paper's published test accuracies in :data:`PAPER_RESULTS`; ``gatkit train``
+derives its options from both.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,19 +26,34 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from gatkit.checkpoints import CheckpointError, load_checkpoint, load_into, save_checkpoint
-from gatkit.data import Planetoid, load_planetoid
+from gatkit.data import CHECKSUMS, Planetoid, load_planetoid
 from gatkit.edges import receptive_field
-from gatkit.layers import GAT
+from gatkit.layers import GAT, LAYER_TYPES
 
 METRICS = ("train_loss", "train_acc", "train_acc_dropout", "val_loss", "val_acc")
+
+#: The datasets gatkit's loader knows (the names in :data:`gatkit.data.CHECKSUMS`).
+DATASETS: tuple[str, ...] = tuple(CHECKSUMS)
+
+#: The GAT paper's test accuracy in percent on each dataset that :func:`paper_config` has the
+#: recipe for: ``(mean, standard deviation)`` over 100 runs (Veličković et al., 2018, Table 2).
+PAPER_RESULTS: dict[str, tuple[float, float]] = {"cora": (83.0, 0.7), "citeseer": (72.5, 0.7)}
+
+#: Which epoch's weights early stopping can keep; see :class:`EarlyStopping`.
+KEEP_RULES = ("val_loss", "both")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that defines a training run (and so the model it produces)."""
+    """Everything that defines a training run (and so the model it produces).
 
-    dataset: str = "cora"
-    layer_type: int = 3
+    The defaults are the paper's recipe. A field with a fixed set of values names it in its
+    metadata (``dataclasses.fields(TrainConfig)[i].metadata["choices"]``), which is where
+    ``gatkit train`` takes its choices from.
+    """
+
+    dataset: str = field(default="cora", metadata={"choices": tuple(PAPER_RESULTS)})
+    layer_type: int = field(default=3, metadata={"choices": tuple(LAYER_TYPES)})
     hidden_features: int = 8
     heads: tuple[int, ...] = (8, 1)
     dropout: float = 0.6
@@ -44,7 +63,7 @@ class TrainConfig:
     patience: int = 100
     seed: int = 0
     residual: bool = False
-    keep: str = "val_loss"  # which epoch's weights early stopping keeps; see EarlyStopping
+    keep: str = field(default="val_loss", metadata={"choices": KEEP_RULES})  # see EarlyStopping
 
     def to_dict(self) -> dict[str, Any]:
         """Plain types only, so a checkpoint stays loadable with ``weights_only=True``."""
@@ -65,9 +84,10 @@ class TrainConfig:
 
 
 def paper_config(dataset: str = "cora", **overrides: Any) -> TrainConfig:
-    """The GAT paper's hyperparameters for ``dataset`` (Cora and Citeseer share them)."""
-    if dataset not in ("cora", "citeseer"):
-        raise ValueError(f"no paper recipe for {dataset!r}; gatkit has 'cora' and 'citeseer'")
+    """The GAT paper's hyperparameters for ``dataset`` (Cora and Citeseer share them: the
+    defaults of :class:`TrainConfig`), with ``overrides``; :data:`PAPER_RESULTS` has its results."""
+    if dataset not in PAPER_RESULTS:
+        raise ValueError(f"no paper recipe for {dataset!r}; gatkit has {' and '.join(map(repr, PAPER_RESULTS))}")
     return TrainConfig(dataset=dataset, **overrides)
 
 
@@ -80,9 +100,6 @@ def build_model(config: TrainConfig, num_features: int, num_classes: int) -> GAT
         dropout=config.dropout,
         residual=config.residual,
     )
-
-
-KEEP_RULES = ("val_loss", "both")
 
 
 class EarlyStopping:
@@ -135,9 +152,46 @@ class EarlyStopping:
             setattr(self, key, value)
 
 
-def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
-    """Share of rows whose largest logit is the label."""
-    return (logits.argmax(dim=1) == labels).float().mean().item()
+def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Share of the rows of ``logits`` (n, C) whose largest entry is at the label ``labels`` (n,).
+
+    A 0-dim float tensor on the logits' device (no synchronisation with a GPU); call ``.item()``
+    for a Python float.
+    """
+    return (logits.argmax(dim=1) == labels).float().mean()
+
+
+def node_loss(logits: torch.Tensor, labels: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of the rows ``index`` of ``logits`` (N, C) against ``labels[index]``: 0-dim.
+
+    In the transductive setting every node is in the forward pass, but only these rows' labels
+    (the training nodes', for the loss that is minimised) may be used.
+    """
+    return F.cross_entropy(logits[index], labels[index])
+
+
+def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, features: torch.Tensor,
+               edge_index: torch.Tensor | list[torch.Tensor], labels: torch.Tensor,
+               index: torch.Tensor) -> torch.Tensor:
+    """One gradient step on the rows ``index``: the training step of :func:`train`.
+
+    Train mode (dropout on), gradients cleared (``set_to_none``), a forward pass on all of
+    ``features`` (N, F) and ``edge_index`` (one (2, E) edge list, or one per layer as in
+    :class:`Subgraph`), the mean cross-entropy of the logits of the rows ``index`` against
+    ``labels[index]`` (``labels`` is (N,)), the backward pass and one ``optimizer.step()``. Only
+    the labels of the rows ``index`` reach the gradients.
+
+    Returns the logits of the rows ``index`` (len(index), C) from this step's forward pass, in
+    train mode and before the update, detached: ``accuracy(logits, labels[index])`` is the
+    train-mode accuracy that :func:`train` records as ``train_acc_dropout``. A caller that only
+    times the step ignores them; returning them costs nothing.
+    """
+    model.train()
+    optimizer.zero_grad(set_to_none=True)
+    logits = model(features, edge_index)  # (N, C), with dropout
+    node_loss(logits, labels, index).backward()  # these rows' labels only
+    optimizer.step()
+    return logits[index].detach()
 
 
 @torch.no_grad()
@@ -150,8 +204,8 @@ def evaluate(model: GAT, dataset: Planetoid | Subgraph, features: torch.Tensor,
     metrics = {}
     for split in splits:
         index = getattr(dataset, f"{split}_idx")
-        metrics[f"{split}_loss"] = F.cross_entropy(logits[index], dataset.y[index]).item()
-        metrics[f"{split}_acc"] = accuracy(logits[index], dataset.y[index])
+        metrics[f"{split}_loss"] = node_loss(logits, dataset.y, index).item()
+        metrics[f"{split}_acc"] = accuracy(logits[index], dataset.y[index]).item()
     return metrics
 
 
@@ -290,9 +344,10 @@ def train(
     epoch = first_epoch - 1
     try:
         for epoch in bar:
-            train_acc_dropout = _train_step(model, optimizer, train_part, train_part.x, train_part.edge_index)
+            train_logits = train_step(model, optimizer, train_part.x, train_part.edge_index, train_part.y,
+                                      train_part.train_idx)  # (140, C), train mode
             metrics = evaluate(model, eval_part, eval_part.x, eval_part.edge_index)
-            metrics["train_acc_dropout"] = train_acc_dropout
+            metrics["train_acc_dropout"] = accuracy(train_logits, train_part.y[train_part.train_idx]).item()
             for key in METRICS:
                 history[key].append(metrics[key])
             stop = stopper.step(epoch, metrics["val_acc"], metrics["val_loss"])
@@ -363,16 +418,6 @@ def model_from_checkpoint(path: str | os.PathLike, dataset: Planetoid | None = N
 
 
 # --- the pieces of the loop ----------------------------------------------------------------
-
-def _train_step(model, optimizer, dataset, features, edge_index) -> float:
-    model.train()
-    optimizer.zero_grad(set_to_none=True)
-    logits = model(features, edge_index)  # (N, C), with dropout
-    train_logits = logits[dataset.train_idx]
-    F.cross_entropy(train_logits, dataset.y[dataset.train_idx]).backward()  # training nodes only
-    optimizer.step()
-    return accuracy(train_logits.detach(), dataset.y[dataset.train_idx])
-
 
 def _clone_state(model: torch.nn.Module, device: str | None = None) -> dict[str, torch.Tensor]:
     return {name: t.detach().to(device or t.device, copy=True) for name, t in model.state_dict().items()}

@@ -41,7 +41,7 @@ import matplotlib.pyplot as plt
 import torch
 from IPython.display import display
 
-from gatkit import attention, graph, load_planetoid
+from gatkit import attention, graph, load_planetoid, viz
 from course.checks import exercise
 from gatkit.explorer import attention_explorer, attention_table, explore_attention, format_attention_table
 from gatkit.train import build_model, paper_config, train
@@ -152,7 +152,7 @@ assert float((weights * len(sources) - 1).abs().max()) < 0.05  # all within 5% o
 #
 # ## 3. Drawing attention on an absolute scale
 #
-# `attention.draw_attention` draws a node (the star) with its neighbours around it, coloured by
+# `viz.draw_attention` draws a node (the star) with its neighbours around it, coloured by
 # class, and each incoming edge as wide as its weight; the self-loop's weight is the ring around
 # the star. The layout is igraph's circular Reingold-Tilford tree rooted at the node (the
 # neighbours on one circle, grouped by class) or Kamada-Kawai, which pulls neighbours that cite
@@ -167,8 +167,8 @@ assert float((weights * len(sources) - 1).abs().max()) < 0.05  # all within 5% o
 # %%
 hubs, hub_degrees = graph.top_degree_nodes(in_degree, k=2)
 hub = int(hubs[0])
-fig = attention.draw_attention(edge_index, alphas[0], y, hub, head=0, layer=1, class_names=cora.class_names)
-width = attention.WIDTH_PER_UNIT  # points per unit of attention, the same in every picture
+fig = viz.draw_attention(edge_index, alphas[0], y, hub, head=0, layer=1, class_names=cora.class_names)
+width = viz.WIDTH_PER_UNIT  # points per unit of attention, the same in every picture
 print(f"node {hub}: uniform share 1/{int(hub_degrees[0])} = {1 / int(hub_degrees[0]):.4f}, "
       f"{width / int(hub_degrees[0]):.2f} points wide; a single neighbour with weight 1/2: {width / 2:.0f} points")
 assert hub == 1358 and int(hub_degrees[0]) == 169 and width == 16
@@ -181,8 +181,8 @@ plt.show()
 # node in layer 2, drawn with Kamada-Kawai:
 
 # %%
-fig = attention.draw_attention(edge_index, alphas[1], y, int(hubs[1]), head=0, layer=2, layout="kk",
-                               class_names=cora.class_names)
+fig = viz.draw_attention(edge_index, alphas[1], y, int(hubs[1]), head=0, layer=2, layout="kk",
+                         class_names=cora.class_names)
 plt.show()
 
 # %% [markdown]
@@ -196,8 +196,8 @@ random_nodes = torch.randperm(N, generator=generator)[:3].tolist()
 fig, axes = plt.subplots(2, 3, figsize=(15, 10), layout="constrained")
 for row, layer in enumerate((1, 2)):
     for ax, node in zip(axes[row], random_nodes):
-        attention.draw_attention(edge_index, alphas[layer - 1], y, node, head=0, layer=layer,
-                                 class_names=cora.class_names, ax=ax, legend=False)
+        viz.draw_attention(edge_index, alphas[layer - 1], y, node, head=0, layer=layer,
+                           class_names=cora.class_names, ax=ax, legend=False)
 print(format_attention_table(attention_table(cora, alphas, random_nodes[0], layer=1, head=0)))
 plt.show()
 
@@ -327,8 +327,8 @@ assert float(gaps.max()) < 1e-2  # ...by less than a hundredth of a nat
 # nodes, the lines the trained and the untrained model's entropies, on the same bins:
 
 # %%
-fig = attention.plot_entropy_histograms(alphas, edge_index, N, baseline_alphas=untrained_alphas,
-                                        title="Entropy of each node's attention: trained, untrained, uniform")
+fig = viz.plot_entropy_histograms(alphas, edge_index, N, baseline_alphas=untrained_alphas,
+                                  title="Entropy of each node's attention: trained, untrained, uniform")
 plt.show()
 
 # %% [markdown]
@@ -372,7 +372,7 @@ for which, model_alphas in (("trained", alphas), ("untrained", untrained_alphas)
 for l in (1, 2):
     assert spread["trained", l][0] > 0.9 and spread["trained", l][2] < 2  # mostly within 5%, never double
     assert spread["trained", l][1] < spread["untrained", l][1] and spread["untrained", l][2] < spread["trained", l][2]
-fig = attention.plot_attention_ratios(alphas, edge_index, N, baseline_alphas=untrained_alphas)
+fig = viz.plot_attention_ratios(alphas, edge_index, N, baseline_alphas=untrained_alphas)
 plt.show()
 
 # %% [markdown]
@@ -517,8 +517,10 @@ print(f"chapter run time: {time.perf_counter() - chapter_started:.0f} s")
 # %% [markdown]
 # ## Going further
 #
-# - `attention.draw_attention(..., head="mean")` draws the mean over a layer's heads;
-#   `attention.plot_entropy_histograms` accepts any model's `alphas`, for instance those of a GAT
+# - This chapter's solutions are in the library as `gatkit.attention.node_attention` (8.1, which
+#   also returns the sources), `attention_entropy` (8.2) and `uniform_entropy` (8.3).
+# - `viz.draw_attention(..., head="mean")` draws the mean over a layer's heads;
+#   `viz.plot_entropy_histograms` accepts any model's `alphas`, for instance those of a GAT
 #   trained on Citeseer (`load_planetoid("citeseer")`, `paper_config("citeseer")`).
 # - Brody, Alon and Yahav, *How Attentive are Graph Attention Networks?* (ICLR 2022): static
 #   attention and GATv2.

@@ -30,8 +30,8 @@
 #
 # We look at the trained model's hidden layer and logits, then at an **untrained** GAT and the
 # raw features, and ask where the class structure in each comes from. The finished tools live in
-# `gatkit.embeddings`: `tsne`, `knn_agreement`, `knn_accuracy`, `silhouette`,
-# `plot_embeddings` and `plot_embedding_panels`.
+# `gatkit.embeddings` (`tsne`, `knn_agreement`, `knn_accuracy`, `silhouette`) and `gatkit.viz`
+# (`plot_embeddings`, `plot_embedding_panels`).
 
 # %%
 import time
@@ -40,7 +40,7 @@ import matplotlib.pyplot as plt
 import torch
 from sklearn.metrics import silhouette_score
 
-from gatkit import embeddings, load_planetoid
+from gatkit import embeddings, load_planetoid, viz
 from course.checks import exercise
 from gatkit.train import build_model, paper_config, train
 
@@ -326,9 +326,9 @@ assert hidden_2d.shape == (N, 2)
 
 # %%
 hidden_2d_scores = scores(hidden_2d)
-fig = embeddings.plot_embeddings(hidden_2d, y, test_index=test_idx, train_index=train_idx,
-                                 class_names=class_names, scores=hidden_2d_scores,
-                                 title="trained GAT: t-SNE of the hidden layer (N, 64)")
+fig = viz.plot_embeddings(hidden_2d, y, test_index=test_idx, train_index=train_idx,
+                          class_names=class_names, scores=hidden_2d_scores,
+                          title="trained GAT: t-SNE of the hidden layer (N, 64)")
 plt.show()
 
 # %% [markdown]
@@ -342,9 +342,9 @@ plt.show()
 # %%
 logits_2d = embeddings.tsne(logits, seed=0)  # (N, 2)
 logits_2d_scores = scores(logits_2d)
-fig = embeddings.plot_embeddings(logits_2d, y, test_index=test_idx, train_index=train_idx,
-                                 class_names=class_names, scores=logits_2d_scores,
-                                 title="trained GAT: t-SNE of the logits (N, 7)")
+fig = viz.plot_embeddings(logits_2d, y, test_index=test_idx, train_index=train_idx,
+                          class_names=class_names, scores=logits_2d_scores,
+                          title="trained GAT: t-SNE of the logits (N, 7)")
 plt.show()
 
 # %% [markdown]
@@ -355,7 +355,7 @@ plt.show()
 # %%
 untrained_2d = embeddings.tsne(untrained_hidden, seed=0)  # (N, 2)
 untrained_2d_scores = scores(untrained_2d)
-fig = embeddings.plot_embedding_panels(
+fig = viz.plot_embedding_panels(
     {"untrained GAT, hidden layer (N, 64)": untrained_2d, "trained GAT, hidden layer (N, 64)": hidden_2d},
     y, test_index=test_idx, class_names=class_names,
     scores={"untrained GAT, hidden layer (N, 64)": untrained_2d_scores,
@@ -464,7 +464,7 @@ assert pictures["trained GAT, hidden"]["knn_accuracy"] < original["trained GAT, 
 # %%
 small_perplexity = embeddings.tsne(hidden, seed=0, perplexity=5)  # (N, 2)
 perplexity_scores = {"perplexity 30 (default)": hidden_2d_scores, "perplexity 5": scores(small_perplexity)}
-fig = embeddings.plot_embedding_panels(
+fig = viz.plot_embedding_panels(
     {"perplexity 30 (default)": hidden_2d, "perplexity 5": small_perplexity}, y, test_index=test_idx,
     class_names=class_names, scores=perplexity_scores, panel_size=5.2,
     suptitle="the same trained hidden layer (N, 64), two t-SNE settings")
@@ -545,11 +545,11 @@ print(f"chapter run time: {time.perf_counter() - chapter_started:.0f} s")
 #   of what perplexity and cluster sizes do.
 # - UMAP (McInnes, Healy and Melville, 2018, package `umap-learn`) is a faster alternative that
 #   keeps somewhat more global structure; `embeddings.tsne`'s output can be swapped for it in
-#   `plot_embeddings`.
+#   `viz.plot_embeddings`.
 # - Wu et al., *Simplifying Graph Convolutional Networks* (ICML 2019): SGC, a linear classifier
 #   on features averaged `K` times over the graph, close to GCN on Cora.
 # - Kipf and Welling (ICLR 2017, appendix A) plot the 2-D output of an *untrained* three-layer
 #   GCN on Zachary's karate club graph: its communities already come apart, for the reason
 #   section 7 found.
-# - `gatkit.embeddings.plot_embedding_panels` lays out any number of embeddings side by side,
+# - `gatkit.viz.plot_embedding_panels` lays out any number of embeddings side by side,
 #   for example one per training epoch, to watch the classes form.

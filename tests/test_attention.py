@@ -1,5 +1,6 @@
-"""gatkit.attention and the attention explorer: the numbers against independent references, and
-what the pictures draw (widths on one absolute scale), not just that they run."""
+"""gatkit.attention, its pictures (gatkit.viz.attention) and the attention explorer: the numbers
+against independent references, and what the pictures draw (widths on one absolute scale), not
+just that they run."""
 
 import math
 
@@ -14,8 +15,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.collections import LineCollection, PathCollection  # noqa: E402
 
-from gatkit import attention, explorer  # noqa: E402
-from course.checks.ch08 import random_attention, random_graph  # noqa: E402
+from gatkit import attention, explorer, viz  # noqa: E402
+from course.checks.cases import random_attention, random_graph  # noqa: E402
 from gatkit.data import load_planetoid  # noqa: E402
 
 LN2 = math.log(2)
@@ -175,16 +176,34 @@ def test_bad_inputs_are_refused_with_clear_messages(cora, cora_alphas):
     with pytest.raises(ValueError, match="valid ids"):
         attention.uniform_entropy(edges, 100)
     with pytest.raises(ValueError, match="layout"):
-        attention.draw_attention(edges, alpha, y, 0, layout="circle")
+        viz.draw_attention(edges, alpha, y, 0, layout="circle")
     with pytest.raises(ValueError, match="head"):
-        attention.draw_attention(edges, alpha, y, 0, head=8)
+        viz.draw_attention(edges, alpha, y, 0, head=8)
     with pytest.raises(ValueError, match="max_width"):
-        attention.draw_attention(edges, alpha, y, 0, max_width=0)
+        viz.draw_attention(edges, alpha, y, 0, max_width=0)
     with pytest.raises(ValueError, match="no incoming edges"):
-        attention.draw_attention(cora.edge_index[:, cora.edge_index[1] != 0],
-                                 alpha[: cora.edge_index.shape[1]][cora.edge_index[1] != 0], y, 0)
+        viz.draw_attention(cora.edge_index[:, cora.edge_index[1] != 0],
+                           alpha[: cora.edge_index.shape[1]][cora.edge_index[1] != 0], y, 0)
     with pytest.raises(ValueError, match="same layers and heads"):
-        attention.plot_entropy_histograms(cora_alphas, edges, cora.num_nodes, baseline_alphas=cora_alphas[:1])
+        viz.plot_entropy_histograms(cora_alphas, edges, cora.num_nodes, baseline_alphas=cora_alphas[:1])
+
+
+def test_the_shared_input_helpers_are_public_and_check_what_they_promise():
+    edge_index = torch.tensor([[0, 1, 2, 1], [0, 0, 0, 1]])
+    alpha = torch.tensor([[0.5, 0.2], [0.25, 0.3], [0.25, 0.5], [1.0, 1.0]])  # (E, H=2)
+    assert attention.check_alpha(alpha, edge_index) is alpha
+    assert attention.check_alpha(alpha[:, 0], edge_index).shape == (4, 1)
+    with pytest.raises(ValueError, match="transposed"):
+        attention.check_alpha(torch.rand(2, 4), edge_index)
+    assert attention.check_node(torch.tensor(2), 3) == 2 and isinstance(attention.check_node(torch.tensor(2), 3), int)
+    for bad in (3, -1, True, 1.0):
+        with pytest.raises(ValueError, match="node"):
+            attention.check_node(bad, 3)
+    torch.testing.assert_close(attention.head_weights(alpha, 1), alpha[:, 1])
+    torch.testing.assert_close(attention.head_weights(alpha, "mean"), alpha.mean(dim=1))
+    for bad in (2, -1, "max", True):
+        with pytest.raises(ValueError, match="head"):
+            attention.head_weights(alpha, bad)
 
 
 # --- pictures ----------------------------------------------------------------------------------
@@ -195,13 +214,13 @@ def _attention_lines(fig):
     return lines, ring
 
 
-@pytest.mark.parametrize("layout", attention.LAYOUTS)
+@pytest.mark.parametrize("layout", viz.attention.LAYOUTS)
 def test_edge_widths_are_on_one_absolute_scale(cora, cora_alphas, layout):
     edges, alpha = cora.edge_index_with_self_loops, cora_alphas[0]
     factors = []
     for node, head in ((1358, 0), (0, 3), (1701, "mean")):
-        fig = attention.draw_attention(edges, alpha, cora.y, node, head=head, layout=layout,
-                                       class_names=cora.class_names)
+        fig = viz.draw_attention(edges, alpha, cora.y, node, head=head, layout=layout,
+                                 class_names=cora.class_names)
         sources, weights = attention.node_attention(edges, alpha, node)
         weights = weights.mean(dim=1) if head == "mean" else weights[:, head]  # (k,)
         lines, ring = _attention_lines(fig)
@@ -210,12 +229,12 @@ def test_edge_widths_are_on_one_absolute_scale(cora, cora_alphas, layout):
         assert len(lines.get_segments()) == neighbours.sum() == len(widths)
         factors.append(widths / weights.numpy()[neighbours])
         self_weight = float(weights[sources == node])
-        assert np.asarray(ring.get_linewidths())[0] == pytest.approx(self_weight * attention.WIDTH_PER_UNIT)
+        assert np.asarray(ring.get_linewidths())[0] == pytest.approx(self_weight * viz.WIDTH_PER_UNIT)
         segment_ends = np.array([segment[1] for segment in lines.get_segments()])
         assert np.allclose(segment_ends, 0.0), "every attention edge ends at the node in the middle"
     for factor in factors:  # the same points-per-unit for every node: not rescaled per picture
-        np.testing.assert_allclose(factor, attention.WIDTH_PER_UNIT, rtol=1e-5)
-    fig = attention.draw_attention(edges, alpha, cora.y, 0, head=3, layout=layout, max_width=4.0)
+        np.testing.assert_allclose(factor, viz.WIDTH_PER_UNIT, rtol=1e-5)
+    fig = viz.draw_attention(edges, alpha, cora.y, 0, head=3, layout=layout, max_width=4.0)
     lines, _ = _attention_lines(fig)
     _, weights = attention.node_attention(edges, alpha, 0)
     np.testing.assert_allclose(np.asarray(lines.get_linewidths()), 4.0 * weights[1:, 3].numpy(), rtol=1e-5)
@@ -223,7 +242,7 @@ def test_edge_widths_are_on_one_absolute_scale(cora, cora_alphas, layout):
 
 def test_draw_attention_colours_legends_and_title(cora, cora_alphas):
     edges, alpha = cora.edge_index_with_self_loops, cora_alphas[0]
-    fig = attention.draw_attention(edges, alpha, cora.y, 1358, head=2, layer=1, class_names=cora.class_names)
+    fig = viz.draw_attention(edges, alpha, cora.y, 1358, head=2, layer=1, class_names=cora.class_names)
     ax = fig.axes[0]
     assert "Node 1358 (Genetic_Algorithms)" in ax.get_title() and "layer 1, head 2" in ax.get_title()
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
@@ -234,18 +253,18 @@ def test_draw_attention_colours_legends_and_title(cora, cora_alphas):
     key = [t.get_text() for t in ax.artists[0].get_texts()]
     assert key[:3] == ["weight 0.05", "weight 0.25", "weight 1"] and key[3] == "uniform 1/169 = 0.006"
     key_widths = [h.get_linewidth() for h in ax.artists[0].legend_handles]
-    np.testing.assert_allclose(key_widths, np.array([0.05, 0.25, 1.0, 1 / 169]) * attention.WIDTH_PER_UNIT)
+    np.testing.assert_allclose(key_widths, np.array([0.05, 0.25, 1.0, 1 / 169]) * viz.WIDTH_PER_UNIT)
     dots = [c for c in ax.collections if isinstance(c, PathCollection) and len(c.get_offsets()) == 168]
     assert len(dots) == 1  # one dot per neighbour
     colours = np.array(dots[0].get_facecolors())[:, :3]
     assert {tuple(np.round(c, 6)) for c in colours} == {
-        tuple(np.round(attention.viz.class_colors(cora.num_classes)[c], 6)) for c in cora.y[neighbours].tolist()}
+        tuple(np.round(viz.class_colours(cora.num_classes)[c], 6)) for c in cora.y[neighbours].tolist()}
 
 
 def test_kk_layout_draws_links_between_neighbours_and_tree_does_not(cora, cora_alphas):
     edges = cora.edge_index_with_self_loops
-    kk = attention.draw_attention(edges, cora_alphas[0], cora.y, 1358, layout="kk")
-    tree = attention.draw_attention(edges, cora_alphas[0], cora.y, 1358, layout="tree")
+    kk = viz.draw_attention(edges, cora_alphas[0], cora.y, 1358, layout="kk")
+    tree = viz.draw_attention(edges, cora_alphas[0], cora.y, 1358, layout="tree")
     assert any(c.get_gid() == "context" for c in kk.axes[0].collections)
     assert not any(c.get_gid() == "context" for c in tree.axes[0].collections)
 
@@ -253,10 +272,10 @@ def test_kk_layout_draws_links_between_neighbours_and_tree_does_not(cora, cora_a
 def test_figures_save_to_png(cora, cora_alphas, tmp_path):
     edges, n = cora.edge_index_with_self_loops, cora.num_nodes
     figures = {
-        "tree": attention.draw_attention(edges, cora_alphas[0], cora.y, 0, class_names=cora.class_names),
-        "kk": attention.draw_attention(edges, cora_alphas[1], cora.y, 1358, layout="kk"),
-        "entropy": attention.plot_entropy_histograms(cora_alphas, edges, n, baseline_alphas=cora_alphas),
-        "ratios": attention.plot_attention_ratios(cora_alphas, edges, n),
+        "tree": viz.draw_attention(edges, cora_alphas[0], cora.y, 0, class_names=cora.class_names),
+        "kk": viz.draw_attention(edges, cora_alphas[1], cora.y, 1358, layout="kk"),
+        "entropy": viz.plot_entropy_histograms(cora_alphas, edges, n, baseline_alphas=cora_alphas),
+        "ratios": viz.plot_attention_ratios(cora_alphas, edges, n),
     }
     for name, fig in figures.items():
         path = tmp_path / f"{name}.png"
@@ -266,7 +285,7 @@ def test_figures_save_to_png(cora, cora_alphas, tmp_path):
 
 def test_entropy_histograms_one_panel_per_head_on_shared_bins(cora, cora_alphas):
     edges, n = cora.edge_index_with_self_loops, cora.num_nodes
-    fig = attention.plot_entropy_histograms(cora_alphas, edges, n, baseline_alphas=cora_alphas)
+    fig = viz.plot_entropy_histograms(cora_alphas, edges, n, baseline_alphas=cora_alphas)
     panels = [ax for ax in fig.axes if ax.get_visible()]
     assert len(panels) == 9
     assert [ax.get_title() for ax in panels] == [f"layer 1, head {h}" for h in range(8)] + ["layer 2, head 0"]

@@ -128,3 +128,13 @@ def test_a_new_visualize_target_plugs_in(monkeypatch, tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
         cli.main(["visualize", "--help"])
     assert info.value.code == 0 and "demo" in capsys.readouterr().out
+
+
+def test_dataset_choices_come_from_the_loaders_registry():
+    from gatkit.train import DATASETS, PAPER_RESULTS
+
+    parser = cli.build_parser()
+    for name in DATASETS:
+        assert parser.parse_args(["visualize", "dataset", "--out-dir", "x", "--dataset", name]).dataset == name
+    for name in PAPER_RESULTS:  # the datasets with the paper's recipe
+        assert parser.parse_args(["train", "--dataset", name]).dataset == name

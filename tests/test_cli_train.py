@@ -1,6 +1,9 @@
 """``gatkit train``: the original project's flags, files where asked, clear errors otherwise."""
 
+import argparse
 import contextlib
+import dataclasses
+import inspect
 import io
 import re
 
@@ -9,6 +12,8 @@ import torch
 
 from gatkit import cli
 from gatkit.checkpoints import load_checkpoint
+from gatkit.layers import LAYER_TYPES
+from gatkit.train import DATASETS, KEEP_RULES, PAPER_RESULTS, TrainConfig, train
 
 
 def run(*argv):
@@ -45,6 +50,7 @@ def test_several_seeds_print_mean_and_spread(tmp_path):
     assert code == 0
     assert len(re.findall(r"^seed \d", out, flags=re.M)) == 3
     assert re.search(r"test accuracy over 3 seeds: \d+\.\d \+/- \d+\.\d", out)
+    assert "the paper reports 83.0 +/- 0.7 (test)" in out
     assert len(list((tmp_path / "models" / "binaries").glob("*.pt"))) == 3
 
 
@@ -80,3 +86,82 @@ def test_resume_continues_a_checkpointed_run(tmp_path):
                          "--resume", str(checkpoint)]) == 0
     assert "stopped after 6 epochs" in stdout.getvalue()
     assert len(list((tmp_path / "models" / "binaries").glob("*.pt"))) == 2, "nothing overwritten"
+
+
+# --- the options come from TrainConfig, the dataset registry and the paper's results ---------
+
+def train_parser() -> argparse.ArgumentParser:
+    """The ``gatkit train`` subparser."""
+    verbs = next(a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return verbs.choices["train"]
+
+
+def train_options():
+    """The ``gatkit train`` subparser's actions by destination."""
+    return {action.dest: action for action in train_parser()._actions}
+
+
+def test_every_config_field_is_an_option_with_the_configs_default():
+    defaults = cli.build_parser().parse_args(["train"])
+    options = train_options()
+    for field in dataclasses.fields(TrainConfig):
+        assert getattr(defaults, field.name) == getattr(TrainConfig(), field.name), field.name
+        spelled = field.name.replace("_", "-")
+        assert f"--{spelled}" in options[field.name].option_strings, field.name
+        if "_" in field.name:  # the original project's spelling keeps working
+            assert f"--{field.name}" in options[field.name].option_strings
+    assert options["dataset"].choices == tuple(PAPER_RESULTS) and set(PAPER_RESULTS) <= set(DATASETS)
+    assert options["layer_type"].choices == tuple(LAYER_TYPES)
+    assert options["keep"].choices == KEEP_RULES
+    assert options["checkpoint_every"].default == inspect.signature(train).parameters["checkpoint_every"].default
+
+
+def test_the_defaults_follow_trainconfig_when_it_changes(monkeypatch):
+    @dataclasses.dataclass(frozen=True)
+    class Changed(TrainConfig):
+        patience: int = 7
+        lr: float = 0.25
+        heads: tuple[int, ...] = (4, 2)
+
+    monkeypatch.setattr(cli, "TrainConfig", Changed)
+    parsed = cli.build_parser().parse_args(["train"])
+    assert (parsed.patience, parsed.lr, tuple(parsed.heads)) == (7, 0.25, (4, 2))
+    assert "patience 7" in train_parser().description  # the help's recipe too
+
+
+def test_the_help_states_the_recipe_and_every_option(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    recipe = TrainConfig()
+    assert f"dropout {recipe.dropout:g}, Adam lr {recipe.lr:g}" in text and f"patience {recipe.patience}" in text
+    for field in dataclasses.fields(TrainConfig):
+        assert f"--{field.name.replace('_', '-')}" in text
+
+
+def test_every_config_option_reaches_the_saved_config(tmp_path):
+    code, _, err = run("--out-dir", str(tmp_path), "--hidden_features", "4", "--heads", "2", "1", "--dropout", "0.5",
+                       "--lr", "0.01", "--weight-decay", "0.001", "--patience", "50", "--residual", "--keep", "both",
+                       "--dataset", "citeseer", "--layer-type", "2", "--seed", "3")
+    assert code == 0, err
+    (binary,) = (tmp_path / "models" / "binaries").glob("*.pt")
+    assert load_checkpoint(binary)["config"] == TrainConfig(
+        dataset="citeseer", layer_type=2, hidden_features=4, heads=(2, 1), dropout=0.5, lr=0.01, weight_decay=0.001,
+        epochs=4, patience=50, seed=3, residual=True, keep="both").to_dict()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--epochs", "0"], "--epochs must be at least 1, got 0."),
+    (["--dropout", "1.5"], "--dropout must be between 0 and 1, got 1.5."),
+    (["--heads", "8", "0"], "--heads must be at least 1, got 0."),
+    (["--seeds", "0"], "--seeds must be at least 1."),
+])
+def test_an_out_of_range_value_is_a_one_line_usage_error(argv, message, tmp_path):
+    code, out, err = run("--out-dir", str(tmp_path), *argv)
+    assert code == 2 and err == f"gatkit: error: {message}\n" and out == ""
+
+
+def test_the_summary_quotes_the_papers_result_for_the_dataset(tmp_path):
+    code, out, _ = run("--out-dir", str(tmp_path), "--seeds", "2", "--dataset", "citeseer", "--epochs", "2")
+    mean, std = PAPER_RESULTS["citeseer"]
+    assert code == 0 and f"the paper reports {mean:.1f} +/- {std:.1f} (test)" in out

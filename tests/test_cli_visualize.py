@@ -91,3 +91,20 @@ def test_an_unusable_model_file_is_a_clear_usage_error(tmp_path, damage):
 def test_bad_choices_are_usage_errors(model_file, tmp_path, extra, message):
     code, _, stderr = run(["visualize", "attention", "--model", str(model_file), "--out-dir", str(tmp_path)] + extra)
     assert code == 2 and message in stderr
+
+
+@pytest.mark.parametrize("target", ["dataset", "attention", "entropy", "embedding"])
+def test_a_missing_plot_extra_is_one_line_with_the_install_command(monkeypatch, tmp_path, target):
+    """Without gatkit[plot] (simulated: the target's drawing fails to import) the user learns what to install."""
+    from gatkit.extras import require
+
+    def run_without_matplotlib(args, out_dir):
+        require("matplotlib_is_not_installed", "plot", feature="gatkit.viz (figures)")
+
+    visualizer = cli.VISUALIZERS[target]
+    monkeypatch.setitem(cli.VISUALIZERS, target, cli.Visualizer(visualizer.name, visualizer.help,
+                                                                visualizer.add_arguments, run_without_matplotlib))
+    code, stdout, stderr = run(["visualize", target, "--out-dir", str(tmp_path)])
+    assert code == 2 and stdout == ""
+    assert stderr.count("\n") == 1 and stderr.startswith("gatkit: error: gatkit.viz (figures) needs")
+    assert "pip install 'gatkit[plot]'" in stderr

@@ -1,4 +1,6 @@
-"""gatkit.embeddings: the k-NN and silhouette numbers, t-SNE, and what the plots draw."""
+"""gatkit.embeddings (the k-NN and silhouette numbers, t-SNE) and what gatkit.viz.embeddings draws."""
+
+import sys
 
 import matplotlib
 
@@ -11,10 +13,9 @@ import torch  # noqa: E402
 from sklearn.metrics import silhouette_samples, silhouette_score  # noqa: E402
 from sklearn.neighbors import KNeighborsClassifier  # noqa: E402
 
-from gatkit import embeddings  # noqa: E402
+from gatkit import embeddings, viz  # noqa: E402
 from course.checks import ch09, exercise  # noqa: E402
-from course.checks.core import load_cora  # noqa: E402
-from gatkit.viz import class_colors  # noqa: E402
+from course.checks.cases import load_cora  # noqa: E402
 
 LINE = np.array([[0.0], [1.0], [10.0], [11.0]])  # (4, 1): two tight pairs far apart
 
@@ -57,11 +58,10 @@ def test_a_node_is_never_its_own_neighbour_even_among_duplicates():
     assert embeddings.knn_accuracy(points, [0, 1, 0, 1], k=1) == 0.0
 
 
-def test_agreement_matches_the_check_reference_and_an_independent_count(blobs):
+def test_agreement_matches_an_independent_count(blobs):
     z, labels = blobs
     ours = embeddings.knn_agreement(z, labels, k=7)
-    reference = ch09.knn_agreement(torch.from_numpy(z), torch.from_numpy(labels), 7).item()
-    assert ours == pytest.approx(reference, abs=1e-6)  # the reference returns float32
+    assert ours == pytest.approx(embeddings.knn_agreement(torch.from_numpy(z), torch.from_numpy(labels), k=7))
     dist = np.linalg.norm(z[:, None] - z[None], axis=2)
     np.fill_diagonal(dist, np.inf)
     neighbours = np.argsort(dist, axis=1)[:, :7]
@@ -129,10 +129,12 @@ def test_silhouette_is_near_one_for_tight_far_groups_and_negative_for_interleave
     assert embeddings.silhouette(LINE, [0, 1, 0, 1]) < 0
 
 
-def test_check_reference_silhouette_values_equal_scikit_learn_per_node(blobs):
+def test_silhouette_values_by_hand_and_as_scikit_learn_per_node(blobs):
+    np.testing.assert_allclose(embeddings.silhouette_values(ch09.SIL_TOY_Z, ch09.SIL_TOY_LABELS),
+                               ch09.SIL_TOY_ANSWER.double().numpy(), atol=1e-12)
     z, labels = blobs
-    values = ch09.silhouette_values(torch.from_numpy(z), torch.from_numpy(labels)).numpy()
-    np.testing.assert_allclose(values, silhouette_samples(z, labels), atol=1e-10)
+    np.testing.assert_allclose(embeddings.silhouette_values(z, labels), silhouette_samples(z, labels), atol=1e-12)
+    assert embeddings.silhouette(z, labels) == pytest.approx(embeddings.silhouette_values(z, labels).mean())
 
 
 def test_embedding_scores_bundles_the_three_numbers(blobs):
@@ -219,13 +221,34 @@ def test_tsne_reduces_wide_inputs_with_pca_first():
     (lambda: embeddings.silhouette(LINE, [0, 0, 0, 0]), "2 to n - 1 classes"),
     (lambda: embeddings.tsne(LINE, perplexity=30), "perplexity"),
     (lambda: embeddings.tsne(np.zeros((50, 3)) + np.arange(50)[:, None], max_iter=100), "at least 250"),
-    (lambda: embeddings.plot_embeddings(np.zeros((4, 3)), [0, 1, 0, 1]), r"\(N, 2\)"),
-    (lambda: embeddings.plot_embeddings(np.zeros((4, 2)), [0, 1, 0, 2], class_names=["a", "b"]), "class names"),
-    (lambda: embeddings.plot_embedding_panels({}, [0, 1]), "empty"),
+    (lambda: viz.plot_embeddings(np.zeros((4, 3)), [0, 1, 0, 1]), r"\(N, 2\)"),
+    (lambda: viz.plot_embeddings(np.zeros((4, 2)), [0, 1, 0, 2], class_names=["a", "b"]), "class names"),
+    (lambda: viz.plot_embedding_panels({}, [0, 1]), "empty"),
 ])
 def test_bad_input_is_refused_with_a_clear_message(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_without_scikit_learn_the_knn_scores_work_and_the_rest_says_how_to_install_it(monkeypatch):
+    from gatkit.extras import MissingExtraError
+
+    for module in ("sklearn", "sklearn.metrics", "sklearn.manifold", "sklearn.decomposition"):
+        monkeypatch.setitem(sys.modules, module, None)  # as if not installed
+    assert embeddings.knn_agreement(LINE, [0, 0, 1, 1], k=1) == 1.0
+    assert embeddings.knn_accuracy(LINE, [0, 0, 1, 1], k=1) == 1.0
+    for call in (lambda: embeddings.silhouette(LINE, [0, 0, 1, 1]), lambda: embeddings.tsne(LINE, perplexity=2),
+                 lambda: embeddings.embedding_scores(LINE, [0, 0, 1, 1], train_index=[0, 2], test_index=[1, 3], k=1)):
+        with pytest.raises(MissingExtraError, match=r"needs scikit-learn.*pip install 'gatkit\[plot\]'"):
+            call()
+
+
+def test_the_input_helpers_are_public():
+    assert embeddings.as_points(torch.ones(3, 2)).dtype == np.float64
+    np.testing.assert_array_equal(embeddings.as_labels(torch.tensor([2, 0, 1]), 3), [2, 0, 1])
+    np.testing.assert_array_equal(embeddings.as_index([False, True, True], 3, "index"), [1, 2])
+    with pytest.raises(ValueError, match="test_index lists a node twice"):
+        embeddings.as_index([1, 1], 3, "test_index")
 
 
 # --- plots ----------------------------------------------------------------------------------
@@ -242,15 +265,15 @@ def test_plot_marks_the_test_and_training_nodes(blobs, tmp_path):
     points = z[:, :2]
     test, train = np.arange(60, 120), np.arange(0, 12)
     scores = {"knn_accuracy": 0.5, "agreement": 0.75, "silhouette": 0.25}
-    fig = embeddings.plot_embeddings(points, labels, test_index=test, train_index=train,
-                                     class_names=["a", "b", "c"], title="blobs", scores=scores)
+    fig = viz.plot_embeddings(points, labels, test_index=test, train_index=train,
+                              class_names=["a", "b", "c"], title="blobs", scores=scores)
     ax = fig.axes[0]
     test_dots, train_dots, other = _collection(ax, "test"), _collection(ax, "train"), _collection(ax, "other")
     np.testing.assert_allclose(test_dots.get_offsets(), points[test])
     np.testing.assert_allclose(train_dots.get_offsets(), points[train])
     assert len(other.get_offsets()) == 120 - 60 - 12
     assert (test_dots.get_linewidths() > 0).all() and (other.get_linewidths() == 0).all()  # outlined
-    colours = np.array(class_colors(3))
+    colours = np.array(viz.class_colours(3))
     np.testing.assert_allclose(test_dots.get_facecolors()[:, :3], colours[labels[test]])
     texts = [t.get_text() for t in ax.get_legend().get_texts()]
     assert texts[:3] == [f"{name} ({count})" for name, count in zip("abc", np.bincount(labels))]
@@ -264,7 +287,7 @@ def test_plot_marks_the_test_and_training_nodes(blobs, tmp_path):
 def test_plot_without_marks_draws_every_node_once(blobs):
     z, labels = blobs
     fig, ax = plt.subplots()
-    drawn = embeddings.plot_embeddings(torch.from_numpy(z[:, :2]), torch.from_numpy(labels), ax=ax, legend=False)
+    drawn = viz.plot_embeddings(torch.from_numpy(z[:, :2]), torch.from_numpy(labels), ax=ax, legend=False)
     assert drawn is fig
     assert [c.get_gid() for c in ax.collections] == ["other"]
     assert len(ax.collections[0].get_offsets()) == 120 and ax.get_legend() is None
@@ -273,8 +296,8 @@ def test_plot_without_marks_draws_every_node_once(blobs):
 def test_panels_share_one_legend_and_hide_unused_axes(blobs):
     z, labels = blobs
     panels = {"first": z[:, :2], "second": z[:, 2:], "third": z[:, 1:3]}
-    fig = embeddings.plot_embedding_panels(panels, labels, test_index=np.arange(50), ncols=2,
-                                           scores={"second": {"silhouette": 0.125}}, suptitle="all")
+    fig = viz.plot_embedding_panels(panels, labels, test_index=np.arange(50), ncols=2,
+                                    scores={"second": {"silhouette": 0.125}}, suptitle="all")
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title().split("\n")[0] for ax in visible] == list(panels)
     assert "silhouette 0.12" in visible[1].get_title() and "\n" not in visible[0].get_title()

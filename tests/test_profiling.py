@@ -3,6 +3,7 @@
 import contextlib
 import io
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,48 @@ def test_gatkit_profile_prints_a_table_and_writes_its_results(tmp_path):
 def test_gatkit_profile_rejects_a_tiny_graph():
     code, _, stderr = run(["profile", "--sizes", "3"])
     assert code == 2 and "at least 14" in stderr
+
+
+# --- time_calls and training_step ------------------------------------------------------------
+
+def test_time_calls_warms_up_then_times_each_call():
+    calls = []
+    timed = profiling.time_calls(lambda: calls.append(torch.get_num_threads()), repeats=4, warmup=3, threads=1)
+    assert len(calls) == 7 and set(calls) == {1}, "3 warm-up calls, 4 timed ones, all on one thread"
+    assert len(timed.times) == 4 and all(t > 0 for t in timed.times)
+    middle = sorted(timed.times)[1:3]
+    assert timed.median == pytest.approx(sum(middle) / 2), "the median of the timed calls"
+    assert timed.number_per_run == 1 and timed.task_spec.num_threads == 1
+
+
+def test_time_calls_stops_at_the_budget_but_not_before_min_repeats():
+    calls = []
+
+    def slow():
+        calls.append(None)
+        time.sleep(0.02)
+
+    timed = profiling.time_calls(slow, repeats=50, warmup=1, budget=0.05, min_repeats=2)
+    assert 2 <= len(timed.times) <= 4 and len(calls) == len(timed.times) + 1  # 0.02 s each, stop past 0.05 s
+    assert len(profiling.time_calls(slow, repeats=5, warmup=0, budget=0.0, min_repeats=3).times) == 3
+
+
+def test_time_calls_gives_up_after_one_call_over_the_time_limit():
+    calls = []
+    with pytest.raises(profiling.TimeLimitExceeded) as info:
+        profiling.time_calls(lambda: calls.append(time.sleep(0.01)), repeats=5, warmup=2, time_limit=0.001)
+    assert len(calls) == 1 and info.value.seconds > 0.001 and "limit" in str(info.value)
+    with pytest.raises(ValueError, match="repeats"):
+        profiling.time_calls(lambda: None, repeats=0)
+
+
+def test_training_step_is_gatkits_step_on_the_papers_model():
+    graph = profiling.synthetic_graph(100, seed=2)
+    step = profiling.training_step("3", graph)
+    first, second = step(), step()  # the training nodes' logits of each step
+    assert first.shape == (len(graph.train_idx), 7) and not first.requires_grad
+    assert not torch.equal(first, second), "the weights (and dropout masks) changed between the steps"
+    again = profiling.training_step("3", graph)()
+    assert torch.equal(again, first), "seeded: the same first step"
+    with pytest.raises(ValueError, match="implementation"):
+        profiling.training_step("4", graph)

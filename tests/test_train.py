@@ -10,8 +10,10 @@ import torch
 
 from gatkit.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from gatkit.data import load_planetoid
-from gatkit.train import (EarlyStopping, Subgraph, TrainConfig, build_model, evaluate, model_from_checkpoint,
-                          paper_config, train)
+from gatkit.data import CHECKSUMS
+from gatkit.layers import GAT
+from gatkit.train import (DATASETS, PAPER_RESULTS, EarlyStopping, Subgraph, TrainConfig, accuracy, build_model,
+                          evaluate, model_from_checkpoint, paper_config, train, train_step)
 
 QUICK = paper_config("cora", epochs=12, patience=100, seed=3)
 
@@ -72,6 +74,77 @@ def test_patience_and_keep_are_checked():
         EarlyStopping(0)
     with pytest.raises(ValueError, match="keep"):
         EarlyStopping(10, keep="val_acc")
+
+
+# --- accuracy and the training step ---------------------------------------------------------
+
+def test_accuracy_by_hand_is_a_0_dim_float_tensor():
+    logits = torch.tensor([[2.0, 1.0, 0.0], [0.0, 1.0, 2.0], [1.0, 0.0, 0.0], [0.0, 3.0, 1.0]])  # (4, 3)
+    share = accuracy(logits, torch.tensor([0, 2, 1, 1]))  # rows 0, 1 and 3 right
+    assert share.shape == () and share.dtype == torch.float32 and share.item() == 0.75
+    assert accuracy(logits, logits.argmax(dim=1)).item() == 1.0
+
+
+def toy_problem(dropout: float = 0.6):
+    """A GAT on 12 nodes in a ring (self-loops included), 5 features, 3 classes, 4 training rows."""
+    generator = torch.Generator().manual_seed(0)
+    nodes = torch.arange(12)
+    edge_index = torch.cat([torch.stack([nodes, nodes]), torch.stack([nodes, (nodes + 1) % 12]),
+                            torch.stack([(nodes + 1) % 12, nodes])], dim=1)  # (2, 36)
+    x = torch.randn(12, 5, generator=generator)  # (N, F)
+    labels = torch.randint(3, (12,), generator=generator)  # (N,)
+    torch.manual_seed(0)
+    model = GAT([5, 4, 3], [2, 1], dropout=dropout)
+    return model, x, edge_index, labels, torch.tensor([0, 3, 6, 9])
+
+
+def step_once(model, x, edge_index, labels, index, seed=1):
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    torch.manual_seed(seed)  # the same dropout masks for every call
+    return train_step(model, optimizer, x, edge_index, labels, index)
+
+
+def test_train_step_updates_the_parameters_and_returns_the_training_rows_logits():
+    model, x, edge_index, labels, index = toy_problem(dropout=0.0)  # no dropout: a deterministic forward
+    before = [p.detach().clone() for p in model.parameters()]
+    with torch.no_grad():
+        expected = model(x, edge_index)[index]  # (4, C) with the weights before the step
+    logits = step_once(model.eval(), x, edge_index, labels, index)
+    assert model.training, "the step runs in train mode"
+    assert logits.shape == (4, 3) and not logits.requires_grad
+    torch.testing.assert_close(logits, expected)
+    assert all(not torch.equal(b, p) for b, p in zip(before, model.parameters())), "every parameter moved"
+
+
+def test_only_the_labels_of_the_rows_in_index_drive_the_step():
+    runs = {}
+    for name, change in (("same", None), ("outside", 1), ("inside", 3)):  # node 1 is not in index, node 3 is
+        model, x, edge_index, labels, index = toy_problem()
+        if change is not None:
+            labels = labels.clone()
+            labels[change] = (labels[change] + 1) % 3
+        step_once(model, x, edge_index, labels, index)
+        runs[name] = [p.detach() for p in model.parameters()]
+    assert all(torch.equal(a, b) for a, b in zip(runs["same"], runs["outside"])), "a label outside index counted"
+    assert not all(torch.equal(a, b) for a, b in zip(runs["same"], runs["inside"]))
+
+
+def test_evaluate_reports_python_floats(cora):
+    torch.manual_seed(0)
+    model = build_model(QUICK, cora.num_features, cora.num_classes)
+    metrics = evaluate(model, cora, cora.x_sparse, cora.edge_index_with_self_loops)
+    assert all(type(value) is float for value in metrics.values())
+
+
+# --- the recipe, its results and the datasets ----------------------------------------------
+
+def test_the_paper_results_and_the_recipe_cover_datasets_the_loader_knows():
+    assert DATASETS == tuple(CHECKSUMS) and set(PAPER_RESULTS) <= set(DATASETS)
+    assert PAPER_RESULTS == {"cora": (83.0, 0.7), "citeseer": (72.5, 0.7)}  # Table 2 of the paper
+    for name in PAPER_RESULTS:
+        assert paper_config(name) == TrainConfig(dataset=name)
+    with pytest.raises(ValueError, match="no paper recipe for 'pubmed'; gatkit has 'cora' and 'citeseer'"):
+        paper_config("pubmed")
 
 
 # --- training -----------------------------------------------------------------------------

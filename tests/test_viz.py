@@ -1,6 +1,10 @@
-"""gatkit.viz figures and the gatkit.explorer callback: what they draw, not just that they run."""
+"""gatkit.viz figures and the gatkit.explorer callback: what they draw, not just that they run;
+and the clear error when the plot extra is missing."""
 
 import random
+import subprocess
+import sys
+import textwrap
 
 import matplotlib
 
@@ -46,13 +50,60 @@ def _collections(ax, kind):
     return [c for c in ax.collections if isinstance(c, kind)]
 
 
-def test_class_colors_are_distinct_rgb_tuples():
-    colours = viz.class_colors(7)
+def test_class_colours_are_distinct_rgb_tuples():
+    colours = viz.class_colours(7)
     assert len(set(colours)) == 7
     assert all(len(c) == 3 and all(isinstance(v, float) and 0 <= v <= 1 for v in c) for c in colours)
-    assert len(set(viz.class_colors(12))) == 12
+    assert len(set(viz.class_colours(12))) == 12
     with pytest.raises(ValueError):
-        viz.class_colors(0)
+        viz.class_colours(0)
+
+
+def test_the_package_offers_every_figure_and_the_shared_style_helpers():
+    from gatkit.viz import attention, embeddings, graphs, style, training
+
+    for module in (attention, embeddings, graphs, style, training):
+        for name in module.__all__:
+            if name != "LAYOUTS":  # attention's layouts; graphs has others: kept under their module
+                assert getattr(viz, name) is getattr(module, name), name
+    offered = {name for module in (attention, embeddings, graphs, style, training) for name in module.__all__}
+    assert set(viz.__all__) == offered - {"LAYOUTS"}
+    fig, ax = viz.figure_and_axes(None, figsize=(3, 2))
+    assert viz.figure_and_axes(ax, figsize=(9, 9)) == (fig, ax)
+    colours = np.array(viz.class_colours(3))
+    viz.class_legend(ax, ["a", "b", "c"], colours, np.array([0, 0, 2]), title="classes")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a (2)", "c (1)"]
+
+
+def test_without_matplotlib_importing_the_figures_says_how_to_install_them():
+    code = textwrap.dedent("""
+        import sys
+        for name in ("matplotlib", "igraph", "networkx", "sklearn"):
+            sys.modules[name] = None  # as if not installed
+        from gatkit import attention, embeddings, explorer, extras  # the numbers need no extra
+        try:
+            import gatkit.viz
+        except extras.MissingExtraError as error:
+            assert isinstance(error, ImportError) and error.extra == "plot"
+            print(error)
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout == ("gatkit.viz (figures) needs matplotlib, which is not installed; "
+                             "install the plot extra: pip install 'gatkit[plot]'\n")
+
+
+def test_require_imports_or_names_the_extra():
+    from gatkit import extras
+
+    assert extras.require("numpy", "plot", feature="x") is np
+    with pytest.raises(extras.MissingExtraError,
+                       match=r"t-SNE needs scikit-learn.*pip install 'gatkit\[plot\]'") as caught:
+        extras.require("sklearn.not_a_module", "plot", feature="t-SNE")
+    assert isinstance(caught.value, ImportError) and caught.value.extra == "plot"
+    assert extras.install_command("widgets") == "pip install 'gatkit[widgets]'"
+    with pytest.raises(ValueError, match="extra"):
+        extras.install_command("everything")
 
 
 def test_layout_is_seeded_and_packs_small_components_below(small):

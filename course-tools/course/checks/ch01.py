@@ -97,7 +97,7 @@ register(Check(
     title="`edge_index` from the adjacency dict",
     reference=edges.edge_index_from_adjacency,
     cases=_adjacency_cases,
-    normalize=sort_columns,
+    normalise=sort_columns,
     hint="Every pair (node, neighbour) in the dict is an undirected edge: emit it in both "
          "directions, then drop repeated columns and self-loops. Return int64 of shape (2, E).",
     mistakes={
@@ -115,7 +115,7 @@ register(Check(
     title="add self-loops",
     reference=edges.add_self_loops,
     cases=_edge_list_cases,
-    normalize=sort_columns,
+    normalise=sort_columns,
     hint="Append one column (i, i) for every node i in 0 .. num_nodes - 1, keeping dtype int64.",
     mistakes={
         "Node 4 has no edges and got no self-loop: loop over range(num_nodes), not over the "

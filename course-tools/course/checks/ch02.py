@@ -192,7 +192,7 @@ register(Check(
     title="edge homophily",
     reference=_homophily_reference,
     cases=_homophily_cases,
-    normalize=_as_float64,
+    normalise=_as_float64,
     hint="Drop the self-loops (columns with source == target), compare y[edge_index[0]] with "
          "y[edge_index[1]], and return the mean of that boolean as a float tensor.",
     mistakes={

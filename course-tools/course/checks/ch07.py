@@ -3,6 +3,8 @@
 Exercise 7.1 is the loss on the training nodes, 7.2 the accuracy, 7.3 the early-stopping rule of
 the official GAT code replayed on a whole validation curve. The early-stopping cases are synthetic
 curves built so that each typical mistake changes the answer on the first case it gets wrong.
+The references are the library's :func:`gatkit.train.node_loss`, :func:`gatkit.train.accuracy`
+and :class:`gatkit.train.EarlyStopping` (with ``keep="both"``, the official code's snapshot).
 """
 
 from __future__ import annotations
@@ -14,16 +16,12 @@ import torch.nn.functional as F
 
 from course.checks.cases import load_cora, seeded_generator
 from course.checks.core import Case, Check, register
+from gatkit.train import EarlyStopping, accuracy, node_loss
 
 
 
 
 # --- 7.1 the loss on the training nodes --------------------------------------------------------
-
-def training_loss(logits: torch.Tensor, labels: torch.Tensor, train_idx: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy over the rows ``train_idx`` of ``logits`` (N, C) only: a 0-dim tensor."""
-    return F.cross_entropy(logits[train_idx], labels[train_idx])
-
 
 # Toy: 5 nodes, 3 classes, training nodes 0 and 3. The logits are log-probabilities, so the loss
 # can be read off: node 0 gives its label 0 probability 1/2, node 3 its label 2 probability 1/2,
@@ -74,7 +72,7 @@ def _summed_loss(logits, labels, train_idx):
 register(Check(
     id="7.1",
     title="the loss on the training nodes",
-    reference=training_loss,
+    reference=node_loss,
     cases=_loss_cases,
     hint="Select the training rows first, logits[train_idx] (n, C) and labels[train_idx] (n,), then "
          "F.cross_entropy(logits, labels): it applies log_softmax over the classes itself and "
@@ -99,11 +97,6 @@ register(Check(
 
 
 # --- 7.2 accuracy ------------------------------------------------------------------------------
-
-def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Share of rows of ``logits`` (n, C) whose largest entry is at the label: a 0-dim float tensor."""
-    return (logits.argmax(dim=1) == labels).float().mean()
-
 
 def _as_float32(result):
     # Any floating dtype is fine for a share; counts (int) stay ints and are reported as such.
@@ -159,7 +152,7 @@ register(Check(
     title="accuracy",
     reference=accuracy,
     cases=_accuracy_cases,
-    normalize=_as_float32,
+    normalise=_as_float32,
     hint="The prediction of a node is the class with the largest logit, logits.argmax(dim=1) (n,); "
          "compare it with labels and average the booleans as floats: a 0-dim tensor between 0 and 1.",
     mistakes={
@@ -186,21 +179,14 @@ def early_stopping(val_accs: torch.Tensor, val_losses: torch.Tensor, patience: i
     Returns ``torch.tensor([best_epoch, last_epoch])``: the epoch whose weights are kept (the last
     one at least as good as the best so far on accuracy AND loss; -1 if none) and the last epoch
     that runs (the one where ``patience`` epochs have passed without any improvement, or the
-    curve's last epoch).
+    curve's last epoch). The rule itself is the library's :class:`gatkit.train.EarlyStopping`.
     """
-    best_acc, best_loss = -math.inf, math.inf
-    best_epoch, counter = -1, 0
+    stopper, epoch = EarlyStopping(patience, keep="both"), -1
     for epoch, (acc, loss) in enumerate(zip(val_accs.tolist(), val_losses.tolist())):
-        if acc >= best_acc or loss <= best_loss:
-            if acc >= best_acc and loss <= best_loss:
-                best_epoch = epoch
-            best_acc, best_loss = max(best_acc, acc), min(best_loss, loss)
-            counter = 0
-        else:
-            counter += 1
-        if counter == patience:
-            return torch.tensor([best_epoch, epoch])
-    return torch.tensor([best_epoch, len(val_accs) - 1])
+        if stopper.step(epoch, acc, loss):
+            break
+    best = -1 if stopper.best_epoch is None else stopper.best_epoch
+    return torch.tensor([best, epoch])
 
 
 def _replay(val_accs, val_losses, patience, *, reset, snapshot, update_at_snapshot_only=False,

@@ -10,7 +10,8 @@ Cora's embedding has exact duplicates (nodes with the same features and neighbou
 order a library such as scikit-learn may break differently, and ``torch.cdist`` rounds in float32
 (for more than 25 points a node's distance to itself comes out near 1e-3, not 0). The tolerances
 (5e-4 on a share, 1e-4 on a silhouette) allow for both; every listed mistake is far outside them
-on the toy case already.
+on the toy case already. The references are the library's :func:`gatkit.embeddings.knn_agreement`
+and :func:`gatkit.embeddings.silhouette_values` (scikit-learn's ``silhouette_samples``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import torch.nn.functional as F
 
 from course.checks.cases import load_cora, seeded_generator
 from course.checks.core import Case, Check, register
+from gatkit import embeddings
 
 
 def _as_double(result):
@@ -52,10 +54,7 @@ def cora_embedding() -> torch.Tensor:
 
 def knn_agreement(z: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:
     """Mean over the nodes of the share of their ``k`` nearest other nodes with the same label: 0-dim."""
-    dist = torch.cdist(z, z)  # (N, N) Euclidean
-    dist.fill_diagonal_(float("inf"))  # a node is not its own neighbour
-    neighbours = dist.topk(k, dim=1, largest=False).indices  # (N, k)
-    return (labels[neighbours] == labels.unsqueeze(1)).float().mean()
+    return torch.tensor(embeddings.knn_agreement(z, labels, k=k), dtype=torch.float64)
 
 
 # Toy, k = 2: six nodes on a line (second coordinate 0), two classes.
@@ -135,7 +134,7 @@ register(Check(
     title="k-NN label agreement",
     reference=knn_agreement,
     cases=_agreement_cases,
-    normalize=_as_double,
+    normalise=_as_double,
     rtol=1e-4,
     atol=5e-4,
     hint="Take all pairwise distances, torch.cdist(z, z) (N, N); set the diagonal to infinity so that "
@@ -164,22 +163,9 @@ register(Check(
 
 # --- 9.2 silhouette values -----------------------------------------------------------------------
 
-def _nearest_other(mean_to_class: torch.Tensor, rows: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """(N,) the smallest entry of each row of ``mean_to_class`` (N, C), the node's own class left out."""
-    own = torch.tensor(float("inf"), dtype=mean_to_class.dtype)
-    return mean_to_class.index_put((rows, labels), own).min(dim=1).values
-
-
 def silhouette_values(z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Silhouette (N,) of every node: ``(b - a) / max(a, b)`` (every class has at least 2 nodes)."""
-    dist = torch.cdist(z, z)  # (N, N)
-    onehot = F.one_hot(labels, int(labels.max()) + 1).to(z.dtype)  # (N, C)
-    sizes = onehot.sum(dim=0)  # (C,)
-    mean_to_class = dist @ onehot / sizes  # (N, C) mean distance from each node to each class
-    rows = torch.arange(len(labels))
-    a = mean_to_class[rows, labels] * sizes[labels] / (sizes[labels] - 1)  # (N,) the node itself left out
-    b = _nearest_other(mean_to_class, rows, labels)  # (N,)
-    return (b - a) / torch.maximum(a, b)
+    return torch.from_numpy(embeddings.silhouette_values(z, labels))  # (N,) float64
 
 
 # Toy: seven nodes on a line, three classes, not sorted by class.
@@ -214,6 +200,10 @@ def _parts(z, labels):
     return torch.cdist(z, z), onehot, onehot.sum(dim=0), torch.arange(len(labels))
 
 
+def _nearest_other(mean_to_class: torch.Tensor, rows: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """(N,) the smallest entry of each row of ``mean_to_class`` (N, C), the node's own class left out."""
+    own = torch.tensor(float("inf"), dtype=mean_to_class.dtype)
+    return mean_to_class.index_put((rows, labels), own).min(dim=1).values
 
 
 def _self_in_own_class(z, labels):
@@ -265,7 +255,7 @@ register(Check(
     title="silhouette values",
     reference=silhouette_values,
     cases=_silhouette_cases,
-    normalize=_as_double,
+    normalise=_as_double,
     rtol=1e-4,
     atol=1e-4,
     hint="With dist = torch.cdist(z, z) (N, N): a_i is the mean distance from i to the OTHER nodes of "

@@ -63,7 +63,7 @@ class Check:
     mistakes
         Known wrong implementations, each mapped to the explanation shown when the learner's
         result equals theirs. Tests feed every one of them to the check.
-    normalize
+    normalise
         Applied to both results before comparing, for results whose order does not matter.
     """
 
@@ -73,7 +73,7 @@ class Check:
     cases: Callable[[], list[Case]]
     hint: str
     mistakes: dict[str, Callable] = field(default_factory=dict)
-    normalize: Callable[[Any], Any] = staticmethod(lambda result: result)
+    normalise: Callable[[Any], Any] = staticmethod(lambda result: result)
     rtol: float = 1.3e-6
     atol: float = 1e-5
 
@@ -155,7 +155,7 @@ def _clone(value: Any) -> Any:
 def _diagnose(check: Check, got: Any, case: Case) -> str:
     for explanation, mistake in check.mistakes.items():
         try:
-            theirs = check.normalize(_call(mistake, case)[0])
+            theirs = check.normalise(_call(mistake, case)[0])
         except Exception:  # a mistake may not even run on this case; it is then not the match
             continue
         if difference(got, theirs, rtol=check.rtol, atol=check.atol) is None:
@@ -171,8 +171,8 @@ def verify(check: Check, function: Callable) -> int:
     cases = check.cases()
     for case in cases:
         got, args, kwargs = _call(function, case)
-        got = check.normalize(got)
-        expected = check.normalize(_call(check.reference, case)[0])
+        got = check.normalise(got)
+        expected = check.normalise(_call(check.reference, case)[0])
         problem = difference(got, expected, rtol=check.rtol, atol=check.atol)
         inputs_changed = difference((args, kwargs), (case.args, case.kwargs), rtol=0, atol=0)
         if problem is None and inputs_changed:

@@ -1,18 +1,17 @@
-"""Every plot of the course; this part draws the dataset (chapter 02).
+"""The dataset figures (chapter 02): degrees, class balance, homophily, the graph, one neighbourhood.
 
 Each function returns a :class:`matplotlib.figure.Figure` made with ``pyplot``, so a notebook
 shows it with ``plt.show()`` and a script saves it with ``fig.savefig(...)`` (then
 ``plt.close(fig)``). Functions that draw one panel accept ``ax=`` to draw into an existing axes.
 
-Colours are RGB tuples, never names like ``"tab:blue"``: igraph parses colours itself and only
-understands tuples and X11 names. Nothing here needs cairo: igraph draws into a matplotlib axes
-(``ig.plot(g, target=ax)``) when asked to, and the default drawing path uses matplotlib alone.
+Nothing here needs cairo: igraph draws into a matplotlib axes (``ig.plot(g, target=ax)``) when
+asked to, and the default drawing path uses matplotlib alone. igraph computes the layouts.
 
 Dataset figures
     :func:`plot_degrees`, :func:`plot_class_balance`, :func:`plot_homophily`,
     :func:`draw_graph` (all of Cora), :func:`draw_neighbourhood` (one node's k-hop neighbourhood).
-Helpers
-    :func:`class_colors`, :func:`graph_layout`, :func:`neighbourhood_layout`.
+Layouts
+    :func:`graph_layout`, :func:`neighbourhood_layout`.
 """
 
 from __future__ import annotations
@@ -32,9 +31,10 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
 from gatkit import edges, graph
+from gatkit.extras import require
+from gatkit.viz.style import class_colours, class_legend, figure_and_axes
 
 __all__ = [
-    "class_colors",
     "draw_graph",
     "draw_neighbourhood",
     "graph_layout",
@@ -49,12 +49,9 @@ _PLAIN = FuncFormatter(lambda value, _: f"{value:g}")  # 1, 10, 100 instead of 1
 _LAYOUTS = ("fr", "drl", "kk")
 
 
-def class_colors(num_classes: int) -> list[tuple[float, float, float]]:
-    """One distinct RGB tuple per class (matplotlib's *tab10*, *tab20* beyond 10 classes)."""
-    if num_classes < 1:
-        raise ValueError(f"num_classes must be at least 1, got {num_classes}")
-    palette = plt.get_cmap("tab10" if num_classes <= 10 else "tab20").colors
-    return [tuple(float(v) for v in palette[c % len(palette)]) for c in range(num_classes)]
+def _igraph(feature: str):
+    """The igraph module, or a :class:`gatkit.extras.MissingExtraError` naming ``feature``."""
+    return require("igraph", "plot", feature=feature)
 
 
 # --------------------------------------------------------------------------
@@ -91,7 +88,7 @@ def plot_degrees(edge_index: torch.Tensor, num_nodes: int, *, name: str = "graph
         # one dot per node: integer degrees stack into bands, so the crowded low bands show
         # where most nodes are, and the rare hubs stand out above them
         ax.scatter(ids, np.maximum(values, 0.7), s=6, alpha=0.6, linewidths=0,
-                   color=class_colors(1)[0])
+                   color=class_colours(1)[0])
         ax.set_yscale("log")
         ax.set_ylim(0.6, max(2, values.max()) * 1.8)
         ax.set_xlim(-num_nodes * 0.01, num_nodes * 1.01)
@@ -106,7 +103,7 @@ def plot_degrees(edge_index: torch.Tensor, num_nodes: int, *, name: str = "graph
     k = np.nonzero(counts)[0]
     k = k[k > 0]  # isolated nodes (degree 0) cannot sit on a log axis; named in the title
     ax = axes[2]
-    ax.plot(k, counts[k], "o", markersize=4, color=class_colors(2)[1])
+    ax.plot(k, counts[k], "o", markersize=4, color=class_colours(2)[1])
     ax.set(xscale="log", yscale="log", xlabel="degree k (log scale)",
            ylabel="number of nodes with degree k (log)")
     ax.xaxis.set_major_formatter(_PLAIN)
@@ -130,9 +127,9 @@ def plot_class_balance(y: torch.Tensor, splits: dict[str, torch.Tensor],
     num_classes = len(class_names) if class_names is not None else int(y.max()) + 1
     names = list(class_names) if class_names is not None else [f"class {c}" for c in range(num_classes)]
     counts = graph.class_balance(y, splits, num_classes)
-    fig, ax = _figure_and_axes(ax, figsize=(10, 4.2))
+    fig, ax = figure_and_axes(ax, figsize=(10, 4.2))
     width = 0.8 / max(1, len(counts))
-    colours = class_colors(max(3, len(counts)))
+    colours = class_colours(max(3, len(counts)))
     for s, (split, per_class) in enumerate(counts.items()):
         share = per_class.double() / max(1, int(per_class.sum()))
         ax.bar(np.arange(num_classes) + (s - (len(counts) - 1) / 2) * width, share.numpy(), width,
@@ -159,8 +156,8 @@ def plot_homophily(edge_index: torch.Tensor, y: torch.Tensor,
     ends = torch.bincount(y[edge_index[0, ~loops]], minlength=num_classes).double()  # (C,)
     random_wiring = (ends / ends.sum()).numpy()
     overall = graph.edge_homophily(edge_index, y)
-    fig, ax = _figure_and_axes(ax, figsize=(10, 4.2))
-    colours = class_colors(num_classes)
+    fig, ax = figure_and_axes(ax, figsize=(10, 4.2))
+    colours = class_colours(num_classes)
     xs = np.arange(num_classes)
     ax.bar(xs, per_class, 0.6, color=colours)
     ax.plot(xs, random_wiring, "D", color="black", markersize=6,
@@ -185,7 +182,7 @@ def plot_homophily(edge_index: torch.Tensor, y: torch.Tensor,
 @contextlib.contextmanager
 def _seeded_igraph(seed: int) -> Iterator[None]:
     """Run igraph's random layouts from their own ``random.Random(seed)``, then restore its RNG."""
-    import igraph as ig
+    ig = _igraph("graph layouts")
 
     ig.set_random_number_generator(random.Random(seed))
     try:
@@ -230,6 +227,7 @@ def graph_layout(edge_index: torch.Tensor, num_nodes: int, *, method: str = "fr"
     """
     if method not in _LAYOUTS:
         raise ValueError(f"method must be one of {', '.join(_LAYOUTS)}, got {method!r}")
+    _igraph("graph layouts")
     g = graph.to_igraph(edge_index, num_nodes)
     components = sorted(g.connected_components(), key=lambda c: (-len(c), c[0]))
     xy = np.zeros((num_nodes, 2))
@@ -318,12 +316,13 @@ def draw_graph(edge_index: torch.Tensor, y: torch.Tensor, *, class_names: Sequen
     layout = np.asarray(layout, dtype=float)
     if layout.shape != (num_nodes, 2):
         raise ValueError(f"layout must have shape ({num_nodes}, 2), got {layout.shape}")
+    ig = _igraph("draw_graph")  # edge betweenness, and the igraph backend
     g = graph.to_igraph(edge_index, num_nodes)
     pairs = np.array(g.get_edgelist(), dtype=np.int64).reshape(-1, 2)  # (M, 2)
     betweenness = np.array(g.edge_betweenness(), dtype=float)  # (M,)
     deg = np.array(g.degree(), dtype=float)  # (N,)
     labels = y.numpy()
-    colours = np.array(class_colors(num_classes))  # (C, 3)
+    colours = np.array(class_colours(num_classes))  # (C, 3)
 
     edge_width = 0.25 + 2.75 * np.sqrt(betweenness / max(1.0, betweenness.max(initial=0.0)))  # (M,)
     same = labels[pairs[:, 0]] == labels[pairs[:, 1]]  # (M,)
@@ -331,7 +330,7 @@ def draw_graph(edge_index: torch.Tensor, y: torch.Tensor, *, class_names: Sequen
     node_area = 4.0 + 3.0 * deg  # points^2: area, not diameter, grows with degree
     node_rgb = colours[labels]  # (N, 3)
 
-    fig, ax = _figure_and_axes(ax, figsize=(12.5, 11))
+    fig, ax = figure_and_axes(ax, figsize=(12.5, 11))
     if backend == "matplotlib":
         edge_rgba = np.concatenate([edge_rgb, np.full((len(pairs), 1), 0.45)], axis=1)
         ax.add_collection(LineCollection(layout[pairs], linewidths=edge_width, colors=edge_rgba,
@@ -340,8 +339,6 @@ def draw_graph(edge_index: torch.Tensor, y: torch.Tensor, *, class_names: Sequen
         ax.scatter(layout[order, 0], layout[order, 1], s=node_area[order], c=node_rgb[order],
                    edgecolors="white", linewidths=0.3, zorder=2)
     else:
-        import igraph as ig
-
         ig.plot(g, target=ax, layout=layout.tolist(),
                 vertex_size=list(np.sqrt(node_area)), vertex_color=[tuple(c) for c in node_rgb],
                 # one colour per vertex: igraph would read a lone RGB tuple as three colours
@@ -356,7 +353,7 @@ def draw_graph(edge_index: torch.Tensor, y: torch.Tensor, *, class_names: Sequen
                  f"(largest: {int(sizes[0])} nodes)")
     ax.set_title(title)
     big = int(deg.max()) if len(deg) else 1
-    _class_legend(ax, class_names, colours, labels, title="class (nodes)", extra=[
+    class_legend(ax, class_names, colours, labels, title="class (nodes)", extra=[
         (Line2D([], [], color=colours[0], linewidth=1.2), "edge within a class: its colour"),
         (Line2D([], [], color=_EDGE_GREY, linewidth=1.2), "edge between two classes: grey"),
         (Line2D([], [], color=_EDGE_GREY, linewidth=3.0), "thick edge: high edge betweenness"),
@@ -373,26 +370,6 @@ def draw_graph(edge_index: torch.Tensor, y: torch.Tensor, *, class_names: Sequen
 def _dot(size: float) -> Line2D:
     """A grey legend marker ``size`` points across (``scatter``'s ``s`` is its square)."""
     return Line2D([], [], linestyle="", marker="o", markersize=size, color=_EDGE_GREY)
-
-
-def _class_legend(ax: Axes, class_names: Sequence[str] | None, colours: np.ndarray,
-                  labels: np.ndarray, extra: list | None = None, **kwargs) -> None:
-    """A legend with one dot per class present in ``labels`` (its count in brackets)."""
-    counts = np.bincount(labels, minlength=len(colours))
-    handles, texts = [], []
-    for c in range(len(colours)):
-        if counts[c] == 0:
-            continue
-        name = class_names[c] if class_names is not None else f"class {c}"
-        handles.append(Line2D([], [], linestyle="", marker="o", markersize=9, color=colours[c]))
-        texts.append(f"{name} ({counts[c]})")
-    for handle, text in extra or []:
-        handles.append(handle)
-        texts.append(text)
-    options = dict(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=10,
-                   title_fontsize=10, labelspacing=0.9)
-    options.update(kwargs)
-    ax.legend(handles, texts, **options)
 
 
 # --------------------------------------------------------------------------
@@ -498,11 +475,11 @@ def draw_neighbourhood(edge_index: torch.Tensor, y: torch.Tensor, node: int, hop
     labels = y[nodes]  # (n,)
     xy = neighbourhood_layout(sub, distance, labels)  # (n, 2)
     full_degree = graph.degree(edge_index, num_nodes)[nodes].numpy().astype(float)  # (n,)
-    colours = np.array(class_colors(num_classes))
+    colours = np.array(class_colours(num_classes))
     pairs = graph.undirected_pairs(sub, len(nodes)).T.numpy()  # (m, 2), centre is 0
     rings = int(distance.max())
 
-    fig, ax = _figure_and_axes(ax, figsize=(9.5, 8))
+    fig, ax = figure_and_axes(ax, figsize=(9.5, 8))
     scale = 1.0 / max(1, rings)  # keep the outer ring the same size on the page
     xy = xy * scale
     for ring in range(1, rings + 1):
@@ -532,8 +509,7 @@ def draw_neighbourhood(edge_index: torch.Tensor, y: torch.Tensor, node: int, hop
         ax.scatter([0], [0], s=520, marker="*", c=node_rgb[:1], edgecolors="black", linewidths=1.2,
                    zorder=3)
     else:
-        import igraph as ig
-
+        ig = _igraph("the igraph backend")
         g = ig.Graph(n=len(nodes), edges=pairs.tolist())
         sizes = np.sqrt(area)
         sizes[0] = 24.0
@@ -550,51 +526,8 @@ def draw_neighbourhood(edge_index: torch.Tensor, y: torch.Tensor, node: int, hop
     name = class_names[int(y[node])] if class_names is not None else f"class {int(y[node])}"
     ax.set_title(f"Node {node} ({name}, degree {int(full_degree[0])}): "
                  f"{len(nodes) - 1} nodes within {hops} hop{'s' if hops != 1 else ''}")
-    _class_legend(ax, class_names, colours, labels.numpy()[1:], extra=[
+    class_legend(ax, class_names, colours, labels.numpy()[1:], extra=[
         (Line2D([], [], linestyle="", marker="*", markersize=14, markerfacecolor="white",
                 markeredgecolor="black"), f"node {node} (centre)")], fontsize=9,
                   title="class (nodes around the centre)", title_fontsize=9, labelspacing=0.5)
-    return fig
-
-
-def _figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
-    if ax is not None:
-        return ax.get_figure(), ax
-    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
-    return fig, ax
-
-
-# --------------------------------------------------------------------------
-# Training
-# --------------------------------------------------------------------------
-
-
-def plot_learning_curves(history: dict[str, Sequence[float]], best_epoch: int | None = None, *,
-                         title: str = "") -> Figure:
-    """Loss and accuracy per epoch from a training ``history`` (see ``gatkit.train``).
-
-    Left: train and validation loss. Right: validation accuracy and the training accuracy
-    measured twice, in eval mode and in train mode (with dropout, hence lower). The epoch whose
-    weights were kept is marked.
-    """
-    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(12, 4.2))
-    epochs = np.arange(len(history["val_loss"]))
-    loss_ax.plot(epochs, history["train_loss"], label="train (eval mode)", color="tab:blue")
-    loss_ax.plot(epochs, history["val_loss"], label="validation", color="tab:orange")
-    loss_ax.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
-    acc_ax.plot(epochs, history["train_acc"], label="train (eval mode)", color="tab:blue")
-    if "train_acc_dropout" in history:
-        acc_ax.plot(epochs, history["train_acc_dropout"], label="train (train mode, dropout)",
-                    color="tab:blue", alpha=0.35, linewidth=0.8)
-    acc_ax.plot(epochs, history["val_acc"], label="validation", color="tab:orange")
-    acc_ax.set(xlabel="epoch", ylabel="accuracy", title="accuracy", ylim=(0, 1.02))
-    for ax in (loss_ax, acc_ax):
-        if best_epoch is not None:
-            ax.axvline(best_epoch, color="grey", linestyle="--", linewidth=1,
-                       label=f"weights kept (epoch {best_epoch})")
-        ax.grid(alpha=0.3)
-        ax.legend(frameon=False, fontsize=9)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
     return fig
