@@ -7,8 +7,7 @@ import torch
 
 from gatkit import edges, graph
 from course.checks.cases import load_cora
-from course.checks.core import Case, Check, register
-
+from course.checks.core import Case, Check, as_float64, register
 
 
 # --- 2.1 the degree vector -------------------------------------------------------------------
@@ -150,15 +149,6 @@ TOY_WITH_LOOPS = torch.cat([_PATH, torch.arange(4).repeat(2, 1)], dim=1)
 TOY_CLASSES = torch.tensor([0, 0, 1, 1])
 
 
-def _as_float64(result):
-    """Compare a Python number and a floating tensor alike (both as float64 tensors)."""
-    if isinstance(result, (int, float)) and not isinstance(result, bool):
-        return torch.tensor(float(result), dtype=torch.float64)
-    if isinstance(result, torch.Tensor) and result.is_floating_point():
-        return result.double()
-    return result
-
-
 def _homophily_cases() -> list[Case]:
     cora = load_cora()
     return [Case("path 0-1-2-3 with self-loops, classes 0 0 1 1", (TOY_WITH_LOOPS, TOY_CLASSES)),
@@ -192,7 +182,7 @@ register(Check(
     title="edge homophily",
     reference=_homophily_reference,
     cases=_homophily_cases,
-    normalise=_as_float64,
+    normalise=as_float64,
     hint="Drop the self-loops (columns with source == target), compare y[edge_index[0]] with "
          "y[edge_index[1]], and return the mean of that boolean as a float tensor.",
     mistakes={

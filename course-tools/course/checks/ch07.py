@@ -15,10 +15,8 @@ import torch
 import torch.nn.functional as F
 
 from course.checks.cases import load_cora, seeded_generator
-from course.checks.core import Case, Check, register
+from course.checks.core import Case, Check, as_float64, register
 from gatkit.train import EarlyStopping, accuracy, node_loss
-
-
 
 
 # --- 7.1 the loss on the training nodes --------------------------------------------------------
@@ -98,12 +96,6 @@ register(Check(
 
 # --- 7.2 accuracy ------------------------------------------------------------------------------
 
-def _as_float32(result):
-    # Any floating dtype is fine for a share; counts (int) stay ints and are reported as such.
-    if isinstance(result, torch.Tensor) and result.is_floating_point():
-        return result.float()
-    return result
-
 
 # Toy: 4 nodes and 4 classes (square on purpose, so that an argmax over the wrong axis still runs
 # and can be recognised); the predictions are 0, 1, 3, 3 against labels 0, 1, 2, 3: 3 of 4 right.
@@ -152,7 +144,7 @@ register(Check(
     title="accuracy",
     reference=accuracy,
     cases=_accuracy_cases,
-    normalise=_as_float32,
+    normalise=as_float64,
     hint="The prediction of a node is the class with the largest logit, logits.argmax(dim=1) (n,); "
          "compare it with labels and average the booleans as floats: a 0-dim tensor between 0 and 1.",
     mistakes={

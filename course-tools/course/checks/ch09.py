@@ -22,15 +22,8 @@ import torch
 import torch.nn.functional as F
 
 from course.checks.cases import load_cora, seeded_generator
-from course.checks.core import Case, Check, register
+from course.checks.core import Case, Check, as_float64, register
 from gatkit import embeddings
-
-
-def _as_double(result):
-    # Any floating dtype is fine for these scores; other results are reported as they are.
-    if isinstance(result, torch.Tensor) and result.is_floating_point():
-        return result.double()
-    return result
 
 
 @lru_cache(maxsize=None)
@@ -52,7 +45,7 @@ def cora_embedding() -> torch.Tensor:
 
 # --- 9.1 k-NN label agreement ------------------------------------------------------------------
 
-def knn_agreement(z: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:
+def agreement_tensor(z: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:
     """Mean over the nodes of the share of their ``k`` nearest other nodes with the same label: 0-dim."""
     return torch.tensor(embeddings.knn_agreement(z, labels, k=k), dtype=torch.float64)
 
@@ -132,9 +125,9 @@ def _counts_not_shares(z, labels, k):
 register(Check(
     id="9.1",
     title="k-NN label agreement",
-    reference=knn_agreement,
+    reference=agreement_tensor,
     cases=_agreement_cases,
-    normalise=_as_double,
+    normalise=as_float64,
     rtol=1e-4,
     atol=5e-4,
     hint="Take all pairwise distances, torch.cdist(z, z) (N, N); set the diagonal to infinity so that "
@@ -163,7 +156,7 @@ register(Check(
 
 # --- 9.2 silhouette values -----------------------------------------------------------------------
 
-def silhouette_values(z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def silhouette_tensor(z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Silhouette (N,) of every node: ``(b - a) / max(a, b)`` (every class has at least 2 nodes)."""
     return torch.from_numpy(embeddings.silhouette_values(z, labels))  # (N,) float64
 
@@ -247,15 +240,15 @@ def _divided_by_b(z, labels):
 
 
 def _a_minus_b(z, labels):
-    return -silhouette_values(z, labels)
+    return -silhouette_tensor(z, labels)
 
 
 register(Check(
     id="9.2",
     title="silhouette values",
-    reference=silhouette_values,
+    reference=silhouette_tensor,
     cases=_silhouette_cases,
-    normalise=_as_double,
+    normalise=as_float64,
     rtol=1e-4,
     atol=1e-4,
     hint="With dist = torch.cdist(z, z) (N, N): a_i is the mean distance from i to the OTHER nodes of "

@@ -81,6 +81,19 @@ class Check:
 REGISTRY: dict[str, Check] = {}
 
 
+def as_float64(result: Any) -> Any:
+    """A normaliser for numeric results: Python numbers and floating tensors alike, as float64 tensors.
+
+    Any floating dtype is then fine for a share or a score; anything else (an int count, a
+    tuple) is compared as it is, and reported as such.
+    """
+    if isinstance(result, (int, float)) and not isinstance(result, bool):
+        return torch.tensor(float(result), dtype=torch.float64)
+    if isinstance(result, torch.Tensor) and result.is_floating_point():
+        return result.double()
+    return result
+
+
 def register(check: Check) -> Check:
     """Add ``check`` to the registry (ids are unique)."""
     if check.id in REGISTRY:
