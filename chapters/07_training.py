@@ -668,4 +668,4 @@ print(f"chapter run time: {time.perf_counter() - chapter_started:.0f} s")
 # - Brody, Alon and Yahav, *How Attentive are Graph Attention Networks?* (ICLR 2022): GATv2, and
 #   why GAT's attention ranks neighbours the same way for every target.
 # - `gatkit.viz.plot_learning_curves(result.history, result.best_epoch)` draws the figure of
-#   section 6 for any `TrainResult`; `gatkit train --should-visualize` saves it per run.
+#   section 6 for any `TrainResult`; `gatkit train --should-visualise` saves it per run.

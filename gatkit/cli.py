@@ -2,18 +2,18 @@
 
 ::
 
-    gatkit visualize dataset --out-dir figures [--dataset cora]
-    gatkit visualize {attention,entropy,embedding} --out-dir figures [--model models/binaries/RUN.pt]
-    gatkit train [--should-test] [--should-visualize] [--enable-tensorboard] [--seeds N] ...
+    gatkit visualise dataset --out-dir figures [--dataset cora]
+    gatkit visualise {attention,entropy,embedding} --out-dir figures [--model models/binaries/RUN.pt]
+    gatkit train [--should-test] [--should-visualise] [--enable-tensorboard] [--seeds N] ...
     gatkit profile [--sizes 250 500 1000] [--implementations 1 2 3 pyg] [--out-dir DIR]
 
-Subcommands are grouped by verb. ``gatkit visualize WHAT`` looks ``WHAT`` up in
-:data:`VISUALIZERS`, so a new picture is one function plus one :func:`add_visualizer` call
+Subcommands are grouped by verb. ``gatkit visualise WHAT`` looks ``WHAT`` up in
+:data:`VISUALISERS`, so a new picture is one function plus one :func:`add_visualiser` call
 (``dataset``, ``attention``, ``entropy``, ``embedding``); a new verb
 such as ``gatkit train`` is one function that adds its subparser in :func:`build_parser`.
 
 Exit codes: 0 success, 1 a failure while working (e.g. the dataset cannot be loaded),
-2 bad usage, including an output folder that cannot be created or written and ``gatkit visualize``
+2 bad usage, including an output folder that cannot be created or written and ``gatkit visualise``
 without the ``gatkit[plot]`` extra. Errors are one line on stderr, never a traceback.
 """
 
@@ -30,9 +30,9 @@ from typing import Any, Callable, Sequence
 from gatkit.extras import MissingExtraError, require
 from gatkit.train import DATASETS, PAPER_RESULTS, TrainConfig  # the dataset registry and the paper's recipe
 
-__all__ = ["VISUALIZERS", "CliError", "Visualizer", "add_visualizer", "build_parser", "main",
-           "prepare_out_dir", "visualize_attention", "visualize_dataset", "visualize_embedding",
-           "visualize_entropy"]
+__all__ = ["VISUALISERS", "CliError", "Visualiser", "add_visualiser", "build_parser", "main",
+           "prepare_out_dir", "visualise_attention", "visualise_dataset", "visualise_embedding",
+           "visualise_entropy"]
 
 
 class CliError(Exception):
@@ -44,8 +44,8 @@ class CliError(Exception):
 
 
 @dataclass(frozen=True)
-class Visualizer:
-    """One ``gatkit visualize NAME`` target.
+class Visualiser:
+    """One ``gatkit visualise NAME`` target.
 
     ``add_arguments`` adds the target's own options to its subparser; ``run`` gets the parsed
     arguments and the (existing, writable) output folder and returns the paths it wrote.
@@ -57,16 +57,16 @@ class Visualizer:
     run: Callable[[argparse.Namespace, Path], list[Path]]
 
 
-#: ``gatkit visualize`` targets by name, in the order ``--help`` lists them.
-VISUALIZERS: dict[str, Visualizer] = {}
+#: ``gatkit visualise`` targets by name, in the order ``--help`` lists them.
+VISUALISERS: dict[str, Visualiser] = {}
 
 
-def add_visualizer(visualizer: Visualizer) -> Visualizer:
-    """Register a ``gatkit visualize`` target (names are unique)."""
-    if visualizer.name in VISUALIZERS:
-        raise ValueError(f"gatkit visualize {visualizer.name} is registered twice")
-    VISUALIZERS[visualizer.name] = visualizer
-    return visualizer
+def add_visualiser(visualiser: Visualiser) -> Visualiser:
+    """Register a ``gatkit visualise`` target (names are unique)."""
+    if visualiser.name in VISUALISERS:
+        raise ValueError(f"gatkit visualise {visualiser.name} is registered twice")
+    VISUALISERS[visualiser.name] = visualiser
+    return visualiser
 
 
 # --------------------------------------------------------------------------
@@ -101,7 +101,7 @@ def prepare_out_dir(path: str | os.PathLike) -> Path:
 
 
 # --------------------------------------------------------------------------
-# gatkit visualize dataset
+# gatkit visualise dataset
 # --------------------------------------------------------------------------
 
 
@@ -120,7 +120,7 @@ def _dataset_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dpi", type=int, default=120, help="resolution of the PNGs (default: 120)")
 
 
-def visualize_dataset(args: argparse.Namespace, out_dir: Path) -> list[Path]:
+def visualise_dataset(args: argparse.Namespace, out_dir: Path) -> list[Path]:
     """Write the dataset figures of chapter 02 as PNGs into ``out_dir``; return their paths.
 
     Files: ``<name>_degrees.png``, ``<name>_class_balance.png``, ``<name>_homophily.png``,
@@ -176,16 +176,16 @@ def _save_figures(figures: list[tuple[str, Callable]], out_dir: Path, dpi: int) 
     return written
 
 
-add_visualizer(Visualizer(
+add_visualiser(Visualiser(
     name="dataset",
     help="degree plots, class balance, homophily, the whole graph and one neighbourhood",
     add_arguments=_dataset_arguments,
-    run=visualize_dataset,
+    run=visualise_dataset,
 ))
 
 
 # --------------------------------------------------------------------------
-# gatkit visualize attention | entropy | embedding: what a trained model learned
+# gatkit visualise attention | entropy | embedding: what a trained model learned
 # --------------------------------------------------------------------------
 
 
@@ -287,7 +287,7 @@ def _chosen_nodes(args: argparse.Namespace, dataset) -> list[int]:
     return list(dict.fromkeys(nodes))  # in order, without repeats
 
 
-def visualize_attention(args: argparse.Namespace, out_dir: Path) -> list[Path]:
+def visualise_attention(args: argparse.Namespace, out_dir: Path) -> list[Path]:
     """Neighbourhood attention drawings: ``<model>_node<id>_layer<l>_head<h>.png`` per node and layer."""
     from gatkit.viz import draw_attention
 
@@ -310,7 +310,7 @@ def visualize_attention(args: argparse.Namespace, out_dir: Path) -> list[Path]:
     return _save_figures(figures, out_dir, args.dpi)
 
 
-def visualize_entropy(args: argparse.Namespace, out_dir: Path) -> list[Path]:
+def visualise_entropy(args: argparse.Namespace, out_dir: Path) -> list[Path]:
     """Attention entropy per layer and head against uniform attention, trained and untrained."""
     from gatkit.viz import plot_attention_ratios, plot_entropy_histograms
 
@@ -331,7 +331,7 @@ def _embedding_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--perplexity", type=float, default=30.0, help="t-SNE perplexity (default: 30)")
 
 
-def visualize_embedding(args: argparse.Namespace, out_dir: Path) -> list[Path]:
+def visualise_embedding(args: argparse.Namespace, out_dir: Path) -> list[Path]:
     """t-SNE of the hidden layer and the logits, trained and untrained, with k-NN and silhouette scores."""
     from gatkit.embeddings import embedding_scores, tsne
     from gatkit.viz import plot_embedding_panels
@@ -354,15 +354,15 @@ def visualize_embedding(args: argparse.Namespace, out_dir: Path) -> list[Path]:
     ], out_dir, args.dpi)
 
 
-for _visualizer in (
-    Visualizer("attention", "neighbourhood attention of chosen nodes, per layer and head (a trained model)",
-               _attention_arguments, visualize_attention),
-    Visualizer("entropy", "attention entropy per layer and head against uniform attention, trained and untrained",
-               _model_arguments, visualize_entropy),
-    Visualizer("embedding", "t-SNE of the hidden layer and the logits with k-NN and silhouette scores, "
-               "trained and untrained", _embedding_arguments, visualize_embedding),
+for _visualiser in (
+    Visualiser("attention", "neighbourhood attention of chosen nodes, per layer and head (a trained model)",
+               _attention_arguments, visualise_attention),
+    Visualiser("entropy", "attention entropy per layer and head against uniform attention, trained and untrained",
+               _model_arguments, visualise_entropy),
+    Visualiser("embedding", "t-SNE of the hidden layer and the logits with k-NN and silhouette scores, "
+               "trained and untrained", _embedding_arguments, visualise_embedding),
 ):
-    add_visualizer(_visualizer)
+    add_visualiser(_visualiser)
 
 
 # --------------------------------------------------------------------------
@@ -457,13 +457,13 @@ def _add_train_parser(verbs) -> None:
          help="train N runs with seeds SEED .. SEED+N-1 and print the mean and standard deviation")
     flag("--device", default=None, help="torch device; default: cuda when available, else cpu")
     flag("--out-dir", "--out_dir", type=Path, default=Path(run_defaults["out_dir"].default), dest="out_dir",
-         help="folder that receives models/ and runs/ (and figures/ with --should-visualize)")
+         help="folder that receives models/ and runs/ (and figures/ with --should-visualise)")
     flag("--resume", type=Path, default=None, metavar="CHECKPOINT", help="continue a run from its checkpoint")
     flag("--checkpoint-every", "--checkpoint_every", type=int, default=run_defaults["checkpoint_every"].default,
          dest="checkpoint_every", metavar="EPOCHS", help="write the run's checkpoint every this many epochs (0: never)")
     flag("--should-test", "--should_test", action="store_true", dest="should_test",
          help="report the test accuracy of the restored best weights")
-    flag("--should-visualize", "--should_visualize", action="store_true", dest="should_visualize",
+    flag("--should-visualise", "--should_visualize", "--should-visualize", action="store_true", dest="should_visualise",
          help="write learning-curve plots to OUT_DIR/figures/")
     flag("--enable-tensorboard", "--enable_tensorboard", action="store_true", dest="enable_tensorboard",
          help="log loss and accuracy per epoch under OUT_DIR/runs/ (view with `tensorboard --logdir runs`)")
@@ -487,8 +487,8 @@ def run_train(args: argparse.Namespace) -> int:
     _check_config_bounds(args)
     if args.resume is not None and args.seeds != 1:
         raise CliError("--resume continues one run; do not combine it with --seeds.", 2)
-    if args.should_visualize:  # say so before training, not after
-        require("matplotlib", "plot", feature="--should-visualize")
+    if args.should_visualise:  # say so before training, not after
+        require("matplotlib", "plot", feature="--should-visualise")
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     try:
         torch.empty(0, device=device)
@@ -519,7 +519,7 @@ def run_train(args: argparse.Namespace) -> int:
         if args.should_test:
             line += f", test acc {metrics['test_acc']:.1%}"
         print(f"{line} -> {result.binary_path}", flush=True)
-        if args.should_visualize:
+        if args.should_visualise:
             _write_learning_curves(result, out_dir / "figures")
 
     if len(results) > 1:
@@ -601,7 +601,7 @@ def run_profile(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``gatkit`` argument parser: one subparser per verb, ``visualize`` one per target."""
+    """The ``gatkit`` argument parser: one subparser per verb, ``visualise`` one per target."""
     from gatkit import __version__
 
     parser = argparse.ArgumentParser(
@@ -609,24 +609,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"gatkit {__version__}")
     verbs = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    visualize = verbs.add_parser("visualize", help="write figures as PNG files",
+    # "visualize": the original project's (and American) spelling, kept as an alias.
+    visualise = verbs.add_parser("visualise", aliases=["visualize"], help="write figures as PNG files",
                                  description="Write figures as PNG files into --out-dir.")
-    targets = visualize.add_subparsers(dest="target", metavar="WHAT", required=True)
-    for visualizer in VISUALIZERS.values():
-        sub = targets.add_parser(visualizer.name, help=visualizer.help, description=visualizer.help)
+    targets = visualise.add_subparsers(dest="target", metavar="WHAT", required=True)
+    for visualiser in VISUALISERS.values():
+        sub = targets.add_parser(visualiser.name, help=visualiser.help, description=visualiser.help)
         sub.add_argument("--out-dir", required=True, type=Path, metavar="DIR",
                          help="folder for the PNG files (created if missing)")
-        visualizer.add_arguments(sub)
-        sub.set_defaults(handler=_run_visualizer(visualizer))
+        visualiser.add_arguments(sub)
+        sub.set_defaults(handler=_run_visualiser(visualiser))
     _add_train_parser(verbs)
     _add_profile_parser(verbs)
     return parser
 
 
-def _run_visualizer(visualizer: Visualizer) -> Callable[[argparse.Namespace], int]:
+def _run_visualiser(visualiser: Visualiser) -> Callable[[argparse.Namespace], int]:
     def handler(args: argparse.Namespace) -> int:
         out_dir = prepare_out_dir(args.out_dir)
-        written = visualizer.run(args, out_dir)
+        written = visualiser.run(args, out_dir)
         print(f"wrote {len(written)} file{'s' if len(written) != 1 else ''} to {out_dir}",
               file=sys.stderr)
         return 0

@@ -6,7 +6,7 @@ and train every layer and analyse attention (:mod:`gatkit.attention`) and embedd
 
 ``gatkit[plot]``
     matplotlib, igraph, networkx, scikit-learn: every figure (:mod:`gatkit.viz`,
-    ``gatkit visualize``), t-SNE and the silhouette score, graph conversions.
+    ``gatkit visualise``), t-SNE and the silhouette score, graph conversions.
 ``gatkit[widgets]``
     ipywidgets (and the plot extra): the interactive panels of :mod:`gatkit.explorer`.
 ``gatkit[tensorboard]``

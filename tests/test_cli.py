@@ -28,16 +28,16 @@ def png_size(path: Path) -> tuple[int, int]:
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
-    """Run ``gatkit visualize dataset`` once (into a folder that does not exist yet)."""
+    """Run ``gatkit visualise dataset`` once (into a folder that does not exist yet)."""
     out_dir = tmp_path_factory.mktemp("figures") / "new" / "folder"
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        code = cli.main(["visualize", "dataset", "--out-dir", str(out_dir), "--dpi", "40",
+        code = cli.main(["visualise", "dataset", "--out-dir", str(out_dir), "--dpi", "40",
                         "--layout", "kk"])  # kk: the fastest layout
     return code, out_dir, stdout.getvalue(), stderr.getvalue()
 
 
-def test_visualize_dataset_writes_valid_pngs(written):
+def test_visualise_dataset_writes_valid_pngs(written):
     code, out_dir, stdout, _ = written
     assert code == 0
     assert sorted(p.name for p in out_dir.iterdir()) == sorted(EXPECTED)
@@ -47,7 +47,7 @@ def test_visualize_dataset_writes_valid_pngs(written):
         assert (out_dir / name).stat().st_size > 5_000, f"{name} looks empty"
 
 
-def test_visualize_dataset_prints_the_paths_it_wrote(written):
+def test_visualise_dataset_prints_the_paths_it_wrote(written):
     _, out_dir, stdout, stderr = written
     assert stdout.split() == [str(out_dir / name) for name in EXPECTED]
     assert f"wrote 5 files to {out_dir}" in stderr
@@ -58,7 +58,7 @@ def test_an_unusable_out_dir_is_a_clear_usage_error(tmp_path, capsys, make_block
     blocker = tmp_path / "not_a_folder"
     blocker.write_text("x")
     target = blocker if make_blocked == "a file in the way" else blocker / "sub"
-    assert cli.main(["visualize", "dataset", "--out-dir", str(target)]) == 2
+    assert cli.main(["visualise", "dataset", "--out-dir", str(target)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("gatkit: error:") and str(target) in err and "Traceback" not in err
 
@@ -68,7 +68,7 @@ def test_a_read_only_out_dir_is_a_clear_usage_error(tmp_path, capsys):
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
     try:
-        assert cli.main(["visualize", "dataset", "--out-dir", str(locked)]) == 2
+        assert cli.main(["visualise", "dataset", "--out-dir", str(locked)]) == 2
         assert "cannot write into the output folder" in capsys.readouterr().err
     finally:
         locked.chmod(0o700)
@@ -87,29 +87,34 @@ def test_prepare_out_dir_tries_a_real_write(tmp_path, monkeypatch):
 def test_the_installed_command_fails_cleanly_in_a_real_process(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    result = subprocess.run([sys.executable, "-m", "gatkit.cli", "visualize", "dataset", "--out-dir",
+    result = subprocess.run([sys.executable, "-m", "gatkit.cli", "visualise", "dataset", "--out-dir",
                              str(blocker / "sub")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "gatkit: error: cannot create the output folder" in result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
 
 
-def test_a_bad_node_is_a_usage_error(tmp_path, capsys):
+def test_the_american_spelling_of_the_verb_still_works(tmp_path, capsys):
     assert cli.main(["visualize", "dataset", "--out-dir", str(tmp_path), "--node", "99999"]) == 2
+    assert "--node" in capsys.readouterr().err  # parsed as `visualise dataset`, got as far as the node
+
+
+def test_a_bad_node_is_a_usage_error(tmp_path, capsys):
+    assert cli.main(["visualise", "dataset", "--out-dir", str(tmp_path), "--node", "99999"]) == 2
     assert "--node" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
 def test_usage_errors_exit_with_code_2(capsys):
-    for argv in (["visualize", "dataset"], ["visualize"], [], ["visualize", "nonsense", "--out-dir", "x"]):
+    for argv in (["visualise", "dataset"], ["visualise"], [], ["visualise", "nonsense", "--out-dir", "x"]):
         with pytest.raises(SystemExit) as info:
             cli.main(argv)
         assert info.value.code == 2
     assert "usage: gatkit" in capsys.readouterr().err
 
 
-def test_a_new_visualize_target_plugs_in(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(cli, "VISUALIZERS", dict(cli.VISUALIZERS))
+def test_a_new_visualise_target_plugs_in(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(cli, "VISUALISERS", dict(cli.VISUALISERS))
     seen = {}
 
     def run(args: argparse.Namespace, out_dir: Path) -> list[Path]:
@@ -118,15 +123,15 @@ def test_a_new_visualize_target_plugs_in(monkeypatch, tmp_path, capsys):
         path.write_bytes(PNG_SIGNATURE)
         return [path]
 
-    cli.add_visualizer(cli.Visualizer("demo", "a test target",
+    cli.add_visualiser(cli.Visualiser("demo", "a test target",
                                       lambda p: p.add_argument("--level", type=int, default=1), run))
-    assert cli.main(["visualize", "demo", "--out-dir", str(tmp_path), "--level", "3"]) == 0
+    assert cli.main(["visualise", "demo", "--out-dir", str(tmp_path), "--level", "3"]) == 0
     assert seen["args"].level == 3 and (tmp_path / "demo.png").exists()
     with pytest.raises(ValueError, match="twice"):
-        cli.add_visualizer(cli.Visualizer("demo", "again", lambda p: None, run))
+        cli.add_visualiser(cli.Visualiser("demo", "again", lambda p: None, run))
     capsys.readouterr()
     with pytest.raises(SystemExit) as info:
-        cli.main(["visualize", "--help"])
+        cli.main(["visualise", "--help"])
     assert info.value.code == 0 and "demo" in capsys.readouterr().out
 
 
@@ -135,6 +140,6 @@ def test_dataset_choices_come_from_the_loaders_registry():
 
     parser = cli.build_parser()
     for name in DATASETS:
-        assert parser.parse_args(["visualize", "dataset", "--out-dir", "x", "--dataset", name]).dataset == name
+        assert parser.parse_args(["visualise", "dataset", "--out-dir", "x", "--dataset", name]).dataset == name
     for name in PAPER_RESULTS:  # the datasets with the paper's recipe
         assert parser.parse_args(["train", "--dataset", name]).dataset == name

@@ -115,8 +115,8 @@ def test_the_core_library_works_without_any_extra(tmp_path):
     assert "test acc" in result.stdout
 
 
-@pytest.mark.parametrize("command", [["visualize", "dataset"],
-                                     ["train", "--epochs", "2", "--quiet", "--should-visualize"]])
+@pytest.mark.parametrize("command", [["visualise", "dataset"],
+                                     ["train", "--epochs", "2", "--quiet", "--should-visualise"]])
 def test_a_figure_without_the_plot_extra_says_how_to_install_it(tmp_path, command):
     code = CORE_INSTALL.format(blocked=EXTRAS_ONLY) + textwrap.dedent("""
         from gatkit.cli import main

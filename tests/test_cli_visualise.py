@@ -1,4 +1,4 @@
-"""`gatkit visualize attention | entropy | embedding`: figures of a trained model, clear errors."""
+"""`gatkit visualise attention | entropy | embedding`: figures of a trained model, clear errors."""
 
 import contextlib
 import io
@@ -36,7 +36,7 @@ def written_pngs(stdout: str) -> list[Path]:
 
 
 def test_attention_draws_each_chosen_node_in_each_layer(model_file, tmp_path):
-    code, stdout, stderr = run(["visualize", "attention", "--model", str(model_file), "--out-dir", str(tmp_path),
+    code, stdout, stderr = run(["visualise", "attention", "--model", str(model_file), "--out-dir", str(tmp_path),
                                 "--nodes", "1358", "random", "--dpi", "40"])
     assert code == 0, stderr
     names = sorted(path.name.replace(model_file.stem + "_", "") for path in written_pngs(stdout))
@@ -47,14 +47,14 @@ def test_attention_draws_each_chosen_node_in_each_layer(model_file, tmp_path):
 
 
 def test_attention_head_mean_and_one_layer(model_file, tmp_path):
-    code, stdout, stderr = run(["visualize", "attention", "--model", str(model_file), "--out-dir", str(tmp_path),
+    code, stdout, stderr = run(["visualise", "attention", "--model", str(model_file), "--out-dir", str(tmp_path),
                                 "--nodes", "0", "--layer", "1", "--head", "mean", "--layout", "kk", "--dpi", "40"])
     assert code == 0, stderr
     assert [path.name for path in written_pngs(stdout)] == [f"{model_file.stem}_node0_layer1_headmean.png"]
 
 
 def test_entropy_writes_the_histograms_and_the_ratios(model_file, tmp_path):
-    code, stdout, stderr = run(["visualize", "entropy", "--model", str(model_file), "--out-dir", str(tmp_path),
+    code, stdout, stderr = run(["visualise", "entropy", "--model", str(model_file), "--out-dir", str(tmp_path),
                                 "--dpi", "40"])
     assert code == 0, stderr
     assert [path.name for path in written_pngs(stdout)] == [f"{model_file.stem}_attention_entropy.png",
@@ -62,14 +62,14 @@ def test_entropy_writes_the_histograms_and_the_ratios(model_file, tmp_path):
 
 
 def test_embedding_writes_the_tsne_panels(model_file, tmp_path):
-    code, stdout, stderr = run(["visualize", "embedding", "--model", str(model_file), "--out-dir", str(tmp_path),
+    code, stdout, stderr = run(["visualise", "embedding", "--model", str(model_file), "--out-dir", str(tmp_path),
                                 "--dpi", "40"])
     assert code == 0, stderr
     assert [path.name for path in written_pngs(stdout)] == [f"{model_file.stem}_embeddings_tsne.png"]
 
 
 def test_without_a_model_one_is_trained_first(tmp_path):
-    code, stdout, stderr = run(["visualize", "entropy", "--epochs", "3", "--out-dir", str(tmp_path), "--dpi", "40"])
+    code, stdout, stderr = run(["visualise", "entropy", "--epochs", "3", "--out-dir", str(tmp_path), "--dpi", "40"])
     assert code == 0, stderr
     assert "no --model given: training" in stderr
     assert [path.name for path in written_pngs(stdout)] == ["cora_seed0_attention_entropy.png",
@@ -81,7 +81,7 @@ def test_an_unusable_model_file_is_a_clear_usage_error(tmp_path, damage):
     path = tmp_path / "model.pt"
     if damage == "garbage":
         path.write_bytes(b"not a model at all")
-    code, stdout, stderr = run(["visualize", "attention", "--model", str(path), "--out-dir", str(tmp_path / "out")])
+    code, stdout, stderr = run(["visualise", "attention", "--model", str(path), "--out-dir", str(tmp_path / "out")])
     assert code == 2 and stdout == ""
     assert stderr.startswith("gatkit: error:") and str(path) in stderr and "Traceback" not in stderr
 
@@ -89,7 +89,7 @@ def test_an_unusable_model_file_is_a_clear_usage_error(tmp_path, damage):
 @pytest.mark.parametrize("extra, message", [(["--layer", "3"], "--layer"), (["--head", "x"], "--head"),
                                             (["--nodes", "99999"], "--nodes")])
 def test_bad_choices_are_usage_errors(model_file, tmp_path, extra, message):
-    code, _, stderr = run(["visualize", "attention", "--model", str(model_file), "--out-dir", str(tmp_path)] + extra)
+    code, _, stderr = run(["visualise", "attention", "--model", str(model_file), "--out-dir", str(tmp_path)] + extra)
     assert code == 2 and message in stderr
 
 
@@ -101,10 +101,10 @@ def test_a_missing_plot_extra_is_one_line_with_the_install_command(monkeypatch, 
     def run_without_matplotlib(args, out_dir):
         require("matplotlib_is_not_installed", "plot", feature="gatkit.viz (figures)")
 
-    visualizer = cli.VISUALIZERS[target]
-    monkeypatch.setitem(cli.VISUALIZERS, target, cli.Visualizer(visualizer.name, visualizer.help,
-                                                                visualizer.add_arguments, run_without_matplotlib))
-    code, stdout, stderr = run(["visualize", target, "--out-dir", str(tmp_path)])
+    visualiser = cli.VISUALISERS[target]
+    monkeypatch.setitem(cli.VISUALISERS, target, cli.Visualiser(visualiser.name, visualiser.help,
+                                                                visualiser.add_arguments, run_without_matplotlib))
+    code, stdout, stderr = run(["visualise", target, "--out-dir", str(tmp_path)])
     assert code == 2 and stdout == ""
     assert stderr.count("\n") == 1 and stderr.startswith("gatkit: error: gatkit.viz (figures) needs")
     assert "pip install 'gatkit[plot]'" in stderr
