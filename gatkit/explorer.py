@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import torch
 
 from gatkit import edges, graph
-from gatkit.attention import check_alpha, head_weights, node_attention
+from gatkit.attention import check_alpha, check_node, head_weights, node_attention
 from gatkit.extras import require
 
 if TYPE_CHECKING:  # drawn by gatkit.viz, imported when a drawing is asked for
@@ -87,14 +87,7 @@ def pick_node(dataset: GraphDataset, choice: int | str, *, seed: int = 0) -> int
             generator = torch.Generator().manual_seed(int(seed))
             return int(torch.randint(num_nodes, (1,), generator=generator))
         raise ValueError(f"choice must be a node id or one of {CHOICES}, got {choice!r}")
-    if isinstance(choice, torch.Tensor) and choice.numel() == 1 and not choice.is_floating_point():
-        choice = int(choice)
-    if isinstance(choice, bool) or not isinstance(choice, numbers.Integral):
-        raise ValueError(f"choice must be a node id or one of {CHOICES}, got {choice!r}")
-    node = int(choice)
-    if not 0 <= node < num_nodes:
-        raise ValueError(f"node id must be in 0 .. {num_nodes - 1}, got {node}")
-    return node
+    return check_node(choice, num_nodes)
 
 
 def neighbourhood_stats(dataset: GraphDataset, node: int, hops: int = 2) -> dict[str, Any]:

@@ -1,0 +1,658 @@
+"""The ``gatkit`` command.
+
+::
+
+    gatkit visualise dataset --out-dir figures [--dataset cora]
+    gatkit visualise {attention,entropy,embedding} --out-dir figures [--model models/binaries/RUN.pt]
+    gatkit train [--should-test] [--should-visualise] [--enable-tensorboard] [--seeds N] ...
+    gatkit profile [--sizes 250 500 1000] [--implementations 1 2 3 pyg] [--out-dir DIR]
+
+Subcommands are grouped by verb. ``gatkit visualise WHAT`` looks ``WHAT`` up in
+:data:`VISUALISERS`, so a new picture is one function plus one :func:`add_visualiser` call
+(``dataset``, ``attention``, ``entropy``, ``embedding``); a new verb
+such as ``gatkit train`` is one function that adds its subparser in :func:`build_parser`.
+
+Exit codes: 0 success, 1 a failure while working (e.g. the dataset cannot be loaded),
+2 bad usage, including an output folder that cannot be created or written and ``gatkit visualise``
+without the ``gatkit[plot]`` extra. Errors are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from gatkit.extras import MissingExtraError, require
+from gatkit.train import DATASETS, PAPER_RESULTS, TrainConfig  # the dataset registry and the paper's recipe
+
+__all__ = ["VISUALISERS", "CliError", "Visualiser", "add_visualiser", "build_parser", "main",
+           "prepare_out_dir", "visualise_attention", "visualise_dataset", "visualise_embedding",
+           "visualise_entropy"]
+
+
+class CliError(Exception):
+    """A problem the user can fix; ``main`` prints the message and exits with ``exit_code``."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass(frozen=True)
+class Visualiser:
+    """One ``gatkit visualise NAME`` target.
+
+    ``add_arguments`` adds the target's own options to its subparser; ``run`` gets the parsed
+    arguments and the (existing, writable) output folder and returns the paths it wrote.
+    """
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, Path], list[Path]]
+
+
+#: ``gatkit visualise`` targets by name, in the order ``--help`` lists them.
+VISUALISERS: dict[str, Visualiser] = {}
+
+
+def add_visualiser(visualiser: Visualiser) -> Visualiser:
+    """Register a ``gatkit visualise`` target (names are unique)."""
+    if visualiser.name in VISUALISERS:
+        raise ValueError(f"gatkit visualise {visualiser.name} is registered twice")
+    VISUALISERS[visualiser.name] = visualiser
+    return visualiser
+
+
+# --------------------------------------------------------------------------
+# Output folder
+# --------------------------------------------------------------------------
+
+
+def prepare_out_dir(path: str | os.PathLike) -> Path:
+    """Create ``path`` if needed and make sure files can be written in it.
+
+    Raises
+    ------
+    CliError
+        With exit code 2 when the folder cannot be created (a file is in the way, no
+        permission) or a test file cannot be written in it.
+    """
+    folder = Path(path).expanduser()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise CliError(f"--out-dir {folder} exists and is not a folder; choose another path.", 2)
+    except OSError as error:
+        raise CliError(f"cannot create the output folder {folder}: {error.strerror or error}. "
+                       "Choose a folder you can write to.", 2)
+    try:  # permission bits do not tell the whole story (read-only mounts, root): try it
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise CliError(f"cannot write into the output folder {folder}: {error.strerror or error}. "
+                       "Choose a folder you can write to.", 2)
+    return folder
+
+
+# --------------------------------------------------------------------------
+# gatkit visualise dataset
+# --------------------------------------------------------------------------
+
+
+def _dataset_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", choices=DATASETS, default="cora",
+                        help="which Planetoid dataset to draw (default: cora)")
+    parser.add_argument("--node", default="highest degree",
+                        help="centre of the neighbourhood drawing: a node id, 'highest degree' "
+                             "(default) or 'random'")
+    parser.add_argument("--hops", type=int, default=2, choices=range(1, 5), metavar="{1..4}",
+                        help="rings of the neighbourhood drawing (default: 2)")
+    parser.add_argument("--layout", choices=("fr", "drl", "kk"), default="fr",
+                        help="layout of the whole-graph drawing (default: fr, Fruchterman-Reingold)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the layout and of --node random (default: 0)")
+    parser.add_argument("--dpi", type=int, default=120, help="resolution of the PNGs (default: 120)")
+
+
+def visualise_dataset(args: argparse.Namespace, out_dir: Path) -> list[Path]:
+    """Write the dataset figures of chapter 02 as PNGs into ``out_dir``; return their paths.
+
+    Files: ``<name>_degrees.png``, ``<name>_class_balance.png``, ``<name>_homophily.png``,
+    ``<name>_graph.png`` (the whole graph) and ``<name>_node<id>_<k>hop.png`` (a neighbourhood).
+    """
+    from gatkit import data, explorer, viz
+
+    try:
+        dataset = data.load_planetoid(args.dataset, progress=sys.stderr.isatty())
+    except data.DataError as error:
+        raise CliError(str(error), 1)
+    choice: int | str = int(args.node) if str(args.node).lstrip("-").isdigit() else args.node
+    try:
+        node = explorer.pick_node(dataset, choice, seed=args.seed)
+    except ValueError as error:
+        raise CliError(f"--node: {error}", 2)
+    name = dataset.name
+    splits = {"train": dataset.train_idx, "val": dataset.val_idx, "test": dataset.test_idx}
+    figures = [
+        (f"{name}_degrees.png", lambda: viz.plot_degrees(dataset.edge_index, dataset.num_nodes, name=name)),
+        (f"{name}_class_balance.png",
+         lambda: viz.plot_class_balance(dataset.y, splits, dataset.class_names)),
+        (f"{name}_homophily.png",
+         lambda: viz.plot_homophily(dataset.edge_index, dataset.y, dataset.class_names)),
+        (f"{name}_graph.png",
+         lambda: viz.draw_graph(dataset.edge_index, dataset.y, class_names=dataset.class_names,
+                                method=args.layout, seed=args.seed)),
+        (f"{name}_node{node}_{args.hops}hop.png",
+         lambda: viz.draw_neighbourhood(dataset.edge_index, dataset.y, node, args.hops,
+                                        class_names=dataset.class_names)),
+    ]
+    return _save_figures(figures, out_dir, args.dpi)
+
+
+def _save_figures(figures: list[tuple[str, Callable]], out_dir: Path, dpi: int) -> list[Path]:
+    """Draw each ``(filename, draw)`` and save it as ``out_dir/filename``, one at a time; return the paths."""
+    matplotlib = require("matplotlib", "plot", feature="gatkit's figures")
+    matplotlib.use("Agg")  # files only; never open a window
+    import matplotlib.pyplot as plt
+
+    written = []
+    for filename, draw in figures:
+        figure = draw()
+        path = out_dir / filename
+        try:
+            figure.savefig(path, dpi=dpi, bbox_inches="tight")
+        except OSError as error:
+            raise CliError(f"cannot write {path}: {error.strerror or error}", 2)
+        finally:
+            plt.close(figure)
+        print(path, flush=True)
+        written.append(path)
+    return written
+
+
+add_visualiser(Visualiser(
+    name="dataset",
+    help="degree plots, class balance, homophily, the whole graph and one neighbourhood",
+    add_arguments=_dataset_arguments,
+    run=visualise_dataset,
+))
+
+
+# --------------------------------------------------------------------------
+# gatkit visualise attention | entropy | embedding: what a trained model learned
+# --------------------------------------------------------------------------
+
+
+def _model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", type=Path, metavar="PATH",
+                        help="a model file written by `gatkit train` (models/binaries/*.pt); without "
+                             "it, a model is trained first with the paper's recipe (about 10 s on Cora)")
+    parser.add_argument("--dataset", choices=DATASETS, default="cora",
+                        help="dataset to train on when no --model is given (a model file names its own)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the training run without --model, of the untrained model shown "
+                             "for comparison and of random choices (default: 0)")
+    parser.add_argument("--epochs", type=int, default=10_000,
+                        help="upper bound on the epochs of the training run without --model (default: "
+                             "10000; early stopping usually ends it after 600-1300)")
+    parser.add_argument("--dpi", type=int, default=120, help="resolution of the PNGs (default: 120)")
+
+
+@dataclass
+class _Models:
+    """A trained model, an untrained one of the same architecture, their dataset and a name."""
+
+    trained: Any
+    untrained: Any
+    dataset: Any
+    name: str
+
+
+def _load_models(args: argparse.Namespace) -> _Models:
+    import torch
+
+    from gatkit import data
+    from gatkit.checkpoints import CheckpointError, load_checkpoint
+    from gatkit.train import build_model, checkpoint_config, model_from_checkpoint, paper_config, train
+
+    if args.model is None and args.epochs < 1:
+        raise CliError("--epochs must be at least 1.", 2)
+    try:
+        if args.model is not None:
+            config = checkpoint_config(load_checkpoint(args.model), args.model)  # which dataset to load
+            dataset = data.load_planetoid(config.dataset, progress=sys.stderr.isatty())
+            trained, _ = model_from_checkpoint(args.model, dataset)
+            name = args.model.stem
+        else:
+            config = paper_config(args.dataset, seed=args.seed, epochs=args.epochs)
+            dataset = data.load_planetoid(config.dataset, progress=sys.stderr.isatty())
+            print(f"no --model given: training a GAT on {config.dataset} with the paper's recipe, seed "
+                  f"{config.seed} (pass --model FILE to draw a model from `gatkit train`)", file=sys.stderr)
+            trained = train(config, dataset=dataset, out_dir=None, progress=sys.stderr.isatty()).model
+            name = f"{config.dataset}_seed{config.seed}"
+    except CheckpointError as error:
+        raise CliError(str(error), 2)
+    except data.DataError as error:
+        raise CliError(str(error), 1)
+    torch.manual_seed(args.seed)
+    untrained = build_model(config, dataset.num_features, dataset.num_classes)
+    return _Models(trained.eval(), untrained.eval(), dataset, name)
+
+
+def _attention(model, dataset):
+    import torch
+
+    with torch.no_grad():
+        _, alphas = model(dataset.x_sparse, dataset.edge_index_with_self_loops, return_attention=True)
+    return alphas  # one (E, H_l) per layer
+
+
+def _attention_arguments(parser: argparse.ArgumentParser) -> None:
+    _model_arguments(parser)
+    parser.add_argument("--nodes", nargs="+", default=["highest degree", "random"], metavar="NODE",
+                        help="node ids, 'highest degree' (the 3 largest hubs) and/or 'random' (3 seeded "
+                             "picks); default: both")
+    parser.add_argument("--layer", type=int, default=None, metavar="L",
+                        help="draw only layer L (1 = the first); default: every layer")
+    parser.add_argument("--head", default="0",
+                        help="attention head to draw, or 'mean' for the average over heads (default: 0; "
+                             "a layer with fewer heads uses its last one)")
+    parser.add_argument("--layout", choices=("tree", "kk"), default="tree",
+                        help="tree: Reingold-Tilford circular around the node; kk: Kamada-Kawai (default: tree)")
+
+
+def _chosen_nodes(args: argparse.Namespace, dataset) -> list[int]:
+    import torch
+
+    from gatkit.graph import degree, top_degree_nodes
+
+    nodes: list[int] = []
+    for choice in args.nodes:
+        if choice == "highest degree":
+            nodes += top_degree_nodes(degree(dataset.edge_index, dataset.num_nodes), 3)[0].tolist()
+        elif choice == "random":
+            generator = torch.Generator().manual_seed(args.seed)
+            nodes += torch.randperm(dataset.num_nodes, generator=generator)[:3].tolist()
+        elif choice.isdigit() and int(choice) < dataset.num_nodes:
+            nodes.append(int(choice))
+        else:
+            raise CliError(f"--nodes: {choice!r} is not a node id in 0 .. {dataset.num_nodes - 1}, "
+                           "'highest degree' or 'random'", 2)
+    return list(dict.fromkeys(nodes))  # in order, without repeats
+
+
+def visualise_attention(args: argparse.Namespace, out_dir: Path) -> list[Path]:
+    """Neighbourhood attention drawings: ``<model>_node<id>_layer<l>_head<h>.png`` per node and layer."""
+    from gatkit.viz import draw_attention
+
+    models = _load_models(args)
+    dataset, alphas = models.dataset, _attention(models.trained, models.dataset)
+    layers = range(1, len(alphas) + 1)
+    if args.layer is not None and args.layer not in layers:
+        raise CliError(f"--layer must be one of {list(layers)}, got {args.layer}", 2)
+    if args.head != "mean" and not args.head.isdigit():
+        raise CliError(f"--head must be a head number or 'mean', got {args.head!r}", 2)
+    figures = []
+    for node in _chosen_nodes(args, dataset):
+        for layer in [args.layer] if args.layer else layers:
+            alpha = alphas[layer - 1]  # (E, H)
+            head = "mean" if args.head == "mean" else min(int(args.head), alpha.shape[1] - 1)
+            figures.append((f"{models.name}_node{node}_layer{layer}_head{head}.png",
+                            lambda node=node, alpha=alpha, head=head, layer=layer: draw_attention(
+                                dataset.edge_index_with_self_loops, alpha, dataset.y, node, head=head,
+                                layout=args.layout, class_names=dataset.class_names, layer=layer)))
+    return _save_figures(figures, out_dir, args.dpi)
+
+
+def visualise_entropy(args: argparse.Namespace, out_dir: Path) -> list[Path]:
+    """Attention entropy per layer and head against uniform attention, trained and untrained."""
+    from gatkit.viz import plot_attention_ratios, plot_entropy_histograms
+
+    models = _load_models(args)
+    dataset = models.dataset
+    trained, untrained = _attention(models.trained, dataset), _attention(models.untrained, dataset)
+    edge_index, n = dataset.edge_index_with_self_loops, dataset.num_nodes
+    return _save_figures([
+        (f"{models.name}_attention_entropy.png",
+         lambda: plot_entropy_histograms(trained, edge_index, n, baseline_alphas=untrained)),
+        (f"{models.name}_attention_ratios.png",
+         lambda: plot_attention_ratios(trained, edge_index, n, baseline_alphas=untrained)),
+    ], out_dir, args.dpi)
+
+
+def _embedding_arguments(parser: argparse.ArgumentParser) -> None:
+    _model_arguments(parser)
+    parser.add_argument("--perplexity", type=float, default=30.0, help="t-SNE perplexity (default: 30)")
+
+
+def visualise_embedding(args: argparse.Namespace, out_dir: Path) -> list[Path]:
+    """t-SNE of the hidden layer and the logits, trained and untrained, with k-NN and silhouette scores."""
+    from gatkit.embeddings import embedding_scores, tsne
+    from gatkit.viz import plot_embedding_panels
+
+    models = _load_models(args)
+    dataset = models.dataset
+    panels, scores = {}, {}
+    for label, model in (("trained", models.trained), ("untrained", models.untrained)):
+        hidden, logits = model.hidden(dataset.x_sparse, dataset.edge_index_with_self_loops)
+        for what, values in (("hidden layer", hidden), ("logits", logits)):
+            key = f"{label}: {what}"
+            panels[key] = tsne(values, seed=args.seed, perplexity=args.perplexity)
+            scores[key] = embedding_scores(values, dataset.y, train_index=dataset.train_idx,
+                                           test_index=dataset.test_idx)
+    return _save_figures([
+        (f"{models.name}_embeddings_tsne.png",
+         lambda: plot_embedding_panels(panels, dataset.y, test_index=dataset.test_idx,
+                                       train_index=dataset.train_idx, class_names=dataset.class_names,
+                                       scores=scores, ncols=2, suptitle=f"t-SNE of {models.name}")),
+    ], out_dir, args.dpi)
+
+
+for _visualiser in (
+    Visualiser("attention", "neighbourhood attention of chosen nodes, per layer and head (a trained model)",
+               _attention_arguments, visualise_attention),
+    Visualiser("entropy", "attention entropy per layer and head against uniform attention, trained and untrained",
+               _model_arguments, visualise_entropy),
+    Visualiser("embedding", "t-SNE of the hidden layer and the logits with k-NN and silhouette scores, "
+               "trained and untrained", _embedding_arguments, visualise_embedding),
+):
+    add_visualiser(_visualiser)
+
+
+# --------------------------------------------------------------------------
+# gatkit train
+# --------------------------------------------------------------------------
+
+
+#: ``gatkit train``'s help text for each field of :class:`gatkit.train.TrainConfig`, with any
+#: argparse settings the field cannot give and the range of a number (``bounds``: lowest and
+#: highest allowed, ``None`` for no limit). Everything else comes from the field: the flag
+#: (``--layer-type``, also spelt ``--layer_type`` as in the original project), the type, the
+#: default (the paper's recipe) and the choices (the field's ``metadata["choices"]``).
+TRAIN_CONFIG_FLAGS: dict[str, dict[str, Any]] = {
+    "dataset": {"help": "Planetoid dataset"},
+    "layer_type": {"help": "GAT implementation: 1 dense per head, 2 dense with a connectivity mask, 3 edge list"},
+    "hidden_features": {"help": "features per head of the hidden layer", "metavar": "F", "bounds": (1, None)},
+    "heads": {"help": "attention heads of the hidden layer (concatenated) and of the output layer (averaged)",
+              "nargs": 2, "metavar": ("HIDDEN", "OUTPUT"), "bounds": (1, None)},
+    "dropout": {"help": "dropout probability on both layers' inputs and on the attention coefficients",
+                "bounds": (0, 1)},
+    "lr": {"help": "Adam's learning rate", "bounds": (0, None)},
+    "weight_decay": {"help": "Adam's L2 weight decay", "bounds": (0, None)},
+    "epochs": {"help": "upper bound on epochs (early stopping usually ends sooner)", "bounds": (1, None)},
+    "patience": {"help": "epochs without improvement before stopping", "bounds": (1, None)},
+    "seed": {"help": "random seed (of the first run with --seeds)"},
+    "residual": {"help": "add a learned linear projection of each layer's input to its output"},
+    "keep": {"help": "whose weights early stopping keeps: the lowest validation loss, or (as the official code) "
+                     "the last epoch best on both validation accuracy and loss"},
+}
+
+
+def _flags(name: str) -> list[str]:
+    """``--layer-type`` and the original project's ``--layer_type`` for the field ``layer_type``."""
+    return [f"--{name.replace('_', '-')}"] + ([f"--{name}"] if "_" in name else [])
+
+
+def _add_config_arguments(group) -> None:
+    """One option per field of :class:`TrainConfig`, as :data:`TRAIN_CONFIG_FLAGS` describes it."""
+    import dataclasses
+    import typing
+
+    defaults, types = TrainConfig(), typing.get_type_hints(TrainConfig)
+    missing = [f.name for f in dataclasses.fields(TrainConfig) if f.name not in TRAIN_CONFIG_FLAGS]
+    if missing:
+        raise RuntimeError(f"gatkit train has no option for the TrainConfig fields {missing}: "
+                           "add them to TRAIN_CONFIG_FLAGS")
+    for field in dataclasses.fields(TrainConfig):
+        settings = {key: value for key, value in TRAIN_CONFIG_FLAGS[field.name].items() if key != "bounds"}
+        kind = types[field.name]
+        if kind is bool:
+            settings["action"] = argparse.BooleanOptionalAction
+        elif typing.get_origin(kind) is tuple:  # tuple[int, ...]: several values of one type
+            settings.setdefault("nargs", "+")
+            settings["type"] = typing.get_args(kind)[0]
+        else:
+            settings["type"] = kind
+        if "choices" in field.metadata:
+            settings["choices"] = field.metadata["choices"]
+        group.add_argument(*_flags(field.name), dest=field.name, default=getattr(defaults, field.name), **settings)
+
+
+def _check_config_bounds(args: argparse.Namespace) -> None:
+    for name, settings in TRAIN_CONFIG_FLAGS.items():
+        low, high = settings.get("bounds", (None, None))
+        value = getattr(args, name)
+        for number in value if isinstance(value, (list, tuple)) else [value]:
+            if (low is not None and number < low) or (high is not None and number > high):
+                limits = f"at least {low}" if high is None else f"between {low} and {high}"
+                raise CliError(f"{_flags(name)[0]} must be {limits}, got {number}.", 2)
+
+
+def _add_train_parser(verbs) -> None:
+    import inspect
+
+    from gatkit.train import train as train_function
+
+    recipe, run_defaults = TrainConfig(), inspect.signature(train_function).parameters
+    names = " or ".join(name.capitalize() for name in PAPER_RESULTS)
+    train = verbs.add_parser(
+        "train", help="train GAT with the paper's recipe",
+        description=f"Train a GAT on {names} with the GAT paper's recipe ({len(recipe.heads)} layers, "
+                    f"{recipe.heads[0]} heads x {recipe.hidden_features} features, dropout {recipe.dropout:g}, "
+                    f"Adam lr {recipe.lr:g}, weight decay {recipe.weight_decay:g}) and the official code's "
+                    f"early stopping (patience {recipe.patience} on validation accuracy and loss; the best weights "
+                    "are restored before testing). The final model goes to OUT_DIR/models/binaries/ under a "
+                    "new name per run; checkpoints to OUT_DIR/models/checkpoints/.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    _add_config_arguments(train.add_argument_group(
+        "training configuration", "the fields of gatkit.train.TrainConfig; the defaults are the paper's recipe"))
+    flag = train.add_argument_group("the run").add_argument
+    flag("--seeds", type=int, default=1, metavar="N",
+         help="train N runs with seeds SEED .. SEED+N-1 and print the mean and standard deviation")
+    flag("--device", default=None, help="torch device; default: cuda when available, else cpu")
+    flag("--out-dir", "--out_dir", type=Path, default=Path(run_defaults["out_dir"].default), dest="out_dir",
+         help="folder that receives models/ and runs/ (and figures/ with --should-visualise)")
+    flag("--resume", type=Path, default=None, metavar="CHECKPOINT", help="continue a run from its checkpoint")
+    flag("--checkpoint-every", "--checkpoint_every", type=int, default=run_defaults["checkpoint_every"].default,
+         dest="checkpoint_every", metavar="EPOCHS", help="write the run's checkpoint every this many epochs (0: never)")
+    flag("--should-test", "--should_test", action="store_true", dest="should_test",
+         help="report the test accuracy of the restored best weights")
+    flag("--should-visualise", "--should_visualize", "--should-visualize", action="store_true", dest="should_visualise",
+         help="write learning-curve plots to OUT_DIR/figures/")
+    flag("--enable-tensorboard", "--enable_tensorboard", action="store_true", dest="enable_tensorboard",
+         help="log loss and accuracy per epoch under OUT_DIR/runs/ (view with `tensorboard --logdir runs`)")
+    flag("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(handler=run_train)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """``gatkit train``: one run, or ``--seeds N`` runs with a mean and standard deviation."""
+    import dataclasses
+    import statistics
+
+    import torch
+
+    from gatkit import data
+    from gatkit.checkpoints import CheckpointError
+    from gatkit.train import paper_config, train
+
+    if args.seeds < 1:
+        raise CliError("--seeds must be at least 1.", 2)
+    _check_config_bounds(args)
+    if args.resume is not None and args.seeds != 1:
+        raise CliError("--resume continues one run; do not combine it with --seeds.", 2)
+    if args.should_visualise:  # say so before training, not after
+        require("matplotlib", "plot", feature="--should-visualise")
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        torch.empty(0, device=device)
+    except (RuntimeError, AssertionError) as error:
+        raise CliError(f"--device {device} is not usable here ({str(error).splitlines()[0]}); "
+                       "use --device cpu.", 2)
+    out_dir = prepare_out_dir(args.out_dir)
+    try:
+        dataset = data.load_planetoid(args.dataset, progress=not args.quiet)
+    except data.DataError as error:
+        raise CliError(str(error), 1)
+
+    chosen = {field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)}
+    chosen["heads"] = tuple(chosen["heads"])
+    results = []
+    for seed in range(args.seed, args.seed + args.seeds):
+        config = paper_config(**{**chosen, "seed": seed})
+        try:
+            result = train(config, dataset=dataset, out_dir=out_dir, tensorboard=args.enable_tensorboard,
+                           progress=not args.quiet, checkpoint_every=args.checkpoint_every,
+                           resume=args.resume, device=device, test=args.should_test)
+        except CheckpointError as error:
+            raise CliError(str(error), 2 if args.resume else 1)
+        results.append(result)
+        metrics = result.metrics
+        line = (f"seed {seed}: stopped after {result.epochs_run} epochs ({result.seconds:.1f} s), "
+                f"weights of epoch {result.best_epoch}: val acc {metrics['val_acc']:.1%}")
+        if args.should_test:
+            line += f", test acc {metrics['test_acc']:.1%}"
+        print(f"{line} -> {result.binary_path}", flush=True)
+        if args.should_visualise:
+            _write_learning_curves(result, out_dir / "figures")
+
+    if len(results) > 1:
+        key = "test_acc" if args.should_test else "val_acc"
+        values = [100 * r.metrics[key] for r in results]
+        paper_mean, paper_std = PAPER_RESULTS[args.dataset]
+        print(f"{key.replace('_acc', '')} accuracy over {len(values)} seeds: "
+              f"{statistics.mean(values):.1f} +/- {statistics.stdev(values):.1f} "
+              f"(min {min(values):.1f}, max {max(values):.1f}); the paper reports "
+              f"{paper_mean:.1f} +/- {paper_std:.1f} (test)")
+    return 0
+
+
+def _write_learning_curves(result, folder: Path) -> None:
+    from gatkit import viz
+
+    _save_figures([(f"{result.run_name}_learning_curves.png",
+                    lambda: viz.plot_learning_curves(result.history, result.best_epoch, title=result.run_name))],
+                  prepare_out_dir(folder), 120)
+
+
+# --------------------------------------------------------------------------
+# gatkit profile
+# --------------------------------------------------------------------------
+
+
+def _add_profile_parser(verbs) -> None:
+    profile = verbs.add_parser(
+        "profile", help="time and memory of a training step against graph size (a quick sweep)",
+        description="Measure the median training step and the peak memory of the GAT implementations "
+                    "(1 dense per head, 2 dense masked, 3 edge list, pyg = PyTorch Geometric's GATConv) "
+                    "on synthetic graphs of growing size (average degree about 4, 128 features), each "
+                    "point in a fresh process. The defaults finish in about a minute; "
+                    "benchmarks/bench_scaling.py runs the full sweep up to 200k nodes.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    profile.add_argument("--sizes", nargs="+", type=int, default=[250, 500, 1000], metavar="N",
+                         help="numbers of nodes, in increasing order")
+    profile.add_argument("--implementations", nargs="+", choices=("1", "2", "3", "pyg"),
+                         default=["1", "2", "3", "pyg"])
+    profile.add_argument("--repeats", type=int, default=3, help="timed steps per point (after 2 warm-up steps)")
+    profile.add_argument("--time-limit", type=float, default=10.0, help="seconds one step may take")
+    profile.add_argument("--out-dir", type=Path, metavar="DIR",
+                         help="also write profile.json and profile.png into DIR")
+    profile.set_defaults(handler=run_profile)
+
+
+def run_profile(args: argparse.Namespace) -> int:
+    """``gatkit profile``: a small scaling sweep printed as a table (and optionally saved)."""
+    import json
+
+    from gatkit.profiling import IMPLEMENTATIONS, machine, plot_scaling, sweep
+
+    if args.repeats < 1 or any(n < 14 for n in args.sizes):
+        raise CliError("--repeats must be at least 1 and every size at least 14 nodes.", 2)
+    out_dir = prepare_out_dir(args.out_dir) if args.out_dir is not None else None
+    info = machine()
+    print(f"{info['cpu']}, {info['cores']} cores, torch {info['torch']}; median of {args.repeats} steps, "
+          "each point in a fresh process", flush=True)
+    print(f"{'implementation':26s}{'N':>8s}{'E':>9s}{'ms / step':>12s}{'peak MB':>10s}", flush=True)
+
+    def show(record: dict) -> None:
+        head = f"{IMPLEMENTATIONS[record['implementation']]:26s}{record.get('num_nodes', record['size']):>8}"
+        if record["status"] == "ok":
+            print(f"{head}{record['num_edges']:>9}{record['step_ms']:12.1f}{record['peak_mb']:10.0f}", flush=True)
+        else:
+            print(f"{head}  {record['status']}: {record.get('reason', '')}", flush=True)
+
+    records = sweep(args.implementations, sorted(args.sizes), repeats=args.repeats, warmup=2,
+                    time_limit=args.time_limit, on_record=show)
+    if out_dir is not None:
+        (out_dir / "profile.json").write_text(json.dumps({"machine": info, "records": records}, indent=2))
+        _save_figures([("profile.png", lambda: plot_scaling(records, title="gatkit profile"))], out_dir, 120)
+    return 0
+
+
+# --------------------------------------------------------------------------
+# Parser and entry point
+# --------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``gatkit`` argument parser: one subparser per verb, ``visualise`` one per target."""
+    from gatkit import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="gatkit", description="Graph Attention Networks from scratch: the course's command line.")
+    parser.add_argument("--version", action="version", version=f"gatkit {__version__}")
+    verbs = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    # "visualize": the original project's (and American) spelling, kept as an alias.
+    visualise = verbs.add_parser("visualise", aliases=["visualize"], help="write figures as PNG files",
+                                 description="Write figures as PNG files into --out-dir.")
+    targets = visualise.add_subparsers(dest="target", metavar="WHAT", required=True)
+    for visualiser in VISUALISERS.values():
+        sub = targets.add_parser(visualiser.name, help=visualiser.help, description=visualiser.help)
+        sub.add_argument("--out-dir", required=True, type=Path, metavar="DIR",
+                         help="folder for the PNG files (created if missing)")
+        visualiser.add_arguments(sub)
+        sub.set_defaults(handler=_run_visualiser(visualiser))
+    _add_train_parser(verbs)
+    _add_profile_parser(verbs)
+    return parser
+
+
+def _run_visualiser(visualiser: Visualiser) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        out_dir = prepare_out_dir(args.out_dir)
+        written = visualiser.run(args, out_dir)
+        print(f"wrote {len(written)} file{'s' if len(written) != 1 else ''} to {out_dir}",
+              file=sys.stderr)
+        return 0
+
+    return handler
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``gatkit`` with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
+
+    Usage errors exit through argparse with code 2 and its usage message.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except CliError as error:
+        print(f"gatkit: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except MissingExtraError as error:  # e.g. figures without gatkit[plot]: the message says how to get it
+        print(f"gatkit: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gatkit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

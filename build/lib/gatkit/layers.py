@@ -1,0 +1,428 @@
+"""Graph attention layers (Veličković et al., ICLR 2018): three implementations and the GAT model.
+
+One layer computes, for every target node ``i`` and head ``h``,
+
+    z_j = W x_j,    e_ij = LeakyReLU(a_dst[h] . z_i[h] + a_src[h] . z_j[h]),
+    alpha_ij = softmax of e_ij over the incoming edges j -> i of i,
+    h'_i[h] = sum_j alpha_ij z_j[h],
+
+then concatenates the heads (hidden layers) or averages them (the output layer). The three
+implementations below compute exactly this function with the same parameters (one state dict
+loads into all three) and differ only in how they lay the computation out in memory:
+
+* :class:`GATLayerDense` (implementation 1): per-head dense ``(H, N, N)`` score matrices built with
+  batched matrix products; neighbours selected by multiplying with the 0/1 adjacency.
+* :class:`GATLayerMasked` (implementation 2): the layout of the authors' TensorFlow code, one
+  projection matmul and an additive ``-inf`` mask before ``softmax``.
+* :class:`GATLayerEdge` (implementation 3): an edge list, O(E) memory, with a per-target stable
+  softmax built from ``scatter_reduce`` and ``index_add``.
+
+Notation (as in the whole course): N nodes, E edges (self-loops included), F input features,
+F' features per head, H heads. ``edge_index`` is int64 ``(2, E)``, row 0 the source ``j``, row 1
+the target ``i``; messages flow ``j -> i``. The layers add no self-loops: pass
+``edge_index_with_self_loops`` (or :func:`gatkit.edges.add_self_loops`) for the paper's model.
+
+Examples
+--------
+>>> import torch
+>>> from gatkit.layers import GAT
+>>> _ = torch.manual_seed(0)
+>>> model = GAT([4, 8, 3], [2, 1], dropout=0.0)
+>>> x = torch.randn(5, 4)                                         # (N, F)
+>>> edge_index = torch.tensor([[0, 1, 2, 3, 4, 1], [0, 1, 2, 3, 4, 0]])  # self-loops and 1 -> 0
+>>> model(x, edge_index).shape                                    # (N, C)
+torch.Size([5, 3])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from gatkit.edges import to_dense_adjacency, validate_edge_index
+from gatkit.functional import (aggregate, combine_heads, connectivity_mask, dense_scores, dense_softmax,
+                               edge_scores, masked_softmax, neighbourhood_softmax, node_scores, project_heads)
+from gatkit.ops import dropout, linear
+
+__all__ = [
+    "GAT",
+    "GATLayer",
+    "GATLayerDense",
+    "GATLayerEdge",
+    "GATLayerMasked",
+    "LAYER_TYPES",
+]
+
+
+def _check_positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return value
+
+
+def _check_probability(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} is a dropout probability and must lie in [0, 1], got {value!r}")
+    return float(value)
+
+
+class GATLayer(nn.Module):
+    """Shared base of the three GAT layer implementations: parameters, validation, dropout, output.
+
+    Subclasses implement only :meth:`_attend`, the attention and aggregation step. Everything else
+    (the parameters and their initialisation, input checks, input dropout, concatenating or
+    averaging the heads, the residual connection and the bias) lives here, so the three
+    implementations cannot drift apart.
+
+    Parameters
+    ----------
+    in_features : int
+        F, the width of the input ``x``.
+    out_features : int
+        F', the features each head produces.
+    heads : int, default 1
+        H, the number of independent attention heads.
+    concat : bool, default True
+        Concatenate the heads to ``(N, H * F')`` (hidden layers) or average them to ``(N, F')``
+        (the paper's output layer).
+    dropout : float, default 0.0
+        Dropout probability on the layer's input ``x`` (train mode only).
+    attention_dropout : float, default 0.0
+        Dropout probability on the normalised coefficients ``alpha`` (train mode only): each
+        node then aggregates over a random subset of its neighbourhood.
+    value_dropout : float, default 0.0
+        Dropout probability on the projected features ``z`` that are aggregated (train mode
+        only). The authors' code applies its input dropout here a second time; on Citeseer it
+        is worth about two points of test accuracy.
+    negative_slope : float, default 0.2
+        Slope of the LeakyReLU applied to the raw scores.
+    residual : bool, default False
+        Add a learned linear projection of the (dropped-out) input to the output.
+    bias : bool, default True
+        Add a learned bias to the output.
+
+    Attributes
+    ----------
+    linear : torch.nn.Linear
+        ``linear.weight`` is ``W``, shape ``(H * F', F)``; head ``h`` uses rows
+        ``h * F' .. (h + 1) * F' - 1``.
+    a_src, a_dst : torch.nn.Parameter
+        ``(H, F')`` each: the halves of the paper's attention vector ``a`` that score the source
+        ``j`` and the target ``i`` of an edge ``j -> i``.
+    bias : torch.nn.Parameter or None
+        ``(H * F',)`` if ``concat`` else ``(F',)``.
+    residual : torch.nn.Linear or None
+        ``residual.weight`` is ``(H * F' or F', F)``, no bias.
+    """
+
+    def __init__(self, in_features: int, out_features: int, heads: int = 1, *, concat: bool = True,
+                 dropout: float = 0.0, attention_dropout: float = 0.0, value_dropout: float = 0.0,
+                 negative_slope: float = 0.2, residual: bool = False, bias: bool = True) -> None:
+        super().__init__()
+        self.in_features = _check_positive_int("in_features", in_features)
+        self.out_features = _check_positive_int("out_features", out_features)
+        self.heads = _check_positive_int("heads", heads)
+        self.concat = bool(concat)
+        self.dropout = _check_probability("dropout", dropout)
+        self.attention_dropout = _check_probability("attention_dropout", attention_dropout)
+        self.value_dropout = _check_probability("value_dropout", value_dropout)
+        if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float)) or negative_slope < 0:
+            raise ValueError(f"negative_slope must be a float >= 0 (the paper uses 0.2), got {negative_slope!r}")
+        self.negative_slope = float(negative_slope)
+
+        out_total = heads * out_features if self.concat else out_features
+        self.linear = nn.Linear(in_features, heads * out_features, bias=False)  # W: (H*F', F)
+        self.a_src = nn.Parameter(torch.empty(heads, out_features))  # (H, F')
+        self.a_dst = nn.Parameter(torch.empty(heads, out_features))  # (H, F')
+        self.residual = nn.Linear(in_features, out_total, bias=False) if residual else None
+        if bias:
+            self.bias = nn.Parameter(torch.empty(out_total))  # (H*F',) or (F',)
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Glorot-uniform ``W``, ``a_src``, ``a_dst`` (and the residual projection); zero bias."""
+        nn.init.xavier_uniform_(self.linear.weight)
+        nn.init.xavier_uniform_(self.a_src)
+        nn.init.xavier_uniform_(self.a_dst)
+        if self.residual is not None:
+            nn.init.xavier_uniform_(self.residual.weight)
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_features}, {self.out_features}, heads={self.heads}, concat={self.concat}, "
+                f"dropout={self.dropout}, attention_dropout={self.attention_dropout}, "
+                f"value_dropout={self.value_dropout}, "
+                f"negative_slope={self.negative_slope}, residual={self.residual is not None}, "
+                f"bias={self.bias is not None}")
+
+    # -- the parts every implementation shares --------------------------------------------------
+
+    def project(self, x: Tensor) -> Tensor:
+        """``z = x W^T`` viewed per head: ``(N, F)`` -> ``(N, H, F')``; ``x`` may be sparse CSR."""
+        return linear(x, self.linear.weight).view(x.shape[0], self.heads, self.out_features)  # (N, H, F')
+
+    def validate(self, x: object, edge_index: object) -> None:
+        """Raise ``ValueError`` (saying how to fix it) unless ``x`` and ``edge_index`` fit this layer."""
+        if not isinstance(x, Tensor):
+            raise ValueError(f"x must be a torch.Tensor of node features (N, F), got {type(x).__name__}")
+        if x.layout not in (torch.strided, torch.sparse_csr):
+            raise ValueError(f"x must be a dense or sparse CSR tensor, got layout {x.layout}; "
+                             "use x.to_sparse_csr() or x.to_dense()")
+        if x.dim() != 2:
+            raise ValueError(f"x must be 2-D (N, F) with one row per node, got shape {tuple(x.shape)}; "
+                             "for a single graph use x.reshape(num_nodes, -1)")
+        if x.shape[0] == 0:
+            raise ValueError("x has no rows: a graph needs at least one node")
+        if not x.is_floating_point():
+            raise ValueError(f"x must be a floating-point tensor, got {x.dtype}; use x.float()")
+        if x.shape[1] != self.in_features:
+            raise ValueError(f"x has {x.shape[1]} features per node but this layer was built with "
+                             f"in_features={self.in_features}; pass x of shape (N, {self.in_features}) "
+                             f"or build the layer with in_features={x.shape[1]}")
+        if x.dtype != self.linear.weight.dtype:
+            raise ValueError(f"x has dtype {x.dtype} but the layer's parameters are {self.linear.weight.dtype}; "
+                             f"convert one of them, e.g. x.to({self.linear.weight.dtype})")
+        validate_edge_index(edge_index, x.shape[0])
+        if edge_index.device != x.device:
+            raise ValueError(f"edge_index is on {edge_index.device} but x is on {x.device}; "
+                             "move it with edge_index.to(x.device)")
+
+    def _drop_attention(self, alpha: Tensor) -> Tensor:
+        """Dropout on normalised coefficients: every implementation calls this on its alpha."""
+        return dropout(alpha, p=self.attention_dropout, training=self.training)
+
+    def _drop_values(self, z: Tensor) -> Tensor:
+        """Dropout on the projected features before they are aggregated (every implementation)."""
+        return dropout(z, p=self.value_dropout, training=self.training)
+
+    def forward(self, x: Tensor, edge_index: Tensor, *, return_attention: bool = False,
+                validate: bool = True) -> Tensor | tuple[Tensor, Tensor]:
+        """Apply the layer.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(N, F)`` float node features, dense or sparse CSR.
+        edge_index : torch.Tensor
+            ``(2, E)`` int64, row 0 the source ``j``, row 1 the target ``i``, with whatever
+            self-loops the caller wants (the layer adds none). A node with no incoming edge
+            aggregates nothing: its attention output is zero (before residual and bias).
+        return_attention : bool, default False
+            Also return the attention coefficients.
+        validate : bool, default True
+            Check the inputs first (:meth:`validate`). :class:`GAT` checks them once for all its
+            layers and passes False: the range check reads ``edge_index`` back from the device.
+
+        Returns
+        -------
+        torch.Tensor or (torch.Tensor, torch.Tensor)
+            ``(N, H * F')`` if ``concat`` else ``(N, F')``; with ``return_attention`` also
+            ``alpha`` ``(E, H)`` in ``edge_index`` column order, after the softmax and before
+            attention dropout (so each target's incoming coefficients sum to 1 per head).
+        """
+        if validate:
+            self.validate(x, edge_index)
+        x = dropout(x, p=self.dropout, training=self.training)  # (N, F)
+        out, alpha = self._attend(x, edge_index)  # (N, H, F'), (E, H)
+        out = combine_heads(out, self.concat)  # (N, H*F') or (N, F')
+        if self.residual is not None:
+            out = out + linear(x, self.residual.weight)  # (N, H*F') or (N, F')
+        if self.bias is not None:
+            out = out + self.bias  # (N, H*F') or (N, F')
+        return (out, alpha) if return_attention else out
+
+    def _attend(self, x: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor]:
+        """Attention and aggregation: ``x`` (N, F) -> (``out`` (N, H, F'), ``alpha`` (E, H))."""
+        raise NotImplementedError("GATLayer is the shared base class; use GATLayerDense, GATLayerMasked "
+                                  "or GATLayerEdge (or LAYER_TYPES[1 | 2 | 3])")
+
+
+def _refuse_duplicate_edges(edge_index: Tensor, num_nodes: int) -> None:
+    """A dense matrix holds each pair once: a repeated edge would silently count once."""
+    key = edge_index[1] * num_nodes + edge_index[0]  # (E,)
+    num_distinct = int(torch.unique(key).numel())
+    if num_distinct != key.numel():
+        raise ValueError(f"edge_index holds {key.numel() - num_distinct} duplicate edge(s); a dense layer "
+                         "cannot represent an edge twice. Remove them with torch.unique(edge_index, dim=1) "
+                         "or use GATLayerEdge, which attends over repeated edges separately")
+
+
+class GATLayerDense(GATLayer):
+    """Implementation 1, dense per head: ``(H, N, N)`` scores, heads as a batch of matrix products.
+
+    Simple to read and fast on small graphs, but O(H N^2) memory. Raises ``ValueError`` on
+    duplicate edges. Parameters and behaviour: see :class:`GATLayer`.
+    """
+
+    def _attend(self, x: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor]:
+        n, h = x.shape[0], self.heads
+        _refuse_duplicate_edges(edge_index, n)
+        adj = to_dense_adjacency(edge_index, n, dtype=x.dtype, device=x.device)  # (N, N)
+        z = project_heads(x.to_dense(), self.linear.weight, h)  # (H, N, F'): bmm needs dense x
+        s_src = node_scores(z, self.a_src.unsqueeze(1)).T  # (N, H)
+        s_dst = node_scores(z, self.a_dst.unsqueeze(1)).T  # (N, H)
+        scores = dense_scores(s_src, s_dst, negative_slope=self.negative_slope)  # (H, N, N): [h, i, j] for j -> i
+        alpha_dense = dense_softmax(scores, adj)  # (H, N, N), zero off the neighbourhoods
+        out = torch.bmm(self._drop_attention(alpha_dense), self._drop_values(z))  # (H, N, F')
+        alpha = alpha_dense[:, edge_index[1], edge_index[0]].T  # (E, H): alpha[h, i, j] per edge
+        return out.transpose(0, 1), alpha  # (N, H, F'), (E, H)
+
+
+class GATLayerMasked(GATLayer):
+    """Implementation 2, dense with a connectivity mask: the layout of the authors' TensorFlow code.
+
+    One matmul projects all heads at once, the scores get an additive mask (0 on edges, -inf
+    elsewhere) and a plain ``softmax`` normalises each row. O(H N^2) memory. Raises ``ValueError``
+    on duplicate edges. Parameters and behaviour: see :class:`GATLayer`.
+    """
+
+    def _attend(self, x: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor]:
+        _refuse_duplicate_edges(edge_index, x.shape[0])
+        mask = connectivity_mask(edge_index, x.shape[0], dtype=x.dtype)  # (N, N)
+        z = self.project(x)  # (N, H, F'): one matmul for all heads
+        scores = dense_scores(node_scores(z, self.a_src), node_scores(z, self.a_dst),
+                              negative_slope=self.negative_slope)  # (H, N, N)
+        alpha_dense = masked_softmax(scores, mask)  # (H, N, N)
+        out = torch.matmul(self._drop_attention(alpha_dense), self._drop_values(z).transpose(0, 1))  # (H, N, F')
+        alpha = alpha_dense[:, edge_index[1], edge_index[0]].T  # (E, H)
+        return out.transpose(0, 1), alpha  # (N, H, F'), (E, H)
+
+
+class GATLayerEdge(GATLayer):
+    """Implementation 3, edge list: O(N + E) memory, the way graph libraries implement GAT.
+
+    Node scores are lifted to the edges with ``index_select``, the softmax runs over each
+    target's incoming edges with a per-target maximum, and the messages are summed into the
+    targets with ``index_add`` (see :mod:`gatkit.functional`). Repeated edges are allowed (each
+    column is attended separately). Parameters and behaviour: see :class:`GATLayer`.
+    """
+
+    def _attend(self, x: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor]:
+        z = self.project(x)  # (N, H, F')
+        e = edge_scores(node_scores(z, self.a_src), node_scores(z, self.a_dst), edge_index,
+                        negative_slope=self.negative_slope)  # (E, H)
+        alpha = neighbourhood_softmax(e, edge_index, x.shape[0])  # (E, H)
+        values = self._drop_values(z)  # (N, H, F')
+        out = aggregate(self._drop_attention(alpha), values, edge_index)  # (N, H, F')
+        return out, alpha  # (N, H, F'), (E, H)
+
+
+#: The implementations by number, as the course chapters name them.
+LAYER_TYPES: dict[int, type[GATLayer]] = {1: GATLayerDense, 2: GATLayerMasked, 3: GATLayerEdge}
+
+
+class GAT(nn.Module):
+    """The GAT model: a stack of :class:`GATLayer` s, ELU between them, logits out.
+
+    Hidden layers concatenate their heads and apply ELU; the last layer averages its heads and
+    applies no activation. Each layer drops out its input with ``dropout``, its attention
+    coefficients with ``attention_dropout`` (both as in the paper) and, as the authors' code
+    does, the projected features it aggregates with ``value_dropout`` (train mode only).
+
+    Parameters
+    ----------
+    features_per_layer : sequence of int
+        The input width F, then F' of each layer, e.g. ``[1433, 8, 7]`` for the paper's Cora model.
+        Layer ``l > 0`` reads ``features_per_layer[l] * heads_per_layer[l - 1]`` features.
+    heads_per_layer : sequence of int
+        H of each layer, e.g. ``[8, 1]``; one fewer entry than ``features_per_layer``.
+    layer_type : int, default 3
+        Which implementation to use: a key of :data:`LAYER_TYPES` (1 dense, 2 masked, 3 edge list).
+        The parameter names (``layers.0.linear.weight``, ``layers.0.a_src``, ...) are the same for
+        every type, so a state dict moves freely between them.
+    dropout : float, default 0.6
+        Dropout on each layer's input.
+    attention_dropout : float or None, default None
+        Dropout on the attention coefficients; None means the same as ``dropout``.
+    value_dropout : float or None, default None
+        Dropout on the projected features before aggregation; None means the same as ``dropout``.
+    residual, bias : bool
+        Passed to every layer (see :class:`GATLayer`).
+    """
+
+    def __init__(self, features_per_layer: Sequence[int], heads_per_layer: Sequence[int], *,
+                 layer_type: int = 3, dropout: float = 0.6, attention_dropout: float | None = None,
+                 value_dropout: float | None = None,
+                 residual: bool = False, bias: bool = True) -> None:
+        super().__init__()
+        features, heads = list(features_per_layer), list(heads_per_layer)
+        if len(features) < 2 or len(heads) != len(features) - 1:
+            raise ValueError(f"features_per_layer needs the input width plus one entry per layer and "
+                             f"heads_per_layer one entry per layer, got {len(features)} and {len(heads)} "
+                             "entries; e.g. GAT([1433, 8, 7], [8, 1])")
+        for i, value in enumerate(features):
+            _check_positive_int(f"features_per_layer[{i}]", value)
+        for i, value in enumerate(heads):
+            _check_positive_int(f"heads_per_layer[{i}]", value)
+        if layer_type not in LAYER_TYPES:
+            raise ValueError(f"layer_type must be one of {sorted(LAYER_TYPES)} (1 dense, 2 masked, 3 edge list), "
+                             f"got {layer_type!r}")
+        self.layer_type = layer_type
+        attention_dropout = dropout if attention_dropout is None else attention_dropout
+        value_dropout = dropout if value_dropout is None else value_dropout
+        layer_class = LAYER_TYPES[layer_type]
+        num_layers = len(heads)
+        self.layers = nn.ModuleList(
+            layer_class(features[0] if l == 0 else features[l] * heads[l - 1], features[l + 1], heads[l],
+                        concat=l < num_layers - 1, dropout=dropout, attention_dropout=attention_dropout,
+                        value_dropout=value_dropout,
+                        residual=residual, bias=bias)
+            for l in range(num_layers)
+        )
+
+    def _run(self, x: Tensor, edge_index: Tensor | Sequence[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
+        if isinstance(edge_index, Tensor):
+            per_layer = [edge_index] * len(self.layers)
+        elif isinstance(edge_index, Sequence) and len(edge_index) == len(self.layers):
+            per_layer = list(edge_index)
+        else:
+            raise ValueError(f"edge_index must be a (2, E) tensor or a list of {len(self.layers)} of them "
+                             f"(one per layer), got {type(edge_index).__name__}"
+                             + (f" of length {len(edge_index)}" if isinstance(edge_index, Sequence) else ""))
+        self.layers[0].validate(x, per_layer[0])  # once, at the boundary: later inputs are ours
+        for layer_edges in {id(edges): edges for edges in per_layer if edges is not per_layer[0]}.values():
+            validate_edge_index(layer_edges, x.shape[0])
+        outputs, alphas = [], []
+        for l, (layer, layer_edges) in enumerate(zip(self.layers, per_layer)):
+            x, alpha = layer(x, layer_edges, return_attention=True, validate=False)  # (N, H_l*F'_l) or (N, C), (E_l, H_l)
+            if l < len(self.layers) - 1:
+                x = F.elu(x)  # (N, H_l*F'_l)
+            outputs.append(x)
+            alphas.append(alpha)
+        return outputs, alphas
+
+    def forward(self, x: Tensor, edge_index: Tensor | Sequence[Tensor], *,
+                return_attention: bool = False) -> Tensor | tuple[Tensor, list[Tensor]]:
+        """Logits ``(N, C)`` for node features ``x`` (N, F) on the graph ``edge_index`` (2, E).
+
+        ``edge_index`` may also be a list with one edge list per layer. Layer ``l``'s output at a
+        node depends only on that node's incoming edges, so when only some nodes' logits are
+        needed (the training nodes', for the loss), each layer can be given just the edges into
+        the nodes the next layer reads; see :class:`gatkit.train.Subgraph`.
+
+        With ``return_attention=True`` returns ``(logits, alphas)``, ``alphas[l]`` being layer
+        ``l``'s coefficients ``(E_l, H_l)`` before attention dropout.
+        """
+        outputs, alphas = self._run(x, edge_index)
+        return (outputs[-1], alphas) if return_attention else outputs[-1]
+
+    def hidden(self, x: Tensor, edge_index: Tensor | Sequence[Tensor]) -> list[Tensor]:
+        """Every layer's output (after ELU for hidden layers; logits last), for embedding plots.
+
+        Runs in eval mode (no dropout) without gradients and restores the previous mode, so the
+        result is deterministic and detached.
+        """
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                outputs, _ = self._run(x, edge_index)
+        finally:
+            self.train(was_training)
+        return outputs

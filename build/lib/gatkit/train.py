@@ -1,0 +1,499 @@
+"""Training GAT on a Planetoid dataset: the paper's recipe, early stopping, checkpoints, metrics.
+
+The recipe (Veličković et al., 2018, section 3.3) for Cora and Citeseer: two GAT layers, the
+first with 8 heads of 8 features (concatenated, ELU), the second with one head giving the class
+logits; dropout 0.6 on both layers' inputs and on the attention coefficients; Adam with learning
+rate 0.005 and L2 weight decay 5e-4; early stopping with a patience of 100 epochs on the
+validation accuracy and loss, as the official code does it, keeping the weights of the epoch
+with the lowest validation loss (see :class:`EarlyStopping` for the official code's choice).
+
+The recipe lives in one place: the defaults of :class:`TrainConfig` (what :func:`paper_config`
+returns), with the paper's published test accuracies in :data:`PAPER_RESULTS`; ``gatkit train``
+derives its options from both.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from gatkit.checkpoints import CheckpointError, load_checkpoint, load_into, save_checkpoint
+from gatkit.data import CHECKSUMS, Planetoid, load_planetoid
+from gatkit.edges import receptive_field
+from gatkit.layers import GAT, LAYER_TYPES
+
+METRICS = ("train_loss", "train_acc", "train_acc_dropout", "val_loss", "val_acc")
+
+#: The datasets gatkit's loader knows (the names in :data:`gatkit.data.CHECKSUMS`).
+DATASETS: tuple[str, ...] = tuple(CHECKSUMS)
+
+#: The GAT paper's test accuracy in percent on each dataset that :func:`paper_config` has the
+#: recipe for: ``(mean, standard deviation)`` over 100 runs (Veličković et al., 2018, Table 2).
+PAPER_RESULTS: dict[str, tuple[float, float]] = {"cora": (83.0, 0.7), "citeseer": (72.5, 0.7)}
+
+#: Which epoch's weights early stopping can keep; see :class:`EarlyStopping`.
+KEEP_RULES = ("val_loss", "both")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run (and so the model it produces).
+
+    The defaults are the paper's recipe. A field with a fixed set of values names it in its
+    metadata (``dataclasses.fields(TrainConfig)[i].metadata["choices"]``), which is where
+    ``gatkit train`` takes its choices from.
+    """
+
+    dataset: str = field(default="cora", metadata={"choices": tuple(PAPER_RESULTS)})
+    layer_type: int = field(default=3, metadata={"choices": tuple(LAYER_TYPES)})
+    hidden_features: int = 8
+    heads: tuple[int, ...] = (8, 1)
+    dropout: float = 0.6
+    lr: float = 0.005
+    weight_decay: float = 5e-4
+    epochs: int = 10_000
+    patience: int = 100
+    seed: int = 0
+    residual: bool = False
+    keep: str = field(default="val_loss", metadata={"choices": KEEP_RULES})  # see EarlyStopping
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain types only, so a checkpoint stays loadable with ``weights_only=True``."""
+        values = asdict(self)
+        values["heads"] = list(self.heads)
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown config keys {unknown}; known keys are {sorted(known)}")
+        values = dict(values)
+        if "heads" in values:
+            values["heads"] = tuple(values["heads"])
+        return cls(**values)
+
+
+def paper_config(dataset: str = "cora", **overrides: Any) -> TrainConfig:
+    """The GAT paper's hyperparameters for ``dataset`` (Cora and Citeseer share them: the
+    defaults of :class:`TrainConfig`), with ``overrides``; :data:`PAPER_RESULTS` has its results."""
+    if dataset not in PAPER_RESULTS:
+        raise ValueError(f"no paper recipe for {dataset!r}; gatkit has {' and '.join(map(repr, PAPER_RESULTS))}")
+    return TrainConfig(dataset=dataset, **overrides)
+
+
+def build_model(config: TrainConfig, num_features: int, num_classes: int) -> GAT:
+    """The GAT that ``config`` describes, for inputs of ``num_features`` and ``num_classes`` outputs."""
+    return GAT(
+        [num_features, config.hidden_features, num_classes],
+        list(config.heads),
+        layer_type=config.layer_type,
+        dropout=config.dropout,
+        residual=config.residual,
+    )
+
+
+class EarlyStopping:
+    """The official GAT code's stopping rule, with the best weights kept.
+
+    Every epoch that improves the best validation accuracy *or* the best validation loss so far
+    (ties count, as in the official code) resets the patience counter; after ``patience`` epochs
+    without any improvement, training stops and the snapshot is what gets tested.
+
+    Which epoch's weights are kept is ``keep``:
+
+    - ``"val_loss"`` (default): the epoch with the lowest validation loss;
+    - ``"both"``: the last epoch at least as good as the best on accuracy *and* loss, which is
+      when the official code saves its model. Validation accuracy on 500 nodes moves in steps of
+      0.2% and peaks early and noisily, so this tends to freeze an early snapshot (on Cora often
+      before epoch 150 of 500-800), which tests lower on average; compare the two with
+      ``benchmarks/bench_accuracy.py --keep both``. Both rules use validation data only.
+    """
+
+    def __init__(self, patience: int, keep: str = "val_loss"):
+        if patience < 1:
+            raise ValueError(f"patience must be at least 1, got {patience}")
+        if keep not in KEEP_RULES:
+            raise ValueError(f"keep must be one of {KEEP_RULES}, got {keep!r}")
+        self.keep = keep
+        self.patience = patience
+        self.best_acc = -math.inf
+        self.best_loss = math.inf
+        self.counter = 0
+        self.best_epoch: int | None = None
+
+    def step(self, epoch: int, val_acc: float, val_loss: float) -> bool:
+        """Record one epoch; return True when training should stop."""
+        if val_acc >= self.best_acc or val_loss <= self.best_loss:
+            if val_loss <= self.best_loss and (self.keep == "val_loss" or val_acc >= self.best_acc):
+                self.best_epoch = epoch
+            self.best_acc = max(self.best_acc, val_acc)
+            self.best_loss = min(self.best_loss, val_loss)
+            self.counter = 0
+        else:
+            self.counter += 1
+        return self.counter >= self.patience
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"patience": self.patience, "keep": self.keep, "best_acc": self.best_acc, "best_loss": self.best_loss,
+                "counter": self.counter, "best_epoch": self.best_epoch}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for key, value in state.items():
+            setattr(self, key, value)
+
+
+def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Share of the rows of ``logits`` (n, C) whose largest entry is at the label ``labels`` (n,).
+
+    A 0-dim float tensor on the logits' device (no synchronisation with a GPU); call ``.item()``
+    for a Python float.
+    """
+    return (logits.argmax(dim=1) == labels).float().mean()
+
+
+def node_loss(logits: torch.Tensor, labels: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of the rows ``index`` of ``logits`` (N, C) against ``labels[index]``: 0-dim.
+
+    In the transductive setting every node is in the forward pass, but only these rows' labels
+    (the training nodes', for the loss that is minimised) may be used.
+    """
+    return F.cross_entropy(logits[index], labels[index])
+
+
+def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, features: torch.Tensor,
+               edge_index: torch.Tensor | list[torch.Tensor], labels: torch.Tensor,
+               index: torch.Tensor) -> torch.Tensor:
+    """One gradient step on the rows ``index``: the training step of :func:`train`.
+
+    Train mode (dropout on), gradients cleared (``set_to_none``), a forward pass on all of
+    ``features`` (N, F) and ``edge_index`` (one (2, E) edge list, or one per layer as in
+    :class:`Subgraph`), the mean cross-entropy of the logits of the rows ``index`` against
+    ``labels[index]`` (``labels`` is (N,)), the backward pass and one ``optimizer.step()``. Only
+    the labels of the rows ``index`` reach the gradients.
+
+    Returns the logits of the rows ``index`` (len(index), C) from this step's forward pass, in
+    train mode and before the update, detached: ``accuracy(logits, labels[index])`` is the
+    train-mode accuracy that :func:`train` records as ``train_acc_dropout``. A caller that only
+    times the step ignores them; returning them costs nothing.
+    """
+    model.train()
+    optimizer.zero_grad(set_to_none=True)
+    logits = model(features, edge_index)  # (N, C), with dropout
+    node_loss(logits, labels, index).backward()  # these rows' labels only
+    optimizer.step()
+    return logits[index].detach()
+
+
+@torch.no_grad()
+def evaluate(model: GAT, dataset: Planetoid | Subgraph, features: torch.Tensor,
+             edge_index: torch.Tensor | list[torch.Tensor],
+             splits: tuple[str, ...] = ("train", "val")) -> dict[str, float]:
+    """Loss and accuracy of ``model`` in eval mode (no dropout) on each named split."""
+    model.eval()
+    logits = model(features, edge_index)  # (N, C)
+    metrics = {}
+    for split in splits:
+        index = getattr(dataset, f"{split}_idx")
+        metrics[f"{split}_loss"] = node_loss(logits, dataset.y, index).item()
+        metrics[f"{split}_acc"] = accuracy(logits[index], dataset.y[index]).item()
+    return metrics
+
+
+@dataclass(frozen=True)
+class Subgraph:
+    """The part of a dataset that a model reads to compute some splits' outputs.
+
+    It has the dataset's fields that training uses (``x``, ``edge_index``, ``y`` and the split
+    indices, which count positions in the subgraph), so it can stand in for the dataset. Its
+    nodes are those within ``L`` hops of the splits' nodes, for a model of ``L`` layers
+    (:func:`gatkit.edges.receptive_field`), and ``edge_index`` holds one edge list per layer:
+    for layer ``l`` only the edges into the nodes within ``L - 1 - l`` hops, all that the next
+    layer reads. The splits' outputs, and so a loss on them and its gradients, are exactly
+    those of the whole graph, for less work: on Cora the loss on the 140 training nodes reads
+    1664 of the 2708 nodes, and its two layers 4478 and 778 of the 13264 edges.
+    """
+
+    x: torch.Tensor  # (n, F), sparse CSR if the dataset's features were
+    edge_index: list[torch.Tensor]  # one (2, e_l) per layer, numbered by position in nodes
+    y: torch.Tensor  # (n,)
+    nodes: torch.Tensor  # (n,) the nodes' ids in the dataset, sorted
+    train_idx: torch.Tensor  # positions of the splits' nodes; empty for a split not asked for
+    val_idx: torch.Tensor
+    test_idx: torch.Tensor
+
+    @classmethod
+    def around(cls, dataset: Planetoid, features: torch.Tensor, edge_index: torch.Tensor,
+               splits: tuple[str, ...], layers: int) -> "Subgraph":
+        """The part of ``dataset`` (with these ``features`` and ``edge_index``) that a model of
+        ``layers`` layers reads to compute the outputs of the named ``splits``' nodes."""
+        device = features.device
+        targets = [getattr(dataset, f"{split}_idx") for split in splits]
+        nodes, sub_edges, positions, hops = receptive_field(edge_index.cpu(), dataset.num_nodes,
+                                                            torch.cat(targets).cpu(), layers)
+        target_hops = hops[sub_edges[1]]  # (e,) distance of each edge's target from the splits' nodes
+        per_layer = [sub_edges[:, target_hops <= layers - 1 - l].to(device) for l in range(layers)]
+        rows = features.to_dense()[nodes.to(device)]  # (n, F)
+        index = dict(zip(splits, positions.to(device).split([len(t) for t in targets])))
+        empty = torch.zeros(0, dtype=torch.long, device=device)
+        return cls(x=rows.to_sparse_csr() if features.layout == torch.sparse_csr else rows,
+                   edge_index=per_layer, y=dataset.y[nodes.to(dataset.y.device)], nodes=nodes,
+                   **{f"{split}_idx": index.get(split, empty) for split in ("train", "val", "test")})
+
+
+@dataclass
+class TrainResult:
+    """What a training run leaves behind: the restored best model and its record."""
+
+    model: GAT
+    config: TrainConfig
+    best_epoch: int
+    epochs_run: int
+    metrics: dict[str, float]
+    history: dict[str, list[float]]
+    seconds: float
+    binary_path: Path | None = None
+    run_name: str = ""
+
+
+def unique_run_name(base: str, folder: Path) -> str:
+    """``base``, or ``base_2``, ``base_3``... whichever has no file in ``folder`` yet."""
+    name, counter = base, 1
+    while (folder / f"{name}.pt").exists():
+        counter += 1
+        name = f"{base}_{counter}"
+    return name
+
+
+def train(
+    config: TrainConfig,
+    *,
+    dataset: Planetoid | None = None,
+    out_dir: str | os.PathLike | None = ".",
+    tensorboard: bool = False,
+    progress: bool = True,
+    checkpoint_every: int = 100,
+    resume: str | os.PathLike | None = None,
+    device: str | torch.device = "cpu",
+    test: bool = False,
+    on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+) -> TrainResult:
+    """Train a GAT as ``config`` says and return it with its best weights restored.
+
+    Parameters
+    ----------
+    dataset
+        A loaded dataset; loaded from ``config.dataset`` when omitted.
+    out_dir
+        Root folder of ``models/checkpoints/``, ``models/binaries/`` and ``runs/``; ``None``
+        writes no files at all (for quick runs inside a chapter).
+    tensorboard
+        Write train/val loss and accuracy scalars per epoch under ``out_dir/runs/<run>``.
+    checkpoint_every
+        Replace the run's checkpoint ``models/checkpoints/<run>.pt`` every this many epochs
+        (0 disables). Each write is atomic.
+    resume
+        A checkpoint to continue from; the config must describe the same model and dataset.
+    test
+        Also report loss and accuracy on the test split (after restoring the best weights).
+    on_epoch
+        Called with ``(epoch, metrics)`` after every epoch (for live plots or tests).
+    """
+    started = time.perf_counter()
+    dataset = dataset if dataset is not None else load_planetoid(config.dataset, progress=progress)
+    if dataset.name != config.dataset:
+        raise ValueError(f"config is for {config.dataset!r} but the dataset given is {dataset.name!r}")
+    device = torch.device(device)
+    dataset = _to_device(dataset, device)
+    # Sparse features: same values, but dropout and the projection skip the zeros (see gatkit.ops).
+    features, edge_index = dataset.x_sparse, dataset.edge_index_with_self_loops
+    layers = len(config.heads)
+    train_part = Subgraph.around(dataset, features, edge_index, ("train",), layers)  # all the loss reads
+    eval_part = Subgraph.around(dataset, features, edge_index, ("train", "val"), layers)
+
+    torch.manual_seed(config.seed)
+    model = build_model(config, dataset.num_features, dataset.num_classes).to(device)
+    # fused: one kernel for all parameters instead of a dozen small ones each (same update).
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
+                                 fused=device.type in ("cpu", "cuda"))
+    stopper = EarlyStopping(config.patience, config.keep)
+    history: dict[str, list[float]] = {key: [] for key in METRICS}
+    best_state = _clone_state(model)
+    first_epoch = 0
+
+    folders = _output_folders(out_dir)
+    run_name = f"gat_{config.dataset}_imp{config.layer_type}_seed{config.seed}_{time.strftime('%Y%m%d-%H%M%S')}"
+    if resume is not None:
+        first_epoch, best_state, history, run_name = _resume(
+            resume, config, dataset, model, optimizer, stopper, run_name)
+    if folders:
+        run_name = unique_run_name(run_name, folders["binaries"])  # nothing is ever overwritten
+
+    writer = _summary_writer(folders, run_name) if tensorboard else None
+    bar = tqdm(range(first_epoch, config.epochs), desc=f"train {config.dataset}", disable=not progress,
+               initial=first_epoch, total=config.epochs, leave=False)
+    epoch = first_epoch - 1
+    try:
+        for epoch in bar:
+            train_logits = train_step(model, optimizer, train_part.x, train_part.edge_index, train_part.y,
+                                      train_part.train_idx)  # (140, C), train mode
+            metrics = evaluate(model, eval_part, eval_part.x, eval_part.edge_index)
+            metrics["train_acc_dropout"] = accuracy(train_logits, train_part.y[train_part.train_idx]).item()
+            for key in METRICS:
+                history[key].append(metrics[key])
+            stop = stopper.step(epoch, metrics["val_acc"], metrics["val_loss"])
+            if stopper.best_epoch == epoch:
+                best_state = _clone_state(model)
+            if writer is not None:
+                _write_scalars(writer, epoch, metrics)
+            bar.set_postfix(loss=f"{metrics['train_loss']:.3f}", val_loss=f"{metrics['val_loss']:.3f}",
+                            val_acc=f"{metrics['val_acc']:.3f}", patience=stopper.patience - stopper.counter)
+            if on_epoch is not None:
+                on_epoch(epoch, metrics)
+            if folders and checkpoint_every and (epoch + 1) % checkpoint_every == 0:
+                save_checkpoint(_resume_payload(config, dataset, epoch, metrics, model, optimizer,
+                                                stopper, best_state, history, run_name),
+                                folders["checkpoints"] / f"{run_name}.pt")
+            if stop:
+                break
+    except KeyboardInterrupt:
+        if folders:
+            # Labelled with the last epoch whose metrics were recorded; if the interrupt came
+            # between an optimiser step and its record, the resumed run is one step ahead.
+            completed = len(history["val_acc"]) - 1
+            path = save_checkpoint(_resume_payload(config, dataset, completed, history_last(history), model,
+                                                   optimizer, stopper, best_state, history, run_name),
+                                   folders["checkpoints"] / f"{run_name}.pt")
+            print(f"\ninterrupted: saved {path}; continue with `gatkit train --resume {path}`")
+        raise
+    finally:
+        bar.close()
+        if writer is not None:
+            writer.close()
+
+    model.load_state_dict(best_state)  # test the best weights, not the last ones
+    metrics = evaluate(model, dataset, features, edge_index, ("train", "val", "test") if test else ("train", "val"))
+    result = TrainResult(model=model, config=config, best_epoch=stopper.best_epoch, epochs_run=epoch + 1,
+                         metrics=metrics, history=history, seconds=time.perf_counter() - started,
+                         run_name=run_name)
+    if folders:
+        result.binary_path = save_checkpoint(
+            {"config": config.to_dict(), "dataset": {"name": dataset.name, "checksum": dataset.checksum},
+             "epoch": stopper.best_epoch, "metrics": metrics, "state_dict": _clone_state(model, "cpu")},
+            folders["binaries"] / f"{run_name}.pt")
+    return result
+
+
+def history_last(history: dict[str, list[float]]) -> dict[str, float]:
+    """The metrics of the last recorded epoch (empty before the first)."""
+    return {key: values[-1] for key, values in history.items() if values}
+
+
+def checkpoint_config(payload: dict, path: str | os.PathLike) -> TrainConfig:
+    """The training config stored in a loaded checkpoint ``payload`` (read from ``path``)."""
+    try:
+        return TrainConfig.from_dict(payload["config"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{path} has no usable training config ({error}).") from error
+
+
+def model_from_checkpoint(path: str | os.PathLike, dataset: Planetoid | None = None) -> tuple[GAT, dict]:
+    """Rebuild the model a checkpoint was trained as and load its weights (eval mode)."""
+    payload = load_checkpoint(path)
+    config = checkpoint_config(payload, path)
+    dataset = dataset if dataset is not None else load_planetoid(config.dataset, progress=False)
+    _check_dataset(payload, dataset, path)
+    model = build_model(config, dataset.num_features, dataset.num_classes)
+    load_into(model, payload, source=str(path))
+    return model.eval(), payload
+
+
+# --- the pieces of the loop ----------------------------------------------------------------
+
+def _clone_state(model: torch.nn.Module, device: str | None = None) -> dict[str, torch.Tensor]:
+    return {name: t.detach().to(device or t.device, copy=True) for name, t in model.state_dict().items()}
+
+
+def _to_device(dataset: Planetoid, device: torch.device) -> Planetoid:
+    if device.type == "cpu":
+        return dataset
+    moved = {f.name: getattr(dataset, f.name) for f in fields(dataset)}
+    for name, value in moved.items():
+        if isinstance(value, torch.Tensor):
+            moved[name] = value.to(device)
+    return Planetoid(**moved)
+
+
+def _output_folders(out_dir) -> dict[str, Path] | None:
+    if out_dir is None:
+        return None
+    root = Path(out_dir)
+    folders = {"checkpoints": root / "models" / "checkpoints", "binaries": root / "models" / "binaries",
+               "runs": root / "runs"}
+    for key in ("checkpoints", "binaries"):
+        try:
+            folders[key].mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise CheckpointError(f"cannot create {folders[key]}: {error}. Pass a writable --out-dir.") from error
+        if not os.access(folders[key], os.W_OK):
+            raise CheckpointError(f"{folders[key]} is not writable. Pass a writable --out-dir.")
+    return folders
+
+
+def _summary_writer(folders, run_name):
+    if not folders:
+        raise ValueError("TensorBoard needs an output folder: pass out_dir")
+    from torch.utils.tensorboard import SummaryWriter  # imported only when asked for
+
+    return SummaryWriter(log_dir=str(folders["runs"] / run_name))
+
+
+def _write_scalars(writer, epoch: int, metrics: dict[str, float]) -> None:
+    for key in METRICS:
+        writer.add_scalar(key.replace("_", "/", 1), metrics[key], epoch)
+
+
+def _resume_payload(config, dataset, epoch, metrics, model, optimizer, stopper, best_state, history, run_name):
+    return {"config": config.to_dict(), "dataset": {"name": dataset.name, "checksum": dataset.checksum},
+            "epoch": epoch, "metrics": metrics, "state_dict": _clone_state(model, "cpu"),
+            "best_state_dict": {k: v.cpu() for k, v in best_state.items()},
+            "optimizer": optimizer.state_dict(), "early_stopping": stopper.state_dict(),
+            "history": history, "rng": torch.get_rng_state(), "run_name": run_name}
+
+
+def _check_dataset(payload, dataset, path) -> None:
+    saved = payload.get("dataset", {})
+    if saved.get("name") != dataset.name or saved.get("checksum") != dataset.checksum:
+        raise CheckpointError(f"{path} was trained on {saved.get('name')!r} "
+                              f"(checksum {str(saved.get('checksum'))[:12]}...), not on this "
+                              f"{dataset.name!r} data (checksum {dataset.checksum[:12]}...).")
+
+
+def _resume(path, config, dataset, model, optimizer, stopper, run_name):
+    payload = load_checkpoint(path)
+    if "optimizer" not in payload:
+        raise CheckpointError(f"{path} is a final model, not a checkpoint to resume from "
+                              "(resume from a file in models/checkpoints/).")
+    saved = {k: v for k, v in payload["config"].items() if k not in ("epochs", "patience")}
+    wanted = {k: v for k, v in config.to_dict().items() if k not in ("epochs", "patience")}
+    if saved != wanted:
+        differing = sorted(k for k in wanted if saved.get(k) != wanted[k])
+        raise CheckpointError(f"cannot resume from {path}: it was trained with a different config "
+                              f"({', '.join(f'{k}={saved.get(k)!r}' for k in differing)}).")
+    _check_dataset(payload, dataset, path)
+    load_into(model, payload, source=str(path))
+    optimizer.load_state_dict(payload["optimizer"])
+    stopper.load_state_dict(payload["early_stopping"])
+    torch.set_rng_state(payload["rng"])
+    device = next(model.parameters()).device
+    best_state = {k: v.to(device) for k, v in payload["best_state_dict"].items()}
+    return payload["epoch"] + 1, best_state, payload["history"], payload.get("run_name") or run_name
