@@ -500,6 +500,8 @@ display(panel)
 # %% [markdown]
 # ## Going further
 #
+# - This chapter's solutions are in the library as `gatkit.graph.degree` (2.1),
+#   `connected_components` (2.2), `edge_homophily` (2.3) and `gatkit.edges.hop_distances` (2.4).
 # - McPherson, Smith-Lovin, Cook, *Birds of a Feather: Homophily in Social Networks* (2001): where
 #   the word comes from.
 # - Zhu et al., *Beyond Homophily in Graph Neural Networks* (NeurIPS 2020) and Pei et al.,

@@ -502,6 +502,8 @@ print(f"chapter run time: {time.perf_counter() - chapter_started:.0f} s")
 # %% [markdown]
 # ## Going further
 #
+# - This chapter's solutions are in the library as `gatkit.embeddings.knn_agreement` (9.1) and
+#   `silhouette_values` (9.2, scikit-learn's `silhouette_samples`).
 # - L. van der Maaten and G. Hinton, *Visualizing Data using t-SNE* (JMLR 2008); and Wattenberg,
 #   Viégas and Johnson, *How to Use t-SNE Effectively* (Distill, 2016), with interactive examples
 #   of what perplexity and cluster sizes do.

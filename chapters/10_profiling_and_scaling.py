@@ -882,6 +882,8 @@ print(f"chapter run time: {time.perf_counter() - chapter_started:.0f} s")
 # %% [markdown]
 # ## Going further
 #
+# - Exercise 10.1's solution is the library's `gatkit.profiling.dense_bytes`, which the sweep
+#   uses to refuse dense points that cannot fit.
 # - **The full benchmark.** `python benchmarks/bench_scaling.py` runs the sweep of section 4
 #   properly: every point in a fresh process, Cora and stochastic block models from 1 000 to
 #   200 000 nodes, all four implementations, dense points refused before allocating when they

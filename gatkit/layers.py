@@ -10,12 +10,16 @@ then concatenates the heads (hidden layers) or averages them (the output layer).
 implementations below compute exactly this function with the same parameters (one state dict
 loads into all three) and differ only in how they lay the computation out in memory:
 
-* :class:`GATLayerDense` (implementation 1): per-head dense ``(H, N, N)`` score matrices built with
-  batched matrix products; neighbours selected by multiplying with the 0/1 adjacency.
+* :class:`GATLayerDense` (implementation 1): per-head dense ``(H, N, N)`` score matrices, the
+  heads as a batch of matrix products; neighbours selected by multiplying with the 0/1 adjacency.
 * :class:`GATLayerMasked` (implementation 2): the layout of the authors' TensorFlow code, one
   projection matmul and an additive ``-inf`` mask before ``softmax``.
 * :class:`GATLayerEdge` (implementation 3): an edge list, O(E) memory, with a per-target stable
   softmax built from ``scatter_reduce`` and ``index_add``.
+
+Each ``_attend`` is a few calls of :mod:`gatkit.functional`, the equations as small functions;
+:class:`GATLayer` holds what the three share (parameters, input checks, dropout, heads, bias).
+The fast paths for sparse input and dropout are isolated in :mod:`gatkit.ops`.
 
 Notation (as in the whole course): N nodes, E edges (self-loops included), F input features,
 F' features per head, H heads. ``edge_index`` is int64 ``(2, E)``, row 0 the source ``j``, row 1

@@ -1,7 +1,9 @@
-"""The tensor operations behind the layers, written to skip work that changes nothing.
+"""Fast paths: dropout and the input projection, written to skip work that changes nothing.
 
-Each function here computes what its plain PyTorch spelling computes (the tests compare them),
-but faster on inputs like Cora's features, 98.7% zeros:
+Each function here computes what its plain PyTorch spelling (``F.dropout``, ``F.linear``)
+computes (the tests compare them), but faster on inputs like Cora's features, 98.7% zeros. They
+are the only optimised code the layers use; the attention itself is the plain
+:mod:`gatkit.functional`.
 
 * :func:`dropout` keeps or drops with 32 random bits per value, drawn two to a 64-bit word,
   which is cheaper on the CPU than ``torch.rand``'s floats; on a sparse CSR input it touches only

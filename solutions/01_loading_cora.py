@@ -502,6 +502,9 @@ assert empty_rows == len(citeseer.missing_test_nodes)
 # %% [markdown]
 # ## Going further
 #
+# - This chapter's solutions are in the library as `gatkit.data.row_normalise` (1.1),
+#   `gatkit.edges.edge_index_from_adjacency` (1.2), `add_self_loops` (1.3) and
+#   `to_dense_adjacency` (1.4); `gatkit.load_planetoid` uses them.
 # - The Planetoid paper: Yang, Cohen, Salakhutdinov, *Revisiting Semi-Supervised Learning with
 #   Graph Embeddings*, ICML 2016; the split is described in its section 4.
 # - Shchur et al., *Pitfalls of Graph Neural Network Evaluation* (2018), show how much rankings of

@@ -700,6 +700,9 @@ print(f"chapter run time: {time.perf_counter() - chapter_started:.0f} s")
 # %% [markdown]
 # ## Going further
 #
+# - This chapter's solutions are in the library as `gatkit.train.node_loss` (7.1), `accuracy`
+#   (7.2) and `EarlyStopping(patience, keep="both")` (7.3); `gatkit.train.train` runs the loop
+#   of section 4 with them.
 # - The official GAT code (PetarV-/GAT on GitHub, `execute_cora.py`) has the early-stopping rule
 #   used here; PyTorch Geometric's `examples/gat.py` trains the same model in a few lines.
 # - Shchur et al., *Pitfalls of Graph Neural Network Evaluation* (2018): with random splits and

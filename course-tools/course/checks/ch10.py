@@ -16,13 +16,14 @@ import torch
 
 from course.checks.cases import seeded_generator
 from course.checks.core import Case, Check, register
+from gatkit.profiling import dense_bytes
 
 # --- 10.1 the bytes of a dense score tensor -------------------------------------------------------
 
 
 def dense_score_bytes(num_nodes: torch.Tensor, heads: int, dtype: torch.dtype) -> torch.Tensor:
     """Bytes (k,) int64 of one ``(H, N, N)`` tensor of ``dtype`` for each N in ``num_nodes`` (k,) int64."""
-    return num_nodes * num_nodes * heads * dtype.itemsize
+    return dense_bytes(num_nodes, heads, dtype.itemsize)  # the library's formula, elementwise
 
 
 def _bytes_cases() -> list[Case]:
@@ -87,9 +88,8 @@ register(Check(
 
 def fit_power_law(sizes: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
     """``tensor([b, a])`` (2,) float64 of the least-squares fit ``log y = log a + b log N``, so ``y ~ a * N**b``."""
-    x, y = sizes.log(), values.log()  # (k,) each
-    slope = ((x - x.mean()) * (y - y.mean())).sum() / ((x - x.mean()) ** 2).sum()
-    return torch.stack([slope, (y.mean() - slope * x.mean()).exp()])
+    slope, intercept = _line(sizes.log(), values.log())
+    return torch.stack([slope, intercept.exp()])
 
 
 def _line(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
