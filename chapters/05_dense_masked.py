@@ -237,8 +237,8 @@ assert torch.equal(toy_alpha[0] > 0, connectivity_mask(toy_looped, 4) == 0)
 toy_logits_h2 = attention_logits(torch.randn(4, 2 * 3), torch.randn(2, 3), torch.randn(2, 3))  # (2, 4, 4)
 mask_inf = connectivity_mask(toy_edges, 4)  # (4, 4), row 3 all -inf
 mask_1e9 = torch.where(mask_inf == 0, 0.0, -1e9)  # (4, 4), the TF code's constant
-alpha_inf = masked_softmax(toy_logits_h2, mask_inf)  # (2, 4, 4)
-alpha_1e9 = masked_softmax(toy_logits_h2, mask_1e9)  # (2, 4, 4)
+alpha_inf = F.softmax(toy_logits_h2 + mask_inf, dim=-1)  # (2, 4, 4): your masked softmax, as the TF code
+alpha_1e9 = F.softmax(toy_logits_h2 + mask_1e9, dim=-1)  # (2, 4, 4)
 print("node 3, mask -inf:", alpha_inf[0, 3].tolist())
 print("node 3, mask -1e9:", alpha_1e9[0, 3].tolist())
 
@@ -271,9 +271,10 @@ assert torch.tensor(-1e9, dtype=torch.float16).isinf()  # in half precision -1e9
 # (The last line is a warning for mixed-precision training: float16 cannot hold `-1e9`, its
 # largest finite value is 65504, so the TF constant silently becomes `-inf` there anyway.)
 #
-# `gatkit.layers.GATLayerMasked` does not rely on the caller: for a row with no neighbour it
-# leaves the row unmasked and zeroes it after the softmax, so such a node aggregates nothing and
-# gets just its bias, the same answer as the edge-list implementation of chapter 06 gives.
+# `gatkit.layers.GATLayerMasked` does not rely on the caller: the library's
+# `gatkit.functional.masked_softmax` leaves a row with no neighbour unmasked and zeroes it after
+# the softmax, so such a node aggregates nothing and gets just its bias, the same answer as the
+# edge-list implementation of chapter 06 gives.
 
 # %%
 toy_layer = GATLayerMasked(2, 3, heads=2).eval()

@@ -47,7 +47,7 @@ def cora_embedding() -> torch.Tensor:
 
 def agreement_tensor(z: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:
     """Mean over the nodes of the share of their ``k`` nearest other nodes with the same label: 0-dim."""
-    return torch.tensor(embeddings.knn_agreement(z, labels, k=k), dtype=torch.float64)
+    return torch.tensor(embeddings.knn_agreement(z, labels, k=k), dtype=z.dtype)
 
 
 # Toy, k = 2: six nodes on a line (second coordinate 0), two classes.
@@ -158,7 +158,7 @@ register(Check(
 
 def silhouette_tensor(z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Silhouette (N,) of every node: ``(b - a) / max(a, b)`` (every class has at least 2 nodes)."""
-    return torch.from_numpy(embeddings.silhouette_values(z, labels))  # (N,) float64
+    return torch.from_numpy(embeddings.silhouette_values(z, labels)).to(z.dtype)  # (N,)
 
 
 # Toy: seven nodes on a line, three classes, not sorted by class.
