@@ -113,18 +113,24 @@ def test_check_mode_reports_missing_stale_and_orphan_chapters(course, capsys):
     assert "orphan" in capsys.readouterr().err
 
 
-def test_a_learners_uncommitted_answers_are_never_overwritten(course, capsys):
+@pytest.mark.parametrize("committed", [False, True], ids=["uncommitted", "committed"])
+def test_a_learners_answers_are_carried_into_the_new_version(course, capsys, committed):
+    """Committed or not, with --force or not: the new version arrives, the answer stays (issue 14)."""
     solutions, chapters = course
     generate(solutions, chapters)
     _git(solutions.parent, "add", "-A")
     _git(solutions.parent, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-m", "chapters")
     chapter = chapters / "03_attention.py"
-    answered = chapter.read_text().replace("raise NotImplementedError", "return 42  #")
-    chapter.write_text(answered)
+    chapter.write_text(chapter.read_text().replace("raise NotImplementedError", "return 42  #"))
+    if committed:
+        _git(solutions.parent, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-am", "mine")
     (solutions / "03_attention.py").write_text(SOLUTION.replace("after", "later"))
 
-    assert generate(solutions, chapters) == 1
-    assert chapter.read_text() == answered
-    assert "uncommitted edits" in capsys.readouterr().err
+    assert generate(solutions, chapters) == 0
+    assert "answers to exercise 3.2 carried over" in capsys.readouterr().out
+    text = chapter.read_text()
+    assert "return 42" in text and 'print("later")' in text and 'print("after")' not in text
+    assert generate(solutions, chapters, check=True) == 1  # CI: a chapter holding answers is not the stub
+    (solutions / "03_attention.py").write_text(SOLUTION.replace("after", "at last"))
     assert generate(solutions, chapters, force=True) == 0
-    assert "later" in chapter.read_text()
+    assert "return 42" in chapter.read_text() and "at last" in chapter.read_text()

@@ -63,6 +63,22 @@ def test_a_notebook_with_edits_the_py_lacks_is_kept(chapter, capsys):
     chapter.write_text(TEXT.replace("y = x + 1", "y = x + 2"))  # e.g. a new course version
     assert build_notebook(chapter) == "kept"
     assert path.read_text() == before
+    assert "y = x + 2" in chapter.read_text()  # and neither is the .py overwritten
+    # jupytext (JupyterLab) now refuses the notebook rather than open it with the .py's cells
+    assert path.stat().st_mtime > chapter.stat().st_mtime + 1
+
+
+def test_a_notebook_edited_outside_jupyterlab_is_saved_into_its_unchanged_py(chapter):
+    """What a JupyterLab save would have done: the .py, as built, takes the notebook's cells."""
+    build_notebook(chapter)
+    path = chapter.with_suffix(".ipynb")
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells[2].source = "y = 'my answer'"
+    notebook.cells.append(nbformat.v4.new_markdown_cell("My note."))
+    nbformat.write(notebook, path)
+    assert build_notebook(chapter) == "synced"
+    assert [c.source for c in jupytext.read(chapter).cells][1:] == ["x = 1", "y = 'my answer'", "My note."]
+    assert build_notebook(chapter) == "current"
 
 
 def test_saved_pair_counts_as_current(chapter):
