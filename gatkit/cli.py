@@ -12,9 +12,10 @@ Subcommands are grouped by verb. ``gatkit visualise WHAT`` looks ``WHAT`` up in
 (``dataset``, ``attention``, ``entropy``, ``embedding``); a new verb
 such as ``gatkit train`` is one function that adds its subparser in :func:`build_parser`.
 
-Exit codes: 0 success, 1 a failure while working (e.g. the dataset cannot be loaded),
-2 bad usage, including an output folder that cannot be created or written and ``gatkit visualise``
-without the ``gatkit[plot]`` extra. Errors are one line on stderr, never a traceback.
+Exit codes: 0 success, 1 a failure while working (e.g. the dataset cannot be downloaded),
+2 bad usage, including an output folder or dataset cache folder that cannot be created or written,
+a model file that is damaged or malformed, and ``gatkit visualise`` without the ``gatkit[plot]``
+extra. Errors are one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -100,6 +101,13 @@ def prepare_out_dir(path: str | os.PathLike) -> Path:
     return folder
 
 
+def _data_error(error: Exception) -> CliError:
+    """A dataset that cannot be loaded: exit code 2 when its cache folder is unusable (the set-up), else 1."""
+    from gatkit.data import DataCacheError
+
+    return CliError(str(error), 2 if isinstance(error, DataCacheError) else 1)
+
+
 # --------------------------------------------------------------------------
 # gatkit visualise dataset
 # --------------------------------------------------------------------------
@@ -131,7 +139,7 @@ def visualise_dataset(args: argparse.Namespace, out_dir: Path) -> list[Path]:
     try:
         dataset = data.load_planetoid(args.dataset, progress=sys.stderr.isatty())
     except data.DataError as error:
-        raise CliError(str(error), 1)
+        raise _data_error(error)
     choice: int | str = int(args.node) if str(args.node).lstrip("-").isdigit() else args.node
     try:
         node = explorer.pick_node(dataset, choice, seed=args.seed)
@@ -239,7 +247,7 @@ def _load_models(args: argparse.Namespace) -> _Models:
     except CheckpointError as error:
         raise CliError(str(error), 2)
     except data.DataError as error:
-        raise CliError(str(error), 1)
+        raise _data_error(error)
     torch.manual_seed(args.seed)
     untrained = build_model(config, dataset.num_features, dataset.num_classes)
     return _Models(trained.eval(), untrained.eval(), dataset, name)
@@ -499,7 +507,7 @@ def run_train(args: argparse.Namespace) -> int:
     try:
         dataset = data.load_planetoid(args.dataset, progress=not args.quiet)
     except data.DataError as error:
-        raise CliError(str(error), 1)
+        raise _data_error(error)
 
     chosen = {field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)}
     chosen["heads"] = tuple(chosen["heads"])

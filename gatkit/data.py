@@ -26,18 +26,22 @@ Planetoid(cora: 2708 nodes, 1433 features, 7 classes, 10556 edges; train/val/tes
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
 import os
 import pickle
-import shutil
+import signal
+import tempfile
+import threading
+import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO, Callable, Iterator
 
 import numpy as np
 import scipy.sparse as sp
@@ -49,6 +53,9 @@ from gatkit import edges
 __all__ = [
     "CHECKSUMS",
     "CLASS_NAMES",
+    "DOWNLOAD_DEADLINE",
+    "DOWNLOAD_TIMEOUT",
+    "DataCacheError",
     "DataError",
     "PLANETOID_URL",
     "Planetoid",
@@ -65,6 +72,11 @@ PLANETOID_URL = "https://github.com/kimiyoung/planetoid/raw/master/data/"
 
 #: Seconds to wait for a server before giving up (per connect / per read).
 DOWNLOAD_TIMEOUT = 30.0
+
+#: Seconds one file's download may take in all, however steadily the bytes arrive (checked as
+#: they arrive; a server that sends nothing at all is stopped by :data:`DOWNLOAD_TIMEOUT`).
+#: The largest file is 0.6 MB, so this allows a connection of about 1 kB/s.
+DOWNLOAD_DEADLINE = 600.0
 
 _CHUNK = 1 << 16
 _PARTS = ("x", "y", "tx", "ty", "allx", "ally", "graph", "test.index")
@@ -126,6 +138,14 @@ class DataError(RuntimeError):
 
     The message always names the file (or dataset) involved and says what to
     do next, so it can be shown to a student as is.
+    """
+
+
+class DataCacheError(DataError):
+    """The cache folder cannot be created or written (read-only, a file in the way, disk full).
+
+    A problem of the set-up rather than of the data: ``gatkit`` exits with code 2 for it. The
+    message names the folder and the fix (``GATKIT_DATA_DIR``).
     """
 
 
@@ -298,15 +318,20 @@ def load_planetoid(
 
     Raises
     ------
+    DataCacheError
+        The cache folder cannot be created or written, and a file has to be downloaded.
     DataError
-        Unknown name, no network and no mirror, a file that fails its size or
-        checksum test, or a file that cannot be read.
+        Unknown name, no network and no mirror, a download slower than
+        :data:`DOWNLOAD_DEADLINE`, a file that fails its size or checksum test, or a
+        file that cannot be read.
 
     Notes
     -----
     Files come from ``$GATKIT_DATA_MIRROR`` when set (a folder, ``file://``
     or ``http(s)://`` URL), else from :data:`PLANETOID_URL`. Cached files
-    are re-verified on every load.
+    are re-verified on every load. A cache folder that already holds the files
+    is only read, so it may be read-only. A download interrupted by an
+    exception, Ctrl-C or SIGTERM leaves no partial file behind.
     """
     paths = fetch_planetoid(name, root, progress=progress, force_download=force_download)
     key = _check_name(name)
@@ -466,22 +491,69 @@ def _ensure_cached(name: str, folder: Path, *, progress: bool, force: bool) -> N
 
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass  # permission bits do not tell the whole story (read-only mounts, root): try it
     except OSError as exc:
-        raise DataError(f"cannot create the cache folder {folder} ({exc}); pass another root= "
-                        f"or set {_ROOT_ENV}.") from exc
+        raise _cache_error(folder, name, exc) from exc
     mirror = os.environ.get(_MIRROR_ENV, "").strip() or None
     source = _source(mirror)
     logger = pooch.get_logger()
     level = logger.level
     logger.setLevel(logging.WARNING)  # pooch's own "Downloading file ..." lines would be noise
     try:
-        for number, filename in enumerate(todo, 1):
-            # One bar per file (pooch closes it when the file is done), cleared when complete.
-            with tqdm(total=files[filename][0], unit="B", unit_scale=True, unit_divisor=1024, leave=False,
-                      desc=f"Downloading {name} ({number}/{len(todo)})", disable=not progress) as bar:
-                _retrieve(filename, files[filename], folder, mirror, source, bar)
+        with _sigterm_cleans_up():
+            for number, filename in enumerate(todo, 1):
+                # One bar per file, cleared when complete.
+                with tqdm(total=files[filename][0], unit="B", unit_scale=True, unit_divisor=1024, leave=False,
+                          desc=f"Downloading {name} ({number}/{len(todo)})", disable=not progress) as bar:
+                    _retrieve(filename, files[filename], folder, mirror, source, bar)
     finally:
         logger.setLevel(level)
+
+
+def _cache_error(folder: Path, name: str, exc: OSError) -> DataCacheError:
+    """The one-line error for a cache folder that cannot be created or written."""
+    blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    reason = f"{blocker} is a file, not a folder" if blocker else (exc.strerror or str(exc))
+    return DataCacheError(
+        f"cannot write to the dataset cache folder {folder} ({reason}), so the {name} files cannot be "
+        f"downloaded into it. Set {_ROOT_ENV} to a writable folder (e.g. `export {_ROOT_ENV}=~/gatkit-data`), "
+        f"or to a folder whose planetoid/ subfolder already holds the ind.{name}.* files (it is then only "
+        "read); load_planetoid also takes root=.")
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived during a download (a BaseException, so no ``except Exception`` stops it)."""
+
+
+@contextlib.contextmanager
+def _sigterm_cleans_up() -> Iterator[None]:
+    """While files download, turn SIGTERM into an exception, so that the temporary file is deleted.
+
+    SIGTERM's default action ends the process on the spot, with pooch's temporary file still in
+    the cache. Inside this block it raises instead, the cleanup code runs, and then the process
+    ends by the same signal as before, so its parent sees what it would have seen. Only when
+    SIGTERM has its default action and this is the main thread: a program that handles SIGTERM
+    itself keeps its handler.
+    """
+    sigterm = getattr(signal, "SIGTERM", None)
+    if (sigterm is None or threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(sigterm) != signal.SIG_DFL):
+        yield
+        return
+
+    def terminated(signum: int, frame: object) -> None:
+        raise _Terminated
+
+    signal.signal(sigterm, terminated)
+    try:
+        yield
+    except _Terminated:
+        signal.signal(sigterm, signal.SIG_DFL)
+        os.kill(os.getpid(), sigterm)  # the partial file is gone: now end as SIGTERM would have
+        raise SystemExit(128 + sigterm)  # only reached where the signal could not end the process
+    finally:
+        signal.signal(sigterm, signal.SIG_DFL)
 
 
 def _retrieve(filename: str, expected: tuple[int, str], folder: Path, mirror: str | None,
@@ -489,22 +561,28 @@ def _retrieve(filename: str, expected: tuple[int, str], folder: Path, mirror: st
     """Fetch one file into ``folder`` with ``pooch.retrieve``; raise a one-line ``DataError``.
 
     pooch writes the file to a temporary file in ``folder``, checks the pinned sha256 and only
-    then moves it into place; whatever goes wrong, Ctrl-C included, it deletes the temporary
-    file, so the cache never holds a partial or unverified file. Around it: the mirror folder,
-    a size check (it says *how* a download went wrong, which a checksum cannot) and messages.
+    then moves it into place; whatever goes wrong, Ctrl-C and SIGTERM included (see
+    :func:`_sigterm_cleans_up`), it deletes the temporary file, so the cache never holds a
+    partial or unverified file. Around it: the mirror folder, the download with its deadline, a
+    size check (it says *how* a download went wrong, which a checksum cannot) and messages.
     """
     import pooch
     import requests
 
     size, sha = expected
     where = source / filename if isinstance(source, Path) else source + filename
-    http = pooch.HTTPDownloader(progressbar=bar, timeout=DOWNLOAD_TIMEOUT, chunk_size=_CHUNK)
 
     def download(url: str, output_file: str, caller: object) -> None:
         if not isinstance(where, Path):
-            http(url, output_file, caller)
+            _http_download(url, output_file, bar, filename)
         elif where.is_file():
-            shutil.copyfile(where, output_file)
+            try:
+                data = where.read_bytes()
+            except OSError as exc:
+                raise DataError(f"cannot read {where} in the mirror folder ({_MIRROR_ENV}): "
+                                f"{exc.strerror or exc}. Fix its permissions, or unset {_MIRROR_ENV} to "
+                                f"download from {PLANETOID_URL}.") from exc
+            Path(output_file).write_bytes(data)
             bar.update(size)
         else:
             raise DataError(f"the mirror folder {source} ({_MIRROR_ENV}) has no file {filename}. "
@@ -526,13 +604,60 @@ def _retrieve(filename: str, expected: tuple[int, str], folder: Path, mirror: st
     except requests.RequestException as exc:  # refused, unknown host, timed out
         raise DataError(f"cannot download {filename} from {where} ({_reason(exc)}). "
                         + _where_hint(mirror)) from exc
-    except PermissionError as exc:
-        raise DataError(f"cannot write to the cache folder {folder} ({exc.strerror}); pass another "
-                        f"root= or set {_ROOT_ENV}.") from exc
+    except OSError as exc:  # after the requests errors, which are OSErrors too: writing the cache failed
+        raise _cache_error(folder, filename.split(".")[1], exc) from exc  # ind.<name>.<part>
     except ValueError as exc:  # pooch found a sha256 other than the pinned one
         raise DataError(f"download of {filename} from {where} failed: checksum mismatch (expected "
                         f"sha256 {sha}); the file may be corrupt or tampered with. {_retry_hint()}"
                         ) from exc
+
+
+def _http_download(url: str, output_file: str, bar: tqdm, filename: str) -> None:
+    """Stream ``url`` into ``output_file``, giving up after :data:`DOWNLOAD_DEADLINE` seconds.
+
+    A per-read timeout alone lets a server that sends one byte every few seconds hold the
+    download for ever, so the time so far is checked whenever bytes arrive.
+    """
+    import requests
+
+    deadline = time.monotonic() + DOWNLOAD_DEADLINE
+    timeout = min(DOWNLOAD_TIMEOUT, DOWNLOAD_DEADLINE)
+    got = 0
+    with requests.get(url, stream=True, timeout=timeout) as response, open(output_file, "wb") as file:
+        response.raise_for_status()
+        for chunk in _arriving(response):
+            file.write(chunk)
+            got += len(chunk)
+            bar.update(len(chunk))
+            if time.monotonic() > deadline:
+                raise DataError(f"download of {filename} from {url} took longer than {DOWNLOAD_DEADLINE:g} s "
+                                f"(got {got} bytes so far); the server is too slow. {_retry_hint()}")
+
+
+def _arriving(response) -> Iterator[bytes]:
+    """The body of a streamed ``requests`` response, in pieces as soon as they arrive.
+
+    ``iter_content`` waits for a whole chunk; urllib3's ``read1`` returns whatever has come
+    (urllib3 >= 2). Its errors become the ``requests`` errors that ``iter_content`` raises.
+    """
+    import requests
+    import urllib3
+
+    if not hasattr(response.raw, "read1"):  # urllib3 1.x: whole chunks only
+        yield from response.iter_content(_CHUNK)
+        return
+    while True:
+        try:
+            chunk = response.raw.read1(_CHUNK, decode_content=True)
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise requests.exceptions.ConnectionError(exc) from exc
+        except urllib3.exceptions.ProtocolError as exc:  # the connection broke off
+            raise requests.exceptions.ChunkedEncodingError(exc) from exc
+        except urllib3.exceptions.DecodeError as exc:
+            raise requests.exceptions.ContentDecodingError(exc) from exc
+        if not chunk:
+            return
+        yield chunk
 
 
 def _source(mirror: str | None) -> str | Path:

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from gatkit.checkpoints import CheckpointError, load_checkpoint, load_into, save_checkpoint
+from gatkit.checkpoints import CheckpointError, load_checkpoint, load_into, load_optimizer_state, save_checkpoint
 from gatkit.data import CHECKSUMS, Planetoid, load_planetoid
 from gatkit.edges import receptive_field
 from gatkit.layers import GAT, LAYER_TYPES
@@ -479,7 +479,7 @@ def _check_dataset(payload, dataset, path) -> None:
 
 
 def _resume(path, config, dataset, model, optimizer, stopper, run_name):
-    payload = load_checkpoint(path)
+    payload = load_checkpoint(path)  # verified and validated: every entry has the type and shape it should
     if "optimizer" not in payload:
         raise CheckpointError(f"{path} is a final model, not a checkpoint to resume from "
                               "(resume from a file in models/checkpoints/).")
@@ -491,7 +491,7 @@ def _resume(path, config, dataset, model, optimizer, stopper, run_name):
                               f"({', '.join(f'{k}={saved.get(k)!r}' for k in differing)}).")
     _check_dataset(payload, dataset, path)
     load_into(model, payload, source=str(path))
-    optimizer.load_state_dict(payload["optimizer"])
+    load_optimizer_state(optimizer, payload["optimizer"], source=str(path))
     stopper.load_state_dict(payload["early_stopping"])
     torch.set_rng_state(payload["rng"])
     device = next(model.parameters()).device
