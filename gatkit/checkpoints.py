@@ -20,7 +20,6 @@ import hashlib
 import math
 import os
 import re
-import typing
 from pathlib import Path
 from typing import Any
 
@@ -246,46 +245,15 @@ def _check_numbers(value: Any, where: str) -> None:
              where, f"is {_shown(value)}, expected a dict of names to numbers")
 
 
-# What the model and the optimiser need of the config's values, beyond their types.
-_CONFIG_LIMITS = {"hidden_features": (1, None), "heads": (1, None), "dropout": (0, 1), "lr": (0, None),
-                  "weight_decay": (0, None), "epochs": (0, None), "patience": (1, None)}
-
-
 def _check_config(config: Any) -> dict[str, Any]:
-    from gatkit.train import TrainConfig  # here: gatkit.train imports this module
+    from gatkit.train import ConfigError, TrainConfig  # here: gatkit.train imports this module
 
     _require(isinstance(config, dict), "config", f"is {_shown(config)}, expected a dict")
-    types = typing.get_type_hints(TrainConfig)
-    unknown = sorted(map(str, set(config) - set(types)))
-    _require(not unknown, "config", f"has unknown fields {', '.join(unknown)} (known: {', '.join(types)})")
-    fields = {field.name: field for field in TrainConfig.__dataclass_fields__.values()}
-    for name, value in config.items():
-        kind = types[name]
-        _require(_has_type(value, kind), f"config.{name}",
-                 f"is {_shown(value)}, expected {getattr(kind, '__name__', str(kind))}")
-        choices = fields[name].metadata.get("choices")
-        _require(choices is None or value in choices, f"config.{name}",
-                 f"is {value!r}, expected one of {', '.join(map(repr, choices or ()))}")
-        low, high = _CONFIG_LIMITS.get(name, (None, None))
-        for number in value if isinstance(value, (list, tuple)) else [value]:
-            _require(not isinstance(number, float) or math.isfinite(number), f"config.{name}", f"is {number}")
-            _require((low is None or number >= low) and (high is None or number <= high), f"config.{name}",
-                     f"is {number}, expected " + (f"at least {low}" if high is None else f"{low} to {high}"))
-    _require(len(config.get("heads", (1, 1))) == 2, "config.heads",  # build_model makes two layers
-             f"is {config.get('heads')!r}, expected two head counts (hidden layer, output layer)")
+    try:
+        TrainConfig.from_dict(config)  # the rules gatkit train's options are held to
+    except ConfigError as error:
+        _require(False, f"config.{error.field}", error.problem)
     return config
-
-
-def _has_type(value: Any, kind: Any) -> bool:
-    if kind is bool:
-        return isinstance(value, bool)
-    if kind is int:
-        return _is_int(value)
-    if kind is float:
-        return _is_number(value)
-    if typing.get_origin(kind) is tuple:  # tuple[int, ...], saved as a list
-        return isinstance(value, (list, tuple)) and all(_has_type(item, typing.get_args(kind)[0]) for item in value)
-    return isinstance(kind, type) and isinstance(value, kind)
 
 
 def _check_optimizer(optimizer: Any, state_dict: dict[str, torch.Tensor]) -> None:

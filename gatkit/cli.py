@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from gatkit.extras import MissingExtraError, require
-from gatkit.train import DATASETS, PAPER_RESULTS, TrainConfig  # the dataset registry and the paper's recipe
+from gatkit.train import DATASETS, PAPER_RESULTS, ConfigError, TrainConfig  # the dataset registry and the paper's recipe
 
 __all__ = ["VISUALISERS", "CliError", "Visualiser", "add_visualiser", "build_parser", "main",
            "prepare_out_dir", "visualise_attention", "visualise_dataset", "visualise_embedding",
@@ -378,28 +378,11 @@ for _visualiser in (
 # --------------------------------------------------------------------------
 
 
-#: ``gatkit train``'s help text for each field of :class:`gatkit.train.TrainConfig`, with any
-#: argparse settings the field cannot give and the range of a number (``bounds``: lowest and
-#: highest allowed, ``None`` for no limit). Everything else comes from the field: the flag
-#: (``--layer-type``, also spelt ``--layer_type`` as in the original project), the type, the
-#: default (the paper's recipe) and the choices (the field's ``metadata["choices"]``).
-TRAIN_CONFIG_FLAGS: dict[str, dict[str, Any]] = {
-    "dataset": {"help": "Planetoid dataset"},
-    "layer_type": {"help": "GAT implementation: 1 dense per head, 2 dense with a connectivity mask, 3 edge list"},
-    "hidden_features": {"help": "features per head of the hidden layer", "metavar": "F", "bounds": (1, None)},
-    "heads": {"help": "attention heads of the hidden layer (concatenated) and of the output layer (averaged)",
-              "nargs": 2, "metavar": ("HIDDEN", "OUTPUT"), "bounds": (1, None)},
-    "dropout": {"help": "dropout probability on both layers' inputs and on the attention coefficients",
-                "bounds": (0, 1)},
-    "lr": {"help": "Adam's learning rate", "bounds": (0, None)},
-    "weight_decay": {"help": "Adam's L2 weight decay", "bounds": (0, None)},
-    "epochs": {"help": "upper bound on epochs (early stopping usually ends sooner)", "bounds": (1, None)},
-    "patience": {"help": "epochs without improvement before stopping", "bounds": (1, None)},
-    "seed": {"help": "random seed (of the first run with --seeds)"},
-    "residual": {"help": "add a learned linear projection of each layer's input to its output"},
-    "keep": {"help": "whose weights early stopping keeps: the lowest validation loss, or (as the official code) "
-                     "the last epoch best on both validation accuracy and loss"},
-}
+#: Names shown for the values of ``gatkit train``'s options in ``--help``, where the field's
+#: name would not say it. Everything else comes from the fields of :class:`gatkit.train.TrainConfig`:
+#: the flag (``--layer-type``, also spelt ``--layer_type`` as in the original project), the type,
+#: the default (the paper's recipe), the help, the choices and the number of values.
+METAVARS = {"hidden_features": "F", "heads": ("HIDDEN", "OUTPUT")}
 
 
 def _flags(name: str) -> list[str]:
@@ -408,38 +391,23 @@ def _flags(name: str) -> list[str]:
 
 
 def _add_config_arguments(group) -> None:
-    """One option per field of :class:`TrainConfig`, as :data:`TRAIN_CONFIG_FLAGS` describes it."""
+    """One option per field of :class:`TrainConfig`, from the field's type, default and metadata."""
     import dataclasses
     import typing
 
     defaults, types = TrainConfig(), typing.get_type_hints(TrainConfig)
-    missing = [f.name for f in dataclasses.fields(TrainConfig) if f.name not in TRAIN_CONFIG_FLAGS]
-    if missing:
-        raise RuntimeError(f"gatkit train has no option for the TrainConfig fields {missing}: "
-                           "add them to TRAIN_CONFIG_FLAGS")
     for field in dataclasses.fields(TrainConfig):
-        settings = {key: value for key, value in TRAIN_CONFIG_FLAGS[field.name].items() if key != "bounds"}
+        settings = {"help": field.metadata["help"], "choices": field.metadata["choices"]}
         kind = types[field.name]
         if kind is bool:
             settings["action"] = argparse.BooleanOptionalAction
         elif typing.get_origin(kind) is tuple:  # tuple[int, ...]: several values of one type
-            settings.setdefault("nargs", "+")
-            settings["type"] = typing.get_args(kind)[0]
+            settings.update(nargs=field.metadata["length"] or "+", type=typing.get_args(kind)[0])
         else:
             settings["type"] = kind
-        if "choices" in field.metadata:
-            settings["choices"] = field.metadata["choices"]
+        if field.name in METAVARS:
+            settings["metavar"] = METAVARS[field.name]
         group.add_argument(*_flags(field.name), dest=field.name, default=getattr(defaults, field.name), **settings)
-
-
-def _check_config_bounds(args: argparse.Namespace) -> None:
-    for name, settings in TRAIN_CONFIG_FLAGS.items():
-        low, high = settings.get("bounds", (None, None))
-        value = getattr(args, name)
-        for number in value if isinstance(value, (list, tuple)) else [value]:
-            if (low is not None and number < low) or (high is not None and number > high):
-                limits = f"at least {low}" if high is None else f"between {low} and {high}"
-                raise CliError(f"{_flags(name)[0]} must be {limits}, got {number}.", 2)
 
 
 def _add_train_parser(verbs) -> None:
@@ -492,7 +460,11 @@ def run_train(args: argparse.Namespace) -> int:
 
     if args.seeds < 1:
         raise CliError("--seeds must be at least 1.", 2)
-    _check_config_bounds(args)
+    chosen = {field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)}
+    try:
+        TrainConfig(**chosen)
+    except ConfigError as error:  # the same rules a checkpoint's config is held to
+        raise CliError(f"{_flags(error.field)[0]} {error.problem}.", 2)
     if args.resume is not None and args.seeds != 1:
         raise CliError("--resume continues one run; do not combine it with --seeds.", 2)
     if args.should_visualise:  # say so before training, not after
@@ -509,8 +481,6 @@ def run_train(args: argparse.Namespace) -> int:
     except data.DataError as error:
         raise _data_error(error)
 
-    chosen = {field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)}
-    chosen["heads"] = tuple(chosen["heads"])
     results = []
     for seed in range(args.seed, args.seed + args.seeds):
         config = paper_config(**{**chosen, "seed": seed})

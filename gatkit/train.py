@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import os
 import time
+import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
@@ -43,27 +44,55 @@ PAPER_RESULTS: dict[str, tuple[float, float]] = {"cora": (83.0, 0.7), "citeseer"
 KEEP_RULES = ("val_loss", "both")
 
 
+class ConfigError(ValueError):
+    """A :class:`TrainConfig` value no run can use: ``field`` names it, ``problem`` says why."""
+
+    def __init__(self, field: str, problem: str):
+        super().__init__(f"{field} {problem}")
+        self.field, self.problem = field, problem
+
+
+def _setting(default: Any, help: str, *, choices: tuple | None = None, bounds: tuple | None = None,
+             length: int | None = None) -> Any:
+    """A :class:`TrainConfig` field: its default, what it means (the help of its ``gatkit train``
+    flag) and the values it allows (``choices``; ``bounds`` lowest and highest, ``None`` for no
+    limit; ``length`` of a tuple)."""
+    return field(default=default, metadata={"help": help, "choices": choices, "bounds": bounds, "length": length})
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that defines a training run (and so the model it produces).
 
-    The defaults are the paper's recipe. A field with a fixed set of values names it in its
-    metadata (``dataclasses.fields(TrainConfig)[i].metadata["choices"]``), which is where
-    ``gatkit train`` takes its choices from.
+    The defaults are the paper's recipe. Each field's metadata says what it means and which
+    values it allows; a config with any other value raises :class:`ConfigError`, so ``gatkit
+    train``'s options and a checkpoint's stored config are checked by the same rules.
     """
 
-    dataset: str = field(default="cora", metadata={"choices": tuple(PAPER_RESULTS)})
-    layer_type: int = field(default=3, metadata={"choices": tuple(LAYER_TYPES)})
-    hidden_features: int = 8
-    heads: tuple[int, ...] = (8, 1)
-    dropout: float = 0.6
-    lr: float = 0.005
-    weight_decay: float = 5e-4
-    epochs: int = 10_000
-    patience: int = 100
-    seed: int = 0
-    residual: bool = False
-    keep: str = field(default="val_loss", metadata={"choices": KEEP_RULES})  # see EarlyStopping
+    dataset: str = _setting("cora", "Planetoid dataset", choices=tuple(PAPER_RESULTS))
+    layer_type: int = _setting(3, "GAT implementation: 1 dense per head, 2 dense with a connectivity mask, "
+                                  "3 edge list", choices=tuple(LAYER_TYPES))
+    hidden_features: int = _setting(8, "features per head of the hidden layer", bounds=(1, None))
+    heads: tuple[int, ...] = _setting((8, 1), "attention heads of the hidden layer (concatenated) and of the "
+                                              "output layer (averaged)", bounds=(1, None), length=2)
+    dropout: float = _setting(0.6, "dropout probability on both layers' inputs and on the attention "
+                                   "coefficients", bounds=(0, 1))
+    lr: float = _setting(0.005, "Adam's learning rate", bounds=(0, None))
+    weight_decay: float = _setting(5e-4, "Adam's L2 weight decay", bounds=(0, None))
+    epochs: int = _setting(10_000, "upper bound on epochs (early stopping usually ends sooner; 0 keeps the "
+                                   "initial weights)", bounds=(0, None))
+    patience: int = _setting(100, "epochs without improvement before stopping", bounds=(1, None))
+    seed: int = _setting(0, "random seed (of the first run with --seeds)")
+    residual: bool = _setting(False, "add a learned linear projection of each layer's input to its output")
+    keep: str = _setting("val_loss", "whose weights early stopping keeps: the lowest validation loss, or (as "
+                                     "the official code) the last epoch best on both validation accuracy and loss",
+                         choices=KEEP_RULES)  # see EarlyStopping
+
+    def __post_init__(self) -> None:
+        types = typing.get_type_hints(TrainConfig)
+        for setting in fields(self):
+            value = _checked(setting, types[setting.name], getattr(self, setting.name))
+            object.__setattr__(self, setting.name, value)  # a list of heads becomes a tuple
 
     def to_dict(self) -> dict[str, Any]:
         """Plain types only, so a checkpoint stays loadable with ``weights_only=True``."""
@@ -73,14 +102,41 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown config keys {unknown}; known keys are {sorted(known)}")
-        values = dict(values)
-        if "heads" in values:
-            values["heads"] = tuple(values["heads"])
+        """The config a :meth:`to_dict` (e.g. a checkpoint's) describes; :class:`ConfigError` if none."""
+        known = [f.name for f in fields(cls)]
+        for name in values:
+            if name not in known:
+                raise ConfigError(str(name), f"is not a training setting (the settings are {', '.join(known)})")
         return cls(**values)
+
+
+def _checked(setting, kind: Any, value: Any) -> Any:
+    """``value`` if it has the type and lies in the choices and bounds of ``setting``; else ConfigError."""
+    name, rules = setting.name, setting.metadata
+    if typing.get_origin(kind) is tuple:  # tuple[int, ...], a list once stored
+        if not isinstance(value, (list, tuple)) or not all(_is_a(item, typing.get_args(kind)[0]) for item in value):
+            raise ConfigError(name, f"must be a list of {typing.get_args(kind)[0].__name__}s, got {value!r}")
+        if rules["length"] is not None and len(value) != rules["length"]:
+            raise ConfigError(name, f"must have {rules['length']} values, got {len(value)}")
+        numbers, value = list(value), tuple(value)
+    elif not _is_a(value, kind):
+        raise ConfigError(name, f"must be a {kind.__name__}, got {value!r}")
+    else:
+        numbers = [value]
+    if rules["choices"] is not None and value not in rules["choices"]:
+        raise ConfigError(name, f"must be one of {', '.join(map(repr, rules['choices']))}, got {value!r}")
+    low, high = rules["bounds"] or (None, None)
+    for number in numbers if rules["bounds"] else []:
+        if not math.isfinite(number) or (low is not None and number < low) or (high is not None and number > high):
+            limits = f"at least {low}" if high is None else f"between {low} and {high}"
+            raise ConfigError(name, f"must be {limits}, got {number}")
+    return value
+
+
+def _is_a(value: Any, kind: type) -> bool:
+    if kind is float:  # an int is a fine float; a bool is neither
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
 
 
 def paper_config(dataset: str = "cora", **overrides: Any) -> TrainConfig:

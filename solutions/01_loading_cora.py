@@ -72,6 +72,9 @@ paths = data.fetch_planetoid("cora", progress=False)
 for part, path in paths.items():
     size, sha256 = data.CHECKSUMS["cora"][path.name]
     print(f"{path.name:22s} {size:>8,d} bytes  sha256 {sha256[:16]}...")
+pickled = [path.name for path in paths.values() if path.read_bytes()[:2] == b"\x80\x02"]  # pickle protocol 2
+print(f"{len(pickled)} of {len(paths)} files are pickles (protocol 2, the newest Python 2 can write)")
+assert len(pickled) == 7 and "ind.cora.test.index" not in pickled
 
 # %% [markdown]
 # ### Pickles, and why we do not trust them
@@ -112,7 +115,8 @@ for name, matrix in [("x", x_file), ("allx", allx), ("tx", tx)]:
 
 num_features = allx.shape[1]
 assert num_features == 1433
-assert (x_file != allx[: x_file.shape[0]]).nnz == 0, "x is the first rows of allx"
+assert all(matrix.format == "csr" and (matrix.data == 1).all() for matrix in (x_file, allx, tx)), "0/1 CSR"
+assert x_file.shape[0] == 140 and (x_file != allx[: x_file.shape[0]]).nnz == 0, "x is the first 140 rows of allx"
 
 # %% [markdown]
 # `x` is just the first 140 rows of `allx`. The matrices are `csr_matrix`: *compressed sparse
@@ -149,6 +153,7 @@ words_per_paper = np.asarray(features_raw.sum(axis=1)).ravel()
 print(f"words per paper: min {words_per_paper.min():.0f}, median {np.median(words_per_paper):.0f}, "
       f"max {words_per_paper.max():.0f}")
 assert num_nodes == 2708 and density < 0.02
+assert round(100 * density) == 1  # "about 1% non-zero" (summary)
 
 # %% [markdown]
 # ### Putting the test rows in their place
@@ -166,7 +171,9 @@ test_sorted = np.sort(test_index)
 features_raw = features_raw.tolil()
 features_raw[test_index, :] = features_raw[test_sorted, :]  # row of node test_sorted[k] -> test_index[k]
 features_raw = features_raw.tocsr()
-assert test_sorted[0] == allx.shape[0] and test_sorted[-1] == num_nodes - 1
+assert test_index.shape == (tx.shape[0],) == (1000,), "one node id per row of tx"
+assert not (np.diff(test_index) > 0).all(), "test.index is not sorted"
+assert allx.shape[0] == 1708 and test_sorted[0] == allx.shape[0] and test_sorted[-1] == num_nodes - 1
 
 # %% [markdown]
 # PyTorch has sparse tensors too. We convert the SciPy CSR matrix to a `torch.sparse_csr_tensor`
@@ -185,9 +192,9 @@ print(x_raw.layout, tuple(x_raw.shape), x_raw.values().numel(), "stored values")
 # %% [markdown]
 # ### Row normalisation
 #
-# The GAT paper feeds row-normalised features: each node's vector is divided by its number of
-# words, so a long abstract and a short one weigh the same. A node with no words at all keeps a
-# row of zeros (dividing by zero would give NaN, which would poison every node it touches).
+# The GAT paper feeds row-normalised features: each node's vector is divided by its sum (for
+# Cora's 0/1 features, its number of words), so a long abstract and a short one weigh the same.
+# A node with no words at all keeps a row of zeros (dividing by zero would give NaN, which would poison every node it touches).
 #
 # ## Exercise 1.1: row-normalise the features
 #
@@ -229,7 +236,7 @@ ty = data.read_raw_file("cora", "ty")
 y_file = data.read_raw_file("cora", "y")
 labels_onehot = np.vstack([ally, ty])  # (N, C)
 labels_onehot[test_index, :] = labels_onehot[test_sorted, :]
-assert (labels_onehot.sum(axis=1) == 1).all(), "every Cora node has exactly one class"
+assert np.isin(labels_onehot, [0, 1]).all() and (labels_onehot.sum(axis=1) == 1).all(), "one-hot: one class per node"
 y = torch.from_numpy(labels_onehot.argmax(axis=1)).long()  # (N,)
 num_classes = labels_onehot.shape[1]
 
@@ -237,6 +244,7 @@ class_sizes = torch.bincount(y, minlength=num_classes)
 for c, (name, size) in enumerate(zip(data.CLASS_NAMES["cora"], class_sizes.tolist())):
     print(f"{c} {name:24s} {size:4d} papers")
 assert num_classes == 7
+assert int(class_sizes.argmax()) == 3 and data.CLASS_NAMES["cora"][3] == "Neural_Networks"
 
 # %% [markdown]
 # The class names are not in the files. They come from the original Cora dataset (McCallum et
@@ -246,8 +254,8 @@ assert num_classes == 7
 #
 # Planetoid fixed one split that all the papers report on:
 #
-# - **train**: the first `len(y)` nodes, the rows of `x` and `y`. The GAT paper calls this
-#   *20 labelled nodes per class*;
+# - **train**: the first 140 nodes (`len(y_file)`), the rows of the files `x` and `y`. The GAT
+#   paper calls this *20 labelled nodes per class*;
 # - **validation**: the next 500 nodes, used for early stopping and model selection;
 # - **test**: the 1000 nodes listed in `test.index`.
 #
@@ -264,7 +272,7 @@ print("train", len(train_idx), "val", len(val_idx), "test", len(test_idx),
       "unused labels", num_nodes - len(train_idx) - len(val_idx) - len(test_idx))
 per_class_train = torch.bincount(y[train_idx], minlength=num_classes)
 print("training labels per class:", per_class_train.tolist())
-assert (per_class_train == 20).all()
+assert (len(train_idx), len(val_idx), len(test_idx)) == (140, 500, 1000) and (per_class_train == 20).all()
 assert len(set(train_idx.tolist()) | set(val_idx.tolist()) | set(test_idx.tolist())) == 140 + 500 + 1000
 
 # %% [markdown]
@@ -292,7 +300,8 @@ cora_quirks = raw_graph_quirks(graph)
 citeseer_quirks = raw_graph_quirks(data.read_raw_file("citeseer", "graph"))
 print("cora    ", cora_quirks)
 print("citeseer", citeseer_quirks)
-assert cora_quirks["repeated"] > 0 and citeseer_quirks["self-loops"] > 0
+assert cora_quirks["repeated"] > 0 and cora_quirks["self-loops"] == 0
+assert citeseer_quirks["repeated"] > 0 and citeseer_quirks["self-loops"] > 0
 assert cora_quirks["one-way pairs"] == citeseer_quirks["one-way pairs"] == 0
 
 # %% [markdown]
@@ -350,7 +359,8 @@ degree = torch.bincount(edge_index[1], minlength=num_nodes)  # (N,)
 hub = int(degree.argmax())
 print(f"degree: min {degree.min().item()}, median {degree.median().item()}, max {degree.max().item()} "
       f"(node {hub}, class {data.CLASS_NAMES['cora'][y[hub]]})")
-assert degree.max() == 168 and degree.min() >= 1 and degree.median() <= 4
+assert degree.max() == 168 and int((degree == 168).sum()) == 1 and degree.min() >= 1
+assert (degree <= 5).double().mean() > 0.5  # most papers have a handful of links (at most 5)
 
 # %% [markdown]
 # Most papers have a handful of links (the median is printed above), one has 168 (chapter 02 looks at this degree distribution
@@ -437,6 +447,7 @@ assert adj.sum() == edge_index_sl.shape[1] and torch.equal(adj.sum(dim=1), (degr
 # %%
 cora = data.load_planetoid("cora", progress=False)
 print(cora)
+assert (cora.edge_index[1].diff() >= 0).all(), "sorted by target"
 
 assert torch.equal(cora.x_raw.to_dense(), x_raw.to_dense())
 assert torch.allclose(cora.x, x)
@@ -462,8 +473,13 @@ print(citeseer)
 empty_rows = int((citeseer.x.sum(dim=1) == 0).sum())
 print(f"{len(citeseer.missing_test_nodes)} filler nodes, {empty_rows} all-zero feature rows, "
       f"NaNs in x: {bool(citeseer.x.isnan().any())}")
+isolated = int((torch.bincount(citeseer.edge_index[1], minlength=citeseer.num_nodes) == 0).sum())
+print(f"Citeseer nodes without any edge: {isolated}")
+splits = torch.cat([citeseer.train_idx, citeseer.val_idx, citeseer.test_idx])
 assert len(citeseer.missing_test_nodes) == 15 and not citeseer.x.isnan().any()
-assert empty_rows == len(citeseer.missing_test_nodes)
+assert set(torch.nonzero(citeseer.x.sum(dim=1) == 0).flatten().tolist()) == set(citeseer.missing_test_nodes.tolist())
+assert not torch.isin(citeseer.missing_test_nodes, splits).any()  # they belong to no split
+assert isolated > 0  # Citeseer has nodes without edges: they still need a self-loop
 
 # %% [markdown]
 # ## Summary
@@ -496,8 +512,8 @@ assert empty_rows == len(citeseer.missing_test_nodes)
 # 3. In an undirected graph every edge is present in both directions, so swapping the rows gives
 #    the same set of columns. On a directed graph (chapter 06 tests one) a swap reverses every
 #    message: a node would attend over the nodes it points to instead of those pointing to it.
-# 4. 100 000² × 4 bytes = 40 GB, more than this machine's memory; the edge list of a graph with
-#    average degree 4 takes 100 000 × 4 × 2 × 8 bytes = 6.4 MB.
+# 4. 100 000² × 4 bytes = 40 GB; the edge list of a graph with average degree 4 takes
+#    100 000 × 4 × 2 × 8 bytes = 6.4 MB.
 
 # %% [markdown]
 # ## Going further

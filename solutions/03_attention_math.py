@@ -66,6 +66,11 @@ source, target = edge_index  # (E,), (E,)
 for i in range(num_nodes):
     print(f"node {i}: features {h[i].tolist()}, receives from {source[target == i].tolist()}")
 assert num_edges == 2 * 4 + 4  # four undirected edges both ways, plus four self-loops
+pairs = set(zip(source.tolist(), target.tolist()))
+assert {(j, i) for j, i in pairs if j < i} == {(0, 1), (1, 2), (1, 3), (2, 3)}
+assert all((i, j) in pairs for j, i in pairs)  # every edge both ways
+assert all((i, i) in pairs for i in range(num_nodes)) and (target.diff() >= 0).all()  # self-loops; sorted by target
+assert source[target == 2].tolist() == source[target == 3].tolist() == [1, 2, 3] and not torch.equal(h[2], h[3])
 
 # %%
 graph = nx.DiGraph(list(zip(source.tolist(), target.tolist())))
@@ -144,8 +149,9 @@ assert torch.allclose(raw, raw_concat)
 
 # %% [markdown]
 # Then the LeakyReLU, with slope 0.2 for negative inputs (careful: `F.leaky_relu`'s default
-# slope is 0.01). Most raw scores here are positive and pass unchanged; node 3 has a negative
-# `s_dst`, so all three of its scores are scaled by 0.2. For example, for the edge 1 -> 3:
+# slope is 0.01). Nine of the twelve raw scores here are positive or zero and pass unchanged; the
+# other three are node 3's: its `s_dst` is negative, so all three of its scores are negative and
+# scaled by 0.2. For example, for the edge 1 -> 3:
 #
 # e₃₁ = LeakyReLU(s_dst[3] + s_src[1]) = LeakyReLU(−1 + (−1)) = 0.2 · (−2) = −0.4
 #
@@ -165,6 +171,8 @@ def edge_of(j: int, i: int) -> int:
 
 assert torch.isclose(e[edge_of(1, 3), 0], torch.tensor(-0.4))
 assert e[edge_of(0, 1), 0] == 2.0
+assert int((raw >= 0).sum()) == 9 and torch.equal(raw[:, 0] < 0, target == 3)  # only node 3's three are negative
+assert torch.isclose(F.leaky_relu(torch.tensor(-1.0)), torch.tensor(-0.01))  # the default slope
 
 # %% [markdown]
 # ## Exercise 3.1: the edge scores
@@ -287,7 +295,9 @@ assert alpha_no_loops[into_0, 0].tolist() == [1.0]
 # summing when an index repeats, which is exactly "add every message into its target":
 
 # %%
-print(torch.zeros(3).index_add_(0, torch.tensor([0, 2, 0]), torch.tensor([1.0, 10.0, 100.0])))
+summed = torch.zeros(3).index_add_(0, torch.tensor([0, 2, 0]), torch.tensor([1.0, 10.0, 100.0]))
+print(summed)
+assert summed.tolist() == [101.0, 0.0, 10.0]  # row 0 received 1 and 100
 
 # %% [markdown]
 # σ is a nonlinearity applied afterwards: the paper uses ELU after hidden layers and nothing
@@ -416,6 +426,9 @@ ranking_2 = torch.argsort(attention_of(2, e), descending=True, stable=True)
 ranking_3 = torch.argsort(attention_of(3, e), descending=True, stable=True)
 assert torch.equal(ranking_2, ranking_3)  # same order; only the sharpness differs
 assert torch.allclose(attention_of(3, e), torch.tensor([0.3104, 0.3792, 0.3104]), atol=1e-4)
+assert raw[target == 2, 0].tolist() == [1, 2, 1] and raw[target == 3, 0].tolist() == [-2, -1, -2]
+assert torch.equal(e[target == 2], raw[target == 2])
+assert torch.allclose(e[target == 3, 0], torch.tensor([-0.4, -0.2, -0.4]))
 
 # %% [markdown]
 # ## 8. What a GCN would do with the same graph

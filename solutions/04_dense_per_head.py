@@ -16,10 +16,11 @@
 # %% [markdown]
 # # Chapter 04 · Implementation 1: dense, per head
 #
-# Chapter 03 computed attention edge by edge, with a Python loop over the targets. That is clear
-# but slow. The most direct way to make it fast is to stop thinking in edges: treat every pair
-# `(i, j)` of nodes as a possible edge, compute **all** N × N scores of every head at once with
-# batched matrix operations, and let the adjacency matrix decide which ones count.
+# Chapter 03 computed attention edge by edge, with a Python loop over the targets. That is clear,
+# but it takes one Python step per target. The most direct way to lose the loop is to stop
+# thinking in edges: treat every pair `(i, j)` of nodes as a possible edge, compute **all** N × N
+# scores of every head at once with batched matrix operations, and let the adjacency matrix
+# decide which ones count.
 #
 # | step | tensor | shape |
 # |---|---|---|
@@ -43,7 +44,7 @@ from torch import nn
 from gatkit import edges, load_planetoid
 from course.checks import exercise
 from gatkit.functional import edge_scores, neighbourhood_softmax, node_scores  # chapter 03's equations, edge by edge
-from gatkit.layers import GATLayerDense
+from gatkit.layers import GATLayerDense, GATLayerMasked
 
 torch.manual_seed(0)
 torch.set_printoptions(precision=4, sci_mode=False)
@@ -90,7 +91,7 @@ x_heads = cora.x.expand(heads, -1, -1)  # (H, N, F), no copy
 x_mb = cora.x.numel() * cora.x.element_size() / 1e6
 same_memory = x_heads.data_ptr() == cora.x.data_ptr()
 print(f"strides of the expanded x: {x_heads.stride()} | same memory: {same_memory} | x itself: {x_mb:.1f} MB")
-assert x_heads.stride()[0] == 0 and round(x_mb, 1) == 15.5
+assert x_heads.stride()[0] == 0 and same_memory and round(x_mb, 1) == 15.5
 
 # %% [markdown]
 # ## Exercise 4.1: all heads' projections in one batched matmul
@@ -186,6 +187,8 @@ big_exp, tiny_exp = torch.exp(torch.tensor([89.0, -105.0])).tolist()  # float32
 print("exp(89) =", big_exp, "  exp(-105) =", tiny_exp)
 print("inf * 0 =", (torch.tensor(float("inf")) * 0).item(), "  0 / 0 =", (torch.tensor(0.0) / 0).item())
 assert big_exp == float("inf") and tiny_exp == 0.0
+assert torch.exp(torch.tensor(88.0)).isfinite() and torch.exp(torch.tensor(-103.0)) > 0  # the limits lie between
+assert (torch.tensor(float("inf")) * 0).isnan() and (torch.tensor(0.0) / 0).isnan()
 
 # %% [markdown]
 # Three consequences for the code:
@@ -334,6 +337,7 @@ print(f"one (H, N, N) tensor by hand: {hand:,d} bytes = {hand / 1e6:.1f} MB; "
       f"per edge: {per_edge / 1e6:.2f} MB, {hand / per_edge:.0f}x less")
 print(f"PubMed (19 717 nodes), 8 heads: {pubmed / 1e9:.1f} GB per (H, N, N) tensor")
 assert hand == 234_664_448 and round(hand / per_edge) == 553 and round(pubmed / 1e9, 1) == 12.4
+assert cora.edge_index_with_self_loops.shape[1] == 13_264 and round(per_edge / 1e6, 2) == 0.42
 
 # %% [markdown]
 # A forward pass makes several such tensors (the scores, their LeakyReLU, the shifted and clamped
@@ -373,15 +377,30 @@ print(f"autograd keeps {len(big)} tensors of shape (H, N, N): {len(big) * hand /
 assert measured == hand and out_ours.shape == (2708, 64)
 assert len(big) >= 3 and other_mb < 100
 
+# Your dense_softmax may keep a different number. gatkit's layers count the same way, on the toy
+# graph (the count does not depend on N): GATLayerDense runs this chapter's solution steps,
+# GATLayerMasked is chapter 05's layout.
+kept = {}
+for layer in (GATLayerDense(2, 2, heads=8).eval(), GATLayerMasked(2, 2, heads=8).eval()):
+    saved.clear()
+    with torch.autograd.graph.saved_tensors_hooks(remember, lambda tensor: tensor):
+        layer(h, toy_edge_index)
+    kept[type(layer).__name__] = sum(shape == (8, 4, 4) for shape, _ in saved.values())
+print(f"(H, N, N) tensors kept by gatkit's layers: {kept}; "
+      f"{kept['GATLayerDense']} of them on Cora: {kept['GATLayerDense'] * hand / 1e6:,.0f} MB")
+assert kept["GATLayerDense"] == 5 and kept["GATLayerDense"] * hand > 2**30  # over a gigabyte
+assert kept["GATLayerMasked"] < kept["GATLayerDense"]
+
 # %% [markdown]
 # Several (H, N, N) tensors stay alive between the forward and the backward pass. The count is
-# printed above; with this chapter's solution code they are the LeakyReLU's input, the shifted
-# scores before the clamp, the exponentials, the masked exponentials and `alpha` for the final
-# `bmm`: over a gigabyte for one layer on a 2708-node graph, while everything else autograd
-# keeps (x, the weights, z, the adjacency) takes under 100 MB. Memory grows as N²: a graph with
-# 10 times more nodes needs 100 times more, and PubMed (19 717 nodes) would need about 12.4 GB
-# per tensor. Chapter 05 keeps the dense layout but cuts the number of N × N tensors; chapter 06
-# drops N² altogether; chapter 10 measures all three.
+# printed above; with this chapter's solution code (and in gatkit's `GATLayerDense`) they are five,
+# the LeakyReLU's input, the shifted scores before the clamp, the exponentials, the masked
+# exponentials and `alpha` for the final `bmm`: over a gigabyte for one layer on a 2708-node
+# graph, while everything else autograd keeps (x, the weights, z, the adjacency) takes under
+# 100 MB. Memory grows as N²: a graph with 10 times more nodes needs 100 times more, and PubMed
+# (19 717 nodes) would need about 12.4 GB per tensor. Chapter 05 keeps the dense layout but cuts
+# the number of N × N tensors (`GATLayerMasked` above); chapter 06 drops N² altogether; chapter 10
+# measures all three.
 #
 # Last, the same weights in `GATLayerDense`, and the attention recomputed edge by edge with
 # chapter 03's functions: all three must agree.

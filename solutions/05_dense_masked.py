@@ -38,7 +38,7 @@ from torch import nn
 
 from gatkit import load_planetoid
 from course.checks import exercise
-from gatkit.layers import GATLayerDense, GATLayerMasked
+from gatkit.layers import GATLayerDense, GATLayerEdge, GATLayerMasked
 
 torch.manual_seed(0)
 
@@ -70,6 +70,7 @@ z_heads = z.view(N, H, F_out)  # (N, H, F'), no copy
 z_per_head = torch.bmm(x.expand(H, N, F_in), W.view(H, F_out, F_in).transpose(1, 2))  # (H, N, F'), chapter 04
 print("z", tuple(z.shape), "-> per head", tuple(z_heads.shape))
 torch.testing.assert_close(z_heads.transpose(0, 1), z_per_head)
+assert z_heads.data_ptr() == z.data_ptr()  # a view: no copy
 
 # %% [markdown]
 # ## 2. All pair scores with one broadcast
@@ -130,6 +131,7 @@ print(f"edge {j} -> {i}, head {h}: logits[h, i, j] = {logits[h, i, j].item():.6f
 torch.testing.assert_close(logits[h, i, j], by_the_paper)
 print(f"logits hold {logits.numel():,d} numbers ({logits.numel() * 4 / 1e6:.1f} MB), "
       f"of which only H·E = {H * E:,d} belong to edges")
+assert H * E / logits.numel() < 0.01  # almost all score pairs that are not edges
 
 # %% [markdown]
 # Almost all of those numbers score pairs that are **not** edges: `logits` scores every node
@@ -275,7 +277,9 @@ receives_nothing_looped = int((torch.bincount(citeseer.edge_index_with_self_loop
 print(f"Citeseer: {receives_nothing} of {citeseer.num_nodes} nodes receive no edge; "
       f"with self-loops: {receives_nothing_looped}")
 assert receives_nothing > 40 and receives_nothing_looped == 0
+assert int((torch.bincount(cora.edge_index[1], minlength=N) == 0).sum()) == 0  # Cora: none
 assert torch.tensor(-1e9, dtype=torch.float16).isinf()  # in half precision -1e9 *is* -inf
+assert torch.finfo(torch.float16).max == 65504
 
 # %% [markdown]
 # (The last line is a warning for mixed-precision training: float16 cannot hold `-1e9`, its
@@ -288,11 +292,16 @@ assert torch.tensor(-1e9, dtype=torch.float16).isinf()  # in half precision -1e9
 
 # %%
 toy_layer = GATLayerMasked(2, 3, heads=2).eval()
+toy_edge_layer = GATLayerEdge(2, 3, heads=2).eval()  # chapter 06's implementation
+toy_x = torch.randn(4, 2)  # (4, F)
 with torch.no_grad():
     toy_layer.bias.normal_()  # a visible bias
-    toy_out = toy_layer(torch.randn(4, 2), toy_edges)  # (4, H*F'), node 3 has no incoming edge
+    toy_edge_layer.load_state_dict(toy_layer.state_dict())
+    toy_out = toy_layer(toy_x, toy_edges)  # (4, H*F'), node 3 has no incoming edge
+    toy_out_edge = toy_edge_layer(toy_x, toy_edges)  # (4, H*F')
 print("node 3's output:", toy_out[3].tolist())
 assert not toy_out.isnan().any() and torch.equal(toy_out[3], toy_layer.bias.detach())
+torch.testing.assert_close(toy_out, toy_out_edge)  # the same answer as chapter 06's layout
 
 # %% [markdown]
 # ### Adding versus multiplying
@@ -307,6 +316,7 @@ row = torch.tensor([1.0, 2.0, 120.0])  # scores of one target's row; the last no
 adj_row = torch.tensor([1.0, 1.0, 0.0])  # (N,)
 mask_row = torch.tensor([0.0, 0.0, float("-inf")])  # (N,)
 
+assert torch.exp(row[2]).isinf()  # exp(120) overflows float32
 no_shift = torch.exp(row) * adj_row  # inf * 0 = nan
 whole_row_max = torch.exp(row - row.max()) * adj_row  # the neighbours underflow to 0
 additive = F.softmax(row + mask_row, dim=-1)
@@ -321,9 +331,10 @@ torch.testing.assert_close(additive, torch.tensor([1.0, torch.e, 0.0]) / (1 + to
 # The multiplicative mask is only safe when the shift is the maximum over the **neighbours** and
 # non-neighbours cannot overflow, which is why implementation 1 computes a masked row maximum and
 # clamps. The additive mask removes the non-neighbours *before* anything is exponentiated, so the
-# library softmax, with its own row maximum, is automatically right. (Real scores rarely reach
-# 120; the point is that one form is correct by construction and the other by care.) Chapter 06
-# meets the same trap in edge-list form: one global maximum starves neighbourhoods.
+# library softmax, with its own row maximum, is automatically right. (The 120 is picked to make
+# the failure visible; the point is that one form is correct by construction and the other by
+# care.) Chapter 06 meets the same trap in edge-list form: one global maximum starves
+# neighbourhoods.
 #
 # ## 5. The whole layer
 #
@@ -396,11 +407,11 @@ for heads, out_features, concat in [(H, F_out, True), (2, 7, False)]:
     torch.testing.assert_close(alpha_dense.sum(dim=-1), torch.ones(heads, N))  # every row sums to 1
 
 # %% [markdown]
-# The three layouts agree to float32 rounding on every node, head and edge. The price of the
-# dense layouts is memory: every (H, N, N) tensor of the first layer is
-# 8 × 2708² × 4 bytes ≈ 235 MB, and a forward pass holds several of them (the logits, the masked
-# logits, `alpha`), to describe E = 13 264 edges. Chapter 06 computes the same function on the
-# edges alone.
+# The three layouts agree on every node, head and edge to within 1e-5 (the largest differences
+# are printed above). The price of the dense layouts is memory: every (H, N, N) tensor of the
+# first layer is 8 × 2708² × 4 bytes ≈ 235 MB, and a forward pass makes several of them (the
+# logits, the masked logits, `alpha`), to describe E = 13 264 edges. Chapter 06 computes the same
+# function on the edges alone.
 
 # %%
 dense_mb = H * N * N * 4 / 1e6

@@ -54,7 +54,7 @@ E = edge_index.shape[1]
 H, F_out = 8, 8  # the paper's first Cora layer
 print(f"N = {N}, E = {E} (with self-loops), H = {H}, F' = {F_out}")
 print(f"dense scores: H·N² = {H * N * N:,d}; edge scores: H·E = {H * E:,d} ({E / N**2:.2%} of the pairs)")
-assert E / N**2 < 0.002
+assert (N, E) == (2708, 13264) and E / N**2 < 0.002
 
 # %% [markdown]
 # ## 1. Scores per node, computed once
@@ -231,10 +231,16 @@ for name, result in versions.items():
 starved = versions["global max"]
 assert torch.isnan(starved[5:]).all()  # target 2: 0 / 0
 assert (versions["global max + 1e-16"][5:] == 0).all()  # target 2: sums to 0 instead of 1
-assert 1e-4 < (starved[3:5].double() - exact[3:5]).abs().max() < 1e-3  # target 1: denormal arithmetic
+assert 3.5e-4 < (starved[3:5].double() - exact[3:5]).abs().max() < 4.5e-4  # target 1: denormal arithmetic
 denormal_sum = (far_scores[3:5] - far_scores.max()).exp().sum()  # target 1's sum under the global shift
-assert 2e-43 < denormal_sum < 4e-43 and (versions["global max + 1e-16"][3:] < 1e-20).all()
+assert 2.5e-43 < denormal_sum < 3.5e-43 and (versions["global max + 1e-16"][3:] < 1e-20).all()
 assert (versions["per-target max"].double() - exact).abs().max() < 1e-6
+
+cora_top = torch.zeros(N, H).scatter_reduce(0, edge_index[1].unsqueeze(1).expand_as(e), e, reduce="amax",
+                                            include_self=False)  # (N, H): each neighbourhood's max on Cora
+cora_gap = (e.max() - cora_top).max().item()  # how far below the global max the lowest neighbourhood max lies
+print(f"this chapter's Cora scores: every neighbourhood's max lies within {cora_gap:.2f} of the global max")
+assert cora_gap < 1
 
 # %% [markdown]
 # With one global maximum, target 2's attention is NaN, or, with the epsilon, sums to 0: the
@@ -242,8 +248,10 @@ assert (versions["per-target max"].double() - exact).abs().max() < 1e-6
 # its coefficients are off by about 4·10⁻⁴, and with it they vanish too, because its whole sum,
 # about 3·10⁻⁴³, is nothing next to `1e-16`. Subtracting each target's own maximum makes every
 # neighbourhood's largest term exactly 1, its sum at least 1, and the result correct to float32
-# precision, at the cost of one `scatter_reduce`. In a network that trains normally the scores
-# rarely spread this far, which is why the bug goes unnoticed; nothing, however, prevents it.
+# precision, at the cost of one `scatter_reduce`. With scores as close together as those of our
+# Cora layer above (every neighbourhood's maximum less than 1 below the global one, printed) the
+# global shift is harmless, which is why the bug goes unnoticed; nothing, however, keeps a
+# network's scores from spreading further.
 #
 # ## 4. Aggregation: scattering the messages
 #
@@ -354,7 +362,9 @@ compare(directed, [(H, F_out, True)], [GATLayerEdge, GATLayerMasked])
 
 # %% [markdown]
 # The gradients agree too, so the three implementations also *train* the same (the subtracted
-# maximum carries no gradient: the softmax does not depend on the shift):
+# maximum carries no gradient: the softmax does not depend on the shift). We compare ours with
+# `gatkit`'s implementation 3 on Cora, then with implementations 1 and 2 on the graph of Cora's
+# first 500 nodes, which keeps the dense backward passes small:
 
 # %%
 reference = GATLayerEdge(F_in, F_out, H)
@@ -365,6 +375,18 @@ for layer in (reference, ours):
 for name, parameter in ours.named_parameters():
     torch.testing.assert_close(parameter.grad, reference.get_parameter(name).grad, rtol=1e-4, atol=1e-5)
 print("gradients agree for", [name for name, _ in ours.named_parameters()])
+
+first = 500
+first_edges = edge_index[:, (edge_index < first).all(dim=0)]  # (2, E'): the edges among nodes 0..499, self-loops too
+for implementation in (GATLayerMasked, GATLayerDense):
+    dense = implementation(F_in, F_out, H)
+    dense.load_state_dict(reference.state_dict())
+    ours.zero_grad()
+    for layer in (dense, ours):
+        layer(x[:first], first_edges).square().sum().backward()
+    for name, parameter in ours.named_parameters():
+        torch.testing.assert_close(parameter.grad, dense.get_parameter(name).grad, rtol=1e-4, atol=1e-5)
+    print(f"first {first} nodes, {first_edges.shape[1]} edges: gradients of ours and {implementation.__name__} agree")
 
 # %% [markdown]
 # One thing only the edge list can do: **repeated edges**. A dense (N, N) matrix holds each pair
@@ -378,6 +400,8 @@ try:
     GATLayerMasked(F_in, F_out, H)(x, repeated)
 except ValueError as error:
     print("dense:    ValueError:", str(error)[:90], "...")
+else:
+    raise AssertionError("the dense layer accepted a repeated edge")
 
 # %% [markdown]
 # ## 6. Memory: O(H·E) against O(H·N²)
@@ -439,8 +463,9 @@ else:
 # - The shift must be the **per-target** maximum: one global maximum underflows neighbourhoods
 #   far below it (denormal errors, then attention that sums to 0 or NaN).
 # - Aggregation is `index_add_` of `alpha_ij z_j` into the targets, on a fresh zero tensor.
-# - Same state dict, same function: outputs, attention and gradients match implementations 1 and
-#   2 on Cora, undirected and directed, with O(H·E) instead of O(H·N²) memory.
+# - Same state dict, same function: outputs and attention match implementations 1 and 2 on Cora
+#   (and implementation 2 on a directed Cora), gradients on a 500-node part of it, with O(H·E)
+#   instead of O(H·N²) memory.
 #
 # ## Check your understanding
 #

@@ -17,7 +17,7 @@
 # # Chapter 07 · Training on Cora
 #
 # Chapters 03 to 06 built the GAT layer three times. This chapter trains the whole network on
-# Cora with the paper's recipe and checks that it reaches the paper's accuracy. The recipe
+# Cora with the paper's recipe and checks its accuracy against the paper's. The recipe
 # (Veličković et al., 2018, section 3.3):
 #
 # > We apply L2 regularization with λ = 0.0005 during training. Furthermore, dropout with p = 0.6
@@ -69,12 +69,13 @@ N, F_in, C = cora.num_nodes, cora.num_features, cora.num_classes
 print(f"N = {N}, F = {F_in}, C = {C}, E = {edge_index.shape[1]} (with self-loops)")
 print(f"labelled nodes: train {len(cora.train_idx)}, val {len(cora.val_idx)}, test {len(cora.test_idx)}")
 print(f"x: {x.layout}, {x.values().numel():,d} stored values of {N * F_in:,d} ({x.values().numel() / (N * F_in):.1%})")
-assert (len(cora.train_idx), len(cora.val_idx), len(cora.test_idx)) == (140, 500, 1000)
+assert N == 2708 and (len(cora.train_idx), len(cora.val_idx), len(cora.test_idx)) == (140, 500, 1000)
+assert x.values().numel() / (N * F_in) < 0.02  # under 2% of the entries are stored
 
 # %% [markdown]
 # The GAT layers accept the features as a sparse CSR tensor: their input dropout and the
-# projection `x W^T` then touch only the stored values, which makes an epoch much faster than
-# with the dense `cora.x`. The function is the same (checked below in eval mode); only the
+# projection `x W^T` then touch only the stored values, under 2% of the entries of the dense
+# `cora.x` (printed above). The function is the same (checked below in eval mode); only the
 # random dropout masks are drawn differently.
 #
 # ## 1. Every node in, 140 labels out
@@ -125,7 +126,7 @@ assert math.isclose(toy_loss.item(), math.log(2), rel_tol=1e-6)
 
 untrained_loss = training_loss(logits, y, cora.train_idx)
 print(f"untrained GAT: loss on the training nodes {untrained_loss.item():.3f}, ln 7 = {math.log(C):.3f}")
-assert abs(untrained_loss.item() - math.log(C)) < 0.5
+assert abs(untrained_loss.item() - math.log(C)) < 0.1
 
 # %% [markdown]
 # ## Exercise 7.2: accuracy
@@ -223,7 +224,7 @@ assert train_logits.shape == (len(cora.train_idx), C) and not train_logits.requi
 #   any improvement.
 #
 # Both comparisons include equality. With 500 validation nodes the accuracy moves in steps of
-# 0.2%, so an epoch often *ties* the best accuracy, and such an epoch keeps training alive.
+# 0.2%, so an epoch can *tie* the best accuracy, and such an epoch keeps training alive.
 #
 # ## Exercise 7.3: early stopping
 #
@@ -367,6 +368,8 @@ for keep, (epoch, name) in candidates.items():
     metrics = run.tested[keep]
     print(f"{name:42s} {epoch:5d} {metrics['val_acc']:8.1%} {metrics['val_loss']:9.4f} {metrics['test_acc']:9.1%}")
 assert run.tested["val_loss"]["val_loss"] <= min(run.tested["both"]["val_loss"], run.tested["last"]["val_loss"])
+print(f"the official snapshot is {run.best_epoch - run.best_epoch_both} epochs older than the lowest validation loss")
+assert run.best_epoch - run.best_epoch_both >= 200  # the loss kept falling for hundreds of epochs after the snapshot
 
 # %% [markdown]
 # - **The last weights** were not chosen at all: training simply ran out of patience with them.
@@ -374,14 +377,15 @@ assert run.tested["val_loss"]["val_loss"] <= min(run.tested["both"]["val_loss"],
 #   the best validation loss started at 0 instead of +∞, so `val_loss < best_loss` never held and
 #   only the accuracy (compared with a strict `>`) ever reset its counter.
 # - **The official snapshot** is saved only in an epoch that ties or beats the best accuracy
-#   *and* the best loss. Validation accuracy on 500 nodes moves in steps of 0.2% and often peaks
-#   early on a lucky step; after that, epochs that lower the loss rarely also tie that accuracy,
-#   so the snapshot can stay frozen at an early epoch while the loss keeps falling for hundreds
-#   more.
-# - **The lowest validation loss** follows the smoother of the two signals. `gatkit.train`
-#   keeps it by default (`TrainConfig.keep = "val_loss"`); `keep="both"`, or
-#   `gatkit train --keep both`, gives the official choice. `benchmarks/bench_accuracy.py --keep
-#   both` compares the two over ten seeds.
+#   *and* the best loss. Validation accuracy on 500 nodes moves in steps of 0.2% and can peak
+#   on a lucky step; after that, an epoch that lowers the loss is saved only if it also ties
+#   that accuracy, so the snapshot can stay frozen while the loss keeps falling: in this run
+#   for hundreds of epochs (printed above).
+# - **The lowest validation loss** follows the finer of the two signals: the loss changes
+#   continuously, the accuracy in steps of 0.2%. `gatkit.train` keeps it by default
+#   (`TrainConfig.keep = "val_loss"`); `keep="both"`, or `gatkit train --keep both`, gives the
+#   official choice. `benchmarks/bench_accuracy.py`, run with and without `--keep both`,
+#   compares the two over ten seeds.
 #
 # Both snapshots are chosen on validation data alone, so either is an honest choice; the last
 # weights are no choice at all. Which one tests higher on a single run is partly luck. Here is
@@ -401,10 +405,12 @@ def stop_epoch_accuracy_only(val_accs, patience):
 accuracy_only = stop_epoch_accuracy_only(val_accs, 100)
 print(f"accuracy-only rule: stops after epoch {accuracy_only}; the official rule ran to epoch {run.last_epoch}")
 assert accuracy_only <= run.last_epoch  # each strict accuracy gain also resets the official counter
+assert run.best_epoch - accuracy_only >= 200  # the lowest validation loss came hundreds of epochs later
 
 # %% [markdown]
 # The accuracy-only rule gives up as soon as the accuracy plateaus, even while the validation
-# loss is still falling; the official rule lets either signal keep training alive.
+# loss is still falling: here it stops hundreds of epochs before the lowest validation loss
+# (the last row of the table above). The official rule lets either signal keep training alive.
 #
 # ## 6. Learning curves
 #
@@ -441,7 +447,7 @@ after = slice(run.best_epoch, None)
 train_mode = torch.tensor(run.history["train_acc_dropout"][after]).mean().item()
 eval_mode = torch.tensor(run.history["train_acc"][after]).mean().item()
 print(f"training accuracy after epoch {run.best_epoch}: {train_mode:.1%} in train mode, {eval_mode:.1%} in eval mode")
-assert eval_mode > train_mode + 0.05
+assert eval_mode > train_mode + 0.05 and train_mode < 0.9
 
 # %% [markdown]
 # A model that scores well below 100% on its own training nodes in train mode is not
@@ -474,7 +480,7 @@ assert train_part.x.shape[0] < 0.7 * N and train_part.edge_index[1].shape[1] < 0
 # The loss and its gradients are exactly those of the whole graph, so with dropout switched off
 # (which makes both runs deterministic) `fit` on the whole graph and `gatkit.train` on the parts
 # take the same steps. With dropout on they draw their random masks for tensors of different
-# sizes and so follow different, equally good, paths.
+# sizes and so follow different paths.
 
 # %%
 assert paper_config().keep == "val_loss"  # gatkit's default, as fit restores
@@ -491,7 +497,10 @@ print(f"20 epochs without dropout: val loss {ours.history['val_loss'][-1]:.5f} (
 # One run is one draw: the initial weights and every dropout mask depend on the seed, and so
 # does the test accuracy of a single run. The paper reports the mean and standard deviation over
 # 100 runs, 83.0 ± 0.7%. We add seed 1 to our seed 0 (two runs keep this chapter quick; the
-# standard deviation below is the sample one, over n − 1, and with two runs only a rough hint):
+# standard deviation below is the sample one, over n − 1, and with two runs only a rough hint).
+# If our runs spread like the paper's, the mean of n of them lies within two standard errors,
+# 2 · 0.7 / √n points, of the paper's mean about 95% of the time: 1.0 point for n = 2. That is
+# how near we require it to be:
 
 # %%
 seed_runs = [run]
@@ -504,13 +513,17 @@ for seed, seed_run in enumerate(seed_runs):
           f"test {seed_run.test_acc:.1%} ({seed_run.seconds:.1f} s)")
 gat_accs = torch.tensor([seed_run.test_acc for seed_run in seed_runs])  # (2,)
 paper_mean, paper_std = PAPER_RESULTS["cora"]  # gatkit.train keeps the paper's numbers
-print(f"GAT test accuracy over {len(gat_accs)} seeds: {100 * gat_accs.mean():.1f} ± {100 * gat_accs.std():.1f}% "
-      f"(paper: {paper_mean} ± {paper_std}% over 100 runs)")
-assert gat_accs.min() > 0.75 and gat_accs.mean() > 0.79
+mean_acc = 100 * gat_accs.mean().item()
+allowed = 2 * paper_std / math.sqrt(len(gat_accs))  # two standard errors of a mean of n runs spread like the paper's
+print(f"GAT test accuracy over {len(gat_accs)} seeds: {mean_acc:.1f} ± {100 * gat_accs.std():.1f}% "
+      f"(paper: {paper_mean} ± {paper_std}% over 100 runs); {abs(mean_acc - paper_mean):.1f} points from the "
+      f"paper's mean, {allowed:.1f} allowed")
+assert gat_accs.min() > 0.75 and abs(mean_acc - paper_mean) <= allowed
+assert gat_accs[0] != gat_accs[1]  # the two seeds give different test accuracies
 
 # %% [markdown]
-# For the full table run the command line tool, which trains one model per seed and prints the
-# mean and spread (ten runs take about ten times as long as one of the runs above):
+# For the full table run the command line tool, which trains one model per seed, one after
+# another, and prints the mean and spread:
 #
 # ```bash
 # gatkit train --should-test --seeds 10
@@ -655,8 +668,9 @@ print(f"chapter run time: {time.perf_counter() - chapter_started:.0f} s")
 #   gatkit keeps the lowest validation loss instead by default. Either way the weights tested are
 #   chosen on validation data, never the last ones by default.
 # - Training accuracy measured in train mode is depressed by dropout 0.6; measure in eval mode.
-# - Over two seeds the paper's recipe lands near its reported 83.0 ± 0.7%; `gatkit train
-#   --should-test --seeds 10` gives the fuller picture, with checkpoints and TensorBoard logs.
+# - Over two seeds the paper's recipe lands within 1.0 point (two standard errors of a two-run
+#   mean) of its reported 83.0 ± 0.7%; `gatkit train --should-test --seeds 10` gives the fuller
+#   picture, with checkpoints and TensorBoard logs.
 # - On Cora the graph adds more than fifteen points over an MLP, while learned attention is
 #   within a few points of uniform (GCN-like) averaging: the graph is strongly homophilous.
 #

@@ -117,11 +117,13 @@ def test_every_config_field_is_an_option_with_the_configs_default():
 
 
 def test_the_defaults_follow_trainconfig_when_it_changes(monkeypatch):
+    rules = {field.name: field.metadata for field in dataclasses.fields(TrainConfig)}
+
     @dataclasses.dataclass(frozen=True)
     class Changed(TrainConfig):
-        patience: int = 7
-        lr: float = 0.25
-        heads: tuple[int, ...] = (4, 2)
+        patience: int = dataclasses.field(default=7, metadata=rules["patience"])
+        lr: float = dataclasses.field(default=0.25, metadata=rules["lr"])
+        heads: tuple[int, ...] = dataclasses.field(default=(4, 2), metadata=rules["heads"])
 
     monkeypatch.setattr(cli, "TrainConfig", Changed)
     parsed = cli.build_parser().parse_args(["train"])
@@ -151,7 +153,7 @@ def test_every_config_option_reaches_the_saved_config(tmp_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--epochs", "0"], "--epochs must be at least 1, got 0."),
+    (["--patience", "0"], "--patience must be at least 1, got 0."),
     (["--dropout", "1.5"], "--dropout must be between 0 and 1, got 1.5."),
     (["--heads", "8", "0"], "--heads must be at least 1, got 0."),
     (["--seeds", "0"], "--seeds must be at least 1."),

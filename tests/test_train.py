@@ -12,7 +12,7 @@ from gatkit.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from gatkit.data import load_planetoid
 from gatkit.data import CHECKSUMS
 from gatkit.layers import GAT
-from gatkit.train import (DATASETS, PAPER_RESULTS, EarlyStopping, Subgraph, TrainConfig, accuracy, build_model,
+from gatkit.train import (DATASETS, PAPER_RESULTS, ConfigError, EarlyStopping, Subgraph, TrainConfig, accuracy, build_model,
                           evaluate, model_from_checkpoint, paper_config, train, train_step)
 
 QUICK = paper_config("cora", epochs=12, patience=100, seed=3)
@@ -349,5 +349,19 @@ def test_tensorboard_scalars_can_be_read_back(cora, tmp_path):
 def test_config_round_trips_through_plain_types():
     config = TrainConfig(heads=(4, 2), seed=9)
     assert TrainConfig.from_dict(config.to_dict()) == config
-    with pytest.raises(ValueError, match="unknown config keys"):
+    with pytest.raises(ConfigError, match="hidden is not a training setting"):
         TrainConfig.from_dict({"hidden": 3})
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"epochs": -1}, "epochs must be at least 0, got -1"),
+    ({"dropout": 1.5}, "dropout must be between 0 and 1, got 1.5"),
+    ({"heads": (8,)}, "heads must have 2 values, got 1"),
+    ({"layer_type": 9}, "layer_type must be one of 1, 2, 3, got 9"),
+    ({"residual": 1}, "residual must be a bool, got 1"),
+    ({"lr": float("nan")}, "lr must be at least 0, got nan"),
+])
+def test_a_config_no_run_can_use_is_refused_by_its_own_rules(change, message):
+    with pytest.raises(ConfigError, match=message):
+        TrainConfig(**change)
+    assert TrainConfig(heads=[4, 2]).heads == (4, 2)  # a stored list of heads is a tuple again

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from gatkit import edges, graph
-from course.checks.cases import load_cora
+from course.checks.cases import directed_graph, load_cora, seeded_generator
 from course.checks.core import Case, Check, as_float64, register
 
 
@@ -19,6 +19,9 @@ DIRECTED_TOY = torch.tensor([[0, 0, 1, 3], [1, 2, 2, 2]])
 
 def _degree_cases() -> list[Case]:
     return [Case("directed toy graph (5 nodes, node 4 isolated)", (DIRECTED_TOY, 5)),
+            Case("directed graph (12 nodes, columns in random order, one edge listed twice, "
+                 "self-loops on nodes 0, 5 and 11 only)",
+                 directed_graph(12, 30, seed=21, loops=(0, 5, 11), repeated=1)),
             Case("Cora", (load_cora().edge_index, load_cora().num_nodes))]
 
 
@@ -36,6 +39,10 @@ def _no_minlength(edge_index, num_nodes):
 
 def _unique_counts(edge_index, num_nodes):
     return torch.unique(edge_index[1], return_counts=True)[1]
+
+
+def _repeats_counted_once(edge_index, num_nodes):
+    return torch.bincount(torch.unique(edge_index, dim=1)[1], minlength=num_nodes)
 
 
 def _float_degrees(edge_index, num_nodes):
@@ -59,6 +66,9 @@ register(Check(
         "dropped and the positions no longer match node ids. Use torch.bincount(..., "
         "minlength=num_nodes), which has one entry per node.": _unique_counts,
         "Degrees are counts: return int64, e.g. from torch.bincount, not float.": _float_degrees,
+        "An edge listed twice counted once: the degree counts the *columns* whose target is i, "
+        "repeats included (the softmax runs over every column). Count row 1 as it is, without "
+        "torch.unique or a dense 0/1 matrix.": _repeats_counted_once,
     },
 ))
 
@@ -70,8 +80,24 @@ register(Check(
 ONE_WAY_TOY = torch.tensor([[1, 2, 3, 5], [0, 1, 2, 4]])
 
 
+def long_path(num_nodes: int, seed: int) -> torch.Tensor:
+    """A path through all ``num_nodes`` nodes, node 0 at one end and the others in random order.
+
+    Each edge is listed once, in a random direction, and the columns are shuffled: label 0
+    needs num_nodes - 1 rounds of propagation to reach the far end, so a fixed number of
+    rounds falls short.
+    """
+    generator = seeded_generator(seed)
+    order = torch.cat([torch.zeros(1, dtype=torch.long), 1 + torch.randperm(num_nodes - 1, generator=generator)])
+    pairs = torch.stack([order[:-1], order[1:]])  # (2, N - 1) consecutive nodes of the path
+    flip = torch.rand(num_nodes - 1, generator=generator) < 0.5
+    pairs = torch.where(flip, pairs.flip(0), pairs)
+    return pairs[:, torch.randperm(num_nodes - 1, generator=generator)]
+
+
 def _component_cases() -> list[Case]:
     return [Case("one-way toy graph (7 nodes: path 0-1-2-3, pair 4-5, node 6 alone)", (ONE_WAY_TOY, 7)),
+            Case("a path through 1500 nodes, node 0 at one end, ids in random order", (long_path(1500, 22), 1500)),
             Case("Cora", (load_cora().edge_index, load_cora().num_nodes))]
 
 
@@ -96,6 +122,10 @@ def _propagate(edge_index, num_nodes, *, both_ways=True, reduce="amin", max_roun
 
 def _one_round(edge_index, num_nodes):
     return _propagate(edge_index, num_nodes, max_rounds=1)
+
+
+def _hundred_rounds(edge_index, num_nodes):
+    return _propagate(edge_index, num_nodes, max_rounds=100)
 
 
 def _along_edges_only(edge_index, num_nodes):
@@ -126,6 +156,9 @@ register(Check(
         "One round of propagation is not enough: a label moves one hop per round, so node 3 of "
         "the path 0-1-2-3 needs three rounds to learn label 0. Repeat until the labels stop "
         "changing.": _one_round,
+        "A fixed number of rounds is not enough: a label moves one hop per round, and the long "
+        "path needs 1499. Repeat until the labels stop changing (while True ... if "
+        "torch.equal(new, labels): break).": _hundred_rounds,
         "Labels travelled only from source to target. Components ignore direction: send labels "
         "both ways (scatter into edge_index[1] from edge_index[0] and into edge_index[0] from "
         "edge_index[1]); the toy lists each edge once.": _along_edges_only,
@@ -151,7 +184,11 @@ TOY_CLASSES = torch.tensor([0, 0, 1, 1])
 
 def _homophily_cases() -> list[Case]:
     cora = load_cora()
+    directed, num_nodes = directed_graph(12, 40, seed=23, loops=(1, 4, 7))
+    classes = torch.randint(0, 3, (num_nodes,), generator=seeded_generator(24))
     return [Case("path 0-1-2-3 with self-loops, classes 0 0 1 1", (TOY_WITH_LOOPS, TOY_CLASSES)),
+            Case("directed graph (12 nodes, 3 classes, columns in random order, self-loops on "
+                 "nodes 1, 4 and 7 only)", (directed, classes)),
             Case("Cora with self-loops", (cora.edge_index_with_self_loops, cora.y))]
 
 
@@ -170,6 +207,11 @@ def _node_average(edge_index, y):
 def _heterophily(edge_index, y):
     keep = edge_index[0] != edge_index[1]
     return (y[edge_index[0, keep]] != y[edge_index[1, keep]]).double().mean()
+
+
+def _one_loop_per_node_assumed(edge_index, y):
+    same = (y[edge_index[0]] == y[edge_index[1]]).double()
+    return (same.sum() - len(y)) / (edge_index.shape[1] - len(y))
 
 
 def _per_node_denominator(edge_index, y):
@@ -194,6 +236,9 @@ register(Check(
         "You measured the share of edges between *different* classes: use ==, not !=.": _heterophily,
         "You divided by the number of nodes; homophily is a share of edges, so divide by the "
         "number of (non-loop) edges, or simply take .mean().": _per_node_denominator,
+        "You assumed exactly one self-loop per node and subtracted N: on the directed graph only "
+        "three nodes have a loop. Remove the columns with edge_index[0] == edge_index[1], "
+        "however many there are.": _one_loop_per_node_assumed,
     },
 ))
 
@@ -205,9 +250,19 @@ register(Check(
 RECEPTIVE_TOY = torch.tensor([[1, 4, 5, 2, 0, 3, 2, 6], [2, 2, 2, 5, 1, 4, 3, 0]])
 
 
+# 8 nodes, columns in this order: 1->0, 2->1, 2->0, 3->2, 4->3, 0->0, 5->0, 0->5, 0->6. Around node 0
+# with 2 hops: 1, 2 and 5 at 1 hop, 3 at 2 hops, 4 at 3 hops (too far), 6 only receives from 0
+# (-1), 7 isolated. A depth-first walk that takes 1 -> 0 first reaches 2 through 1 and would
+# say 2 hops for node 2; node 0 has a self-loop and a 2-cycle with 5.
+SHORTCUT_TOY = torch.tensor([[1, 2, 2, 3, 4, 0, 5, 0, 0], [0, 1, 0, 2, 3, 0, 0, 5, 6]])
+
+
 def _hop_cases() -> list[Case]:
     cora = load_cora()
     return [Case("directed toy graph (8 nodes), node 2, 2 hops", (RECEPTIVE_TOY, 8, 2, 2)),
+            Case("directed toy graph with a shortcut (8 nodes: 2 -> 0 and 2 -> 1 -> 0), node 0, 2 hops",
+                 (SHORTCUT_TOY, 8, 0, 2)),
+            Case("the same graph, node 0, 1 hop", (SHORTCUT_TOY, 8, 0, 1)),
             Case("Cora, node 1358, 2 hops", (cora.edge_index, cora.num_nodes, 1358, 2)),
             Case("Cora, node 0, 3 hops", (cora.edge_index, cora.num_nodes, 0, 3))]
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from course.checks.cases import TOY_A_DST, TOY_A_SRC, TOY_EDGE_INDEX, TOY_H, random_graph, seeded_generator
+from course.checks.cases import (TOY_A_DST, TOY_A_SRC, TOY_EDGE_INDEX, TOY_H, after_dropout, random_graph,
+                                 seeded_generator, spread_scores)
 from course.checks.core import Case, Check, register
 from gatkit.functional import aggregate, combine_heads, edge_scores, neighbourhood_softmax, node_scores
 
@@ -50,6 +51,7 @@ def _score_cases() -> list[Case]:
         Case("toy graph, 1 head", (TOY_H[:, None, :], TOY_A_SRC, TOY_A_DST, TOY_EDGE_INDEX)),
         Case("toy graph, 2 heads", (z2, a_src2, a_dst2, TOY_EDGE_INDEX)),
         Case("random directed graph (12 nodes, 3 heads)", _random_inputs(3, 12, 30, 3, 5)),
+        Case("random directed graph (7 nodes, 4 heads of 3 features)", _random_inputs(4, 7, 20, 4, 3)),
     ]
 
 
@@ -72,7 +74,15 @@ def _softmax_cases() -> list[Case]:
         Case("random directed graph (10 nodes, 3 heads, node 9 has only its self-loop)",
              _random_scores(5, 10, 25, 3, isolated=True)),
         Case("random directed graph (40 nodes, 2 heads)", _random_scores(6, 40, 160, 2)),
+        Case("neighbourhoods far apart (+120, -120, and +-100 inside one; the heads mirrored)",
+             _spread_case(15, 30, seed=9)),
     ]
+
+
+def _spread_case(num_nodes: int, num_edges: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Scores whose neighbourhoods lie far apart (see :func:`~course.checks.cases.spread_scores`)."""
+    edge_index = random_graph(num_nodes, num_edges, seed)
+    return spread_scores(edge_index, num_nodes, 2, seed + 1000), edge_index, num_nodes
 
 
 def _aggregate_inputs(seed: int, num_nodes: int, num_edges: int, heads: int, features: int):
@@ -84,18 +94,24 @@ def _aggregate_inputs(seed: int, num_nodes: int, num_edges: int, heads: int, fea
 def _aggregate_cases() -> list[Case]:
     z, a_src, a_dst = _toy_two_heads()
     alpha = neighbourhood_softmax(scores_of_edges(z, a_src, a_dst, TOY_EDGE_INDEX), TOY_EDGE_INDEX, 4)
+    dropped, z_random, edge_index = _aggregate_inputs(8, 12, 30, 3, 4)
     return [
         Case("toy graph, 2 heads", (alpha, z, TOY_EDGE_INDEX)),
         Case("random directed graph (12 nodes, 3 heads)", _aggregate_inputs(7, 12, 30, 3, 4)),
+        Case("random directed graph (12 nodes, 3 heads), alpha after dropout (weights into a "
+             "node no longer sum to 1)", (after_dropout(dropped, 0.4, seed=10), z_random, edge_index)),
     ]
 
 
 def _combine_cases() -> list[Case]:
     generator = seeded_generator(8)
     out = torch.randn(5, 3, 4, generator=generator)  # (N, H, F')
+    square = torch.randn(3, 2, 2, generator=generator)  # (N, H, F') with H = F'
     return [
         Case("5 nodes, 3 heads of 4 features, concat=True", (out, True)),
         Case("5 nodes, 3 heads of 4 features, concat=False", (out, False)),
+        Case("3 nodes, 2 heads of 2 features, concat=True", (square, True)),
+        Case("3 nodes, 2 heads of 2 features, concat=False", (square, False)),
     ]
 
 
@@ -140,6 +156,12 @@ def _self_loops_left_out(e, edge_index, num_nodes):
     return alpha
 
 
+def _global_max_shift(e, edge_index, num_nodes):
+    p = torch.exp(e - e.max())
+    total = torch.zeros(num_nodes, e.shape[1]).index_add_(0, edge_index[1], p)
+    return p / (total[edge_index[1]] + 1e-16)
+
+
 def _no_normalisation(e, edge_index, num_nodes):
     return torch.exp(e)
 
@@ -151,6 +173,11 @@ def _into_sources(alpha, z, edge_index):
 def _target_features(alpha, z, edge_index):
     messages = alpha[:, :, None] * z[edge_index[1]]
     return torch.zeros_like(z).index_add_(0, edge_index[1], messages)
+
+
+def _renormalised(alpha, z, edge_index):
+    total = torch.zeros(z.shape[0], alpha.shape[1]).index_add_(0, edge_index[1], alpha)  # (N, H)
+    return aggregate(alpha / total[edge_index[1]].clamp(min=1e-12), z, edge_index)
 
 
 def _unweighted_sum(alpha, z, edge_index):
@@ -212,6 +239,11 @@ register(Check(
         "already holds the self-loops; treat them like any other edge.": _self_loops_left_out,
         "The scores were exponentiated but not normalised: divide each exp(e) by the sum of "
         "exp(e) over the same target's incoming edges.": _no_normalisation,
+        "You subtracted one maximum over all the scores: a neighbourhood whose scores all lie far "
+        "below it (120 below here) underflows to exp(...) = 0 and gets no attention (or 0 / 0). "
+        "Subtract each target's own maximum, per head: scatter_reduce(..., reduce='amax') into "
+        "a tensor filled with -inf (one of zeros would clamp the max at 0 unless "
+        "include_self=False), then gather it back with edge_index[1].": _global_max_shift,
     },
 ))
 
@@ -229,6 +261,9 @@ register(Check(
         "z[edge_index[0]].": _target_features,
         "The messages are not weighted: multiply each z_j by its alpha (alpha[:, :, None] "
         "broadcasts over the features).": _unweighted_sum,
+        "You renormalised alpha (or averaged the messages): use the weights as given. After "
+        "attention dropout they no longer sum to 1 over a target's edges, and the aggregation "
+        "is a plain weighted sum.": _renormalised,
     },
 ))
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from course.checks.cases import TOY_A_DST, TOY_A_SRC, TOY_EDGE_INDEX, TOY_H, random_graph, seeded_generator
+from course.checks.cases import (TOY_A_DST, TOY_A_SRC, TOY_EDGE_INDEX, TOY_H, after_dropout, random_graph,
+                                 seeded_generator, spread_dense_scores)
 from course.checks.core import Case, Check, register
 from gatkit import edges
 from gatkit.functional import combine_heads, dense_scores, dense_softmax, node_scores, project_heads
@@ -55,6 +56,9 @@ def _score_cases() -> list[Case]:
         Case("7 nodes, 3 heads of F' = 4", (torch.randn(3, 7, 4, generator=generator),
                                               torch.randn(3, 4, generator=generator),
                                               torch.randn(3, 4, generator=generator))),
+        Case("5 nodes, 2 heads of F' = 6", (torch.randn(2, 5, 6, generator=generator),
+                                             torch.randn(2, 6, generator=generator),
+                                             torch.randn(2, 6, generator=generator))),
     ]
 
 
@@ -82,7 +86,14 @@ def _softmax_cases() -> list[Case]:
         Case("random directed graph (10 nodes, 3 heads)", _random_dense(42, 10, 30, 3)),
         Case("random directed graph (8 nodes, 2 heads), row 3's scores 120 above the rest",
              _far_apart_scores()),
+        Case("random directed graph (12 nodes, 2 heads), rows far apart (+120, -120, and +-100 "
+             "inside one), every non-neighbour 150 above its row's neighbours", _spread_dense(46, 12, 30)),
     ]
+
+
+def _spread_dense(seed: int, num_nodes: int, num_edges: int) -> tuple[torch.Tensor, torch.Tensor]:
+    adj = edges.to_dense_adjacency(random_graph(num_nodes, num_edges, seed), num_nodes)  # (N, N)
+    return spread_dense_scores(adj, 2, seed + 1000), adj
 
 
 def _aggregate_inputs(seed: int, num_nodes: int, num_edges: int, heads: int, features: int):
@@ -94,6 +105,7 @@ def _aggregate_inputs(seed: int, num_nodes: int, num_edges: int, heads: int, fea
 
 
 def _aggregate_cases() -> list[Case]:
+    dropped, z_dropped = _aggregate_inputs(47, 9, 25, 3, 4)
     toy_z = TOY_H[None].repeat(2, 1, 1)  # (H=2, N, F')
     toy_alpha = dense_softmax(dense_scores_of_heads(toy_z, torch.tensor([[1.0, -1.0], [0.5, 2.0]]),
                                            torch.tensor([[1.0, 1.0], [-1.0, 0.5]])),
@@ -104,6 +116,9 @@ def _aggregate_cases() -> list[Case]:
              (*_aggregate_inputs(44, 9, 25, 3, 4), True)),
         Case("random directed graph (9 nodes, 3 heads of 4), concat=False",
              (*_aggregate_inputs(45, 9, 25, 3, 4), False)),
+        Case("toy graph, 2 heads, concat=False", (toy_alpha, toy_z, False)),
+        Case("random directed graph (9 nodes, 3 heads of 4), alpha after dropout (rows no longer "
+             "sum to 1), concat=True", (after_dropout(dropped, 0.4, seed=48), z_dropped, True)),
     ]
 
 
@@ -160,6 +175,15 @@ def _global_max(scores, adj):
 def _no_max(scores, adj):
     exp = torch.exp(scores) * adj
     return exp / exp.sum(dim=-1, keepdim=True)
+
+
+def _whole_row_max(scores, adj):
+    exp = torch.exp(scores - scores.amax(dim=-1, keepdim=True)) * adj
+    return exp / exp.sum(dim=-1, keepdim=True)
+
+
+def _renormalised(alpha, z, concat):
+    return aggregate_heads(alpha / alpha.sum(dim=-1, keepdim=True).clamp(min=1e-12), z, concat)
 
 
 def _into_sources(alpha, z, concat):
@@ -230,6 +254,11 @@ register(Check(
         "*before* summing each row.": _non_neighbours_kept,
         "You zeroed the non-neighbours after the softmax, so the rows no longer sum to 1: "
         "zero them before normalising (exp * adj, then divide by the row sum).": _zeroed_after_softmax,
+        "Rows became nan where a non-neighbour scores far above the neighbours (150 here). Either "
+        "your max ran over the whole row, so the neighbours all fell to exp(-150) = 0 and 0 / 0 = "
+        "nan, or exp overflowed on that non-neighbour, and inf * 0 = nan. Take the max over the "
+        "neighbours only (masked_fill(adj == 0, float('-inf')) before amax) and .clamp(max=0) "
+        "the shifted scores before exp.": _whole_row_max,
         "You subtracted one max over all entries: a row whose scores all lie far below that max "
         "underflows to 0 / 0. Take the max per row, over the row's neighbours "
         "(masked_fill(adj == 0, -inf).amax(dim=-1, keepdim=True)).": _global_max,
@@ -253,5 +282,7 @@ register(Check(
         "You summed the heads: concat=False averages them, out.mean(dim=0).": _sum_of_heads,
         "You averaged over the nodes: with concat=False average over the heads axis, dim=0 of "
         "(H, N, F').": _mean_over_nodes,
+        "You renormalised the rows of alpha: use the weights as given. After attention dropout a "
+        "row no longer sums to 1, and the aggregation is the plain product alpha @ z.": _renormalised,
     },
 ))

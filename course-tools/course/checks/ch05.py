@@ -10,7 +10,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from course.checks.cases import TOY_DIRECTED, TOY_DIRECTED_LOOPED, load_cora, random_graph, seeded_generator
+from course.checks.cases import (TOY_DIRECTED, TOY_DIRECTED_LOOPED, directed_graph, load_cora, random_graph,
+                                 seeded_generator, spread_dense_scores)
 from course.checks.core import Case, Check, register
 from gatkit import edges
 from gatkit.functional import NEGATIVE_SLOPE, connectivity_mask, dense_scores, masked_softmax, node_scores
@@ -47,6 +48,8 @@ def _mask_cases() -> list[Case]:
                  (TOY_DIRECTED, 4)),
             Case("random directed graph (12 nodes, 30 edges, no self-loops)",
                  (random_graph(12, 30, seed=2, self_loops=False), 12)),
+            Case("directed graph (11 nodes: one edge listed twice, self-loops on nodes 0 and 3 only, "
+                 "node 10 isolated)", directed_graph(10, 24, seed=51, loops=(0, 3), repeated=1, isolated=1)),
             Case("Cora with self-loops", (cora.edge_index_with_self_loops, cora.num_nodes))]
 
 
@@ -55,13 +58,21 @@ def _softmax_inputs(edge_index: torch.Tensor, num_nodes: int, heads: int, seed: 
     return logits, connectivity_mask(edge_index, num_nodes)
 
 
+def _spread_inputs(seed: int, num_nodes: int, num_edges: int) -> tuple:
+    edge_index = random_graph(num_nodes, num_edges, seed)
+    adj = edges.to_dense_adjacency(edge_index, num_nodes)  # (N, N)
+    return spread_dense_scores(adj, 2, seed + 1000), connectivity_mask(edge_index, num_nodes)
+
+
 def _softmax_cases() -> list[Case]:
     cora = load_cora()
     return [Case("toy graph with self-loops (N=4, H=2)", _softmax_inputs(TOY_DIRECTED_LOOPED, 4, 2, seed=3)),
             Case("random directed graph with self-loops (N=10, H=3)",
                  _softmax_inputs(random_graph(10, 25, seed=4), 10, 3, seed=5)),
-            Case("Cora with self-loops (H=2)",
-                 _softmax_inputs(cora.edge_index_with_self_loops, cora.num_nodes, 2, seed=6))]
+            Case("random directed graph with self-loops (N=12, H=2), rows far apart (+120, -120, and "
+                 "+-100 inside one), every non-neighbour 150 above its row's neighbours", _spread_inputs(52, 12, 30)),
+            Case("Cora with self-loops (H=1)",
+                 _softmax_inputs(cora.edge_index_with_self_loops, cora.num_nodes, 1, seed=6))]
 
 
 # --- known mistakes, each fed to its check by the tests --------------------------------------
@@ -119,6 +130,11 @@ def _adds_self_loops(edge_index, num_nodes):
     mask = connectivity_mask(edge_index, num_nodes)
     mask.fill_diagonal_(0.0)
     return mask
+
+
+def _shift_by_whole_row_max(logits, mask):
+    p = torch.exp(logits - logits.amax(dim=-1, keepdim=True)) * (mask == 0)
+    return p / p.sum(dim=-1, keepdim=True)
 
 
 def _softmax_over_targets(logits, mask):
@@ -204,5 +220,9 @@ register(Check(
             _mask_after_softmax,
         "The mask is additive: logits + mask, not logits * mask (0 * logit erases the edges' "
         "scores and -inf * logit gives +-inf or nan).": _mask_multiplied,
+        "Rows became nan where a non-neighbour scores far above the neighbours (150 here): the "
+        "max you subtracted ran over the raw logits, so the neighbours fell to exp(-150) = 0 and "
+        "0 / 0 = nan. Add the mask FIRST, then let F.softmax(logits + mask, dim=-1) take the max "
+        "over what is left.": _shift_by_whole_row_max,
     },
 ))

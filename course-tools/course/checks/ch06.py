@@ -3,6 +3,12 @@
 The references are the library's :func:`gatkit.functional.edge_scores`,
 :func:`~gatkit.functional.neighbourhood_softmax` and :func:`~gatkit.functional.aggregate`, the
 functions implementation 3 (:class:`gatkit.layers.GATLayerEdge`) is built from.
+
+The random graphs are directed with shuffled columns, so answers that swap source and target or
+assume edges sorted by target fail. The softmax sees neighbourhoods far apart from each other and
+neighbourhoods whose scores spread widely inside: only a shift by each target's own maximum (or
+something within a few units of it) keeps exp finite and nonzero in float32. The aggregation sees
+a node without incoming edges and attention after dropout (weights that do not sum to 1).
 """
 
 from __future__ import annotations
@@ -11,7 +17,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from course.checks.cases import TOY_DIRECTED, TOY_DIRECTED_LOOPED, load_cora, random_graph, seeded_generator
+from course.checks.cases import (TOY_DIRECTED, TOY_DIRECTED_LOOPED, after_dropout, load_cora, random_graph,
+                                 seeded_generator)
 from course.checks.core import Case, Check, register
 from gatkit.functional import aggregate, edge_scores, neighbourhood_softmax
 
@@ -53,6 +60,28 @@ def far_apart_case() -> tuple[torch.Tensor, torch.Tensor, int]:
     return torch.stack([torch.tensor(head0), head1], dim=1), edge_index, len(FAR_APART_SOURCES)
 
 
+# Six neighbourhoods (targets 0..5) whose head-0 scores spread widely INSIDE each one: any shift
+# but the target's own max (or something within a few units of it) overflows or underflows. A
+# mean or min shift overflows exp in target 0 (spread 600, max 150 above the mean) and target 2
+# (spread 290); target 1 sits 1000 below everything (even a float64 global max underflows there);
+# target 5 has its self-loop only. Head 1 holds the negated scores, so the max of another head
+# (or over the heads) is wrong too. The columns come in a seeded random order.
+WIDE_SOURCES = {0: [0, 1, 2, 3], 1: [1, 4], 2: [2, 5, 0], 3: [3, 2], 4: [4, 0, 1], 5: [5]}
+WIDE_HEAD0 = {0: [300.0, 299.0, 298.5, -300.0], 1: [-1000.0, -1001.5], 2: [90.0, 89.5, -200.0],
+              3: [-420.0, -421.0], 4: [120.0, 119.0, 40.0], 5: [7.0]}
+
+
+def wide_case() -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Scores (E, 2), edge_index (2, E) and N for six neighbourhoods whose scores spread widely, shuffled."""
+    columns, head0 = [], []
+    for target, sources in WIDE_SOURCES.items():
+        columns += [(source, target) for source in sources]
+        head0 += WIDE_HEAD0[target]
+    order = torch.randperm(len(columns), generator=seeded_generator(22))
+    scores = torch.tensor(head0)[order]  # (E,)
+    return torch.stack([scores, -scores], dim=1), torch.tensor(columns).T[:, order], len(WIDE_SOURCES)
+
+
 def _softmax_cases() -> list[Case]:
     cora = load_cora()
     toy = TOY_DIRECTED_LOOPED
@@ -62,6 +91,8 @@ def _softmax_cases() -> list[Case]:
             Case("random directed graph (12 nodes, 35 edges, H=3)",
                  (3 * torch.randn(random_edges.shape[1], 3, generator=seeded_generator(16)), random_edges, 12)),
             Case("neighbourhoods whose scores sit far apart (+100, +50, -70, -200)", far_apart_case()),
+            Case("neighbourhoods whose scores spread widely inside (+300 .. -300 into one node, "
+                 "-1000 into another), columns shuffled", wide_case()),
             Case("Cora with self-loops (H=8)",
                  (torch.randn(cora.edge_index_with_self_loops.shape[1], 8, generator=seeded_generator(17)),
                   cora.edge_index_with_self_loops, cora.num_nodes))]
@@ -75,12 +106,20 @@ def _aggregate_inputs(edge_index: torch.Tensor, num_nodes: int, heads: int, out_
     return alpha, z, edge_index
 
 
+def _dropped_out(inputs: tuple, p: float, seed: int) -> tuple:
+    """The aggregation inputs with dropout on alpha, as a GAT layer applies it in training."""
+    alpha, z, edge_index = inputs
+    return after_dropout(alpha, p, seed), z, edge_index
+
+
 def _aggregate_cases() -> list[Case]:
     cora = load_cora()
     return [Case("directed toy graph (4 nodes, H=2, F'=3; node 3 receives nothing)",
                  _aggregate_inputs(TOY_DIRECTED, 4, 2, 3, seed=18)),
             Case("random directed graph (10 nodes, 25 edges, H=3, F'=2)",
                  _aggregate_inputs(random_graph(10, 25, seed=19), 10, 3, 2, seed=20)),
+            Case("random directed graph, attention after dropout p = 0.6 (weights 0 or scaled by 2.5)",
+                 _dropped_out(_aggregate_inputs(random_graph(12, 40, seed=23), 12, 2, 3, seed=24), 0.6, seed=25)),
             Case("Cora with self-loops (H=8, F'=8)",
                  _aggregate_inputs(cora.edge_index_with_self_loops, cora.num_nodes, 8, 8, seed=21))]
 
@@ -141,6 +180,25 @@ def _grouped_by_source(scores, edge_index, num_nodes):
     return neighbourhood_softmax(scores, edge_index.flip(0), num_nodes)
 
 
+def _shifted_per_target(scores, edge_index, num_nodes, reduce):
+    target = edge_index[1]
+    index = target.unsqueeze(1).expand_as(scores)
+    shift = scores.new_zeros(num_nodes, scores.shape[1]).scatter_reduce(0, index, scores, reduce=reduce,
+                                                                       include_self=False)
+    exp = (scores - shift.index_select(0, target)).exp()
+    sums = scores.new_zeros(num_nodes, scores.shape[1]).index_add_(0, target, exp)
+    return exp / sums.index_select(0, target)
+
+
+def _per_target_mean(scores, edge_index, num_nodes):
+    return _shifted_per_target(scores, edge_index, num_nodes, "mean")
+
+
+def _consecutive_blocks(scores, edge_index, num_nodes):
+    counts = torch.bincount(edge_index[1], minlength=num_nodes).tolist()  # block sizes, if sorted by target
+    return torch.cat([F.softmax(block, dim=0) for block in torch.split(scores, counts)])
+
+
 def _aggregated_into_sources(alpha, z, edge_index):
     return aggregate(alpha, z, edge_index.flip(0))
 
@@ -157,6 +215,18 @@ def _alpha_forgotten(alpha, z, edge_index):
 def _index_add_into_z(alpha, z, edge_index):
     messages = alpha.unsqueeze(-1) * z.index_select(0, edge_index[0])
     return z.index_add_(0, edge_index[1], messages)  # writes into the caller's z
+
+
+def _mean_of_messages(alpha, z, edge_index):
+    messages = alpha.unsqueeze(-1) * z.index_select(0, edge_index[0])
+    index = edge_index[1].view(-1, 1, 1).expand_as(messages)
+    return torch.zeros_like(z).scatter_reduce(0, index, messages, reduce="mean", include_self=False)
+
+
+def _renormalised(alpha, z, edge_index):
+    out = aggregate(alpha, z, edge_index)  # (N, H, F')
+    total = torch.zeros(z.shape[0], alpha.shape[1], dtype=alpha.dtype).index_add_(0, edge_index[1], alpha)
+    return out / total.clamp(min=1e-12).unsqueeze(-1)
 
 
 register(Check(
@@ -202,6 +272,13 @@ register(Check(
         "incoming edges of each target.": _softmax_over_heads,
         "You grouped the edges by their SOURCE (edge_index[0]): the softmax runs over the incoming "
         "edges of each TARGET, edge_index[1]. Check on a directed graph.": _grouped_by_source,
+        "You subtract a per-target shift other than the max (the mean or the min?): any per-target "
+        "shift is exact on paper, but the largest term is then exp(max - shift), and here one "
+        "neighbourhood's scores spread from +300 to -300, so it overflows to inf (inf / inf = nan). "
+        "Subtract the target's MAX, so that the largest term is exp(0) = 1.": _per_target_mean,
+        "You normalised consecutive blocks of columns, as if the edges were sorted by target: the "
+        "columns of edge_index come in any order (here shuffled). Group them by their target with "
+        "scatter_reduce / index_add_ at edge_index[1], which works in any order.": _consecutive_blocks,
     },
 ))
 
@@ -222,5 +299,11 @@ register(Check(
         "coefficient, alpha.unsqueeze(-1) * z_j.": _alpha_forgotten,
         "You called index_add_ on z itself: that adds the messages onto the input features (and "
         "changes the caller's z). Start from torch.zeros_like(z).": _index_add_into_z,
+        "You averaged the messages of each target: the output is their SUM, weighted by alpha (the "
+        "weights already sum to 1 after the softmax, so dividing by the in-degree shrinks it again).":
+            _mean_of_messages,
+        "You divided by the sum of alpha over each target's edges: after attention dropout (as here, "
+        "p = 0.6) the weights no longer sum to 1, and the layer must use them as they are. Return the "
+        "plain weighted sum.": _renormalised,
     },
 ))

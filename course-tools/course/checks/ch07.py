@@ -5,6 +5,11 @@ the official GAT code replayed on a whole validation curve. The early-stopping c
 curves built so that each typical mistake changes the answer on the first case it gets wrong.
 The references are the library's :func:`gatkit.train.node_loss`, :func:`gatkit.train.accuracy`
 and :class:`gatkit.train.EarlyStopping` (with ``keep="both"``, the official code's snapshot).
+
+The loss's logits require grad in every case, and a loss that autograd cannot differentiate is
+rejected (``Check.needs_gradients``); one case has logits in the hundreds, where the log of a softmax
+underflows. Accuracy sees rows whose largest logit is tied, where the prediction is the first
+tied class, as ``argmax`` returns it.
 """
 
 from __future__ import annotations
@@ -34,17 +39,34 @@ TOY_TRAIN_IDX = torch.tensor([0, 3])
 
 
 def _loss_cases() -> list[Case]:
+    """The cases of 7.1; every case's logits require grad, as a model's output does."""
     cora = load_cora()
     random_logits = 2 * torch.randn(30, 7, generator=seeded_generator(70))  # (N, C)
     random_labels = torch.randint(0, 7, (30,), generator=seeded_generator(71))  # (N,)
     random_idx = torch.randperm(30, generator=seeded_generator(72))[:10]
     cora_logits = 3 * torch.randn(cora.num_nodes, cora.num_classes, generator=seeded_generator(73))  # (N, C)
-    return [Case("toy: 5 nodes, 3 classes, training nodes 0 and 3 (loss ln 2)",
-                 (TOY_LOGITS, TOY_LABELS, TOY_TRAIN_IDX)),
-            Case("random logits (30 nodes, 7 classes, 10 training nodes in random order)",
-                 (random_logits, random_labels, random_idx)),
-            Case("random logits on Cora (2708 nodes, the 140 training nodes)",
-                 (cora_logits, cora.y, cora.train_idx))]
+    cases = [Case("toy: 5 nodes, 3 classes, training nodes 0 and 3 (loss ln 2)",
+                  (TOY_LOGITS.clone(), TOY_LABELS, TOY_TRAIN_IDX)),
+             Case("random logits (30 nodes, 7 classes, 10 training nodes in random order)",
+                  (random_logits, random_labels, random_idx)),
+             Case("random logits on Cora (2708 nodes, the 140 training nodes)",
+                  (cora_logits, cora.y, cora.train_idx)),
+             Case("confident logits (20 nodes, 5 classes, spread in the hundreds: some labels have "
+                  "probability below 1e-45)", _confident_logits())]
+    for case in cases:
+        case.args[0].requires_grad_()
+    return cases
+
+
+def _confident_logits() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Logits of a very confident model: exp overflows and softmax probabilities underflow in float32.
+
+    F.cross_entropy (log_softmax inside) stays finite; the log of a softmax gives ln 0 = -inf for
+    a confidently wrong node, and exp without a shift gives inf / inf.
+    """
+    logits = 60 * torch.randn(20, 5, generator=seeded_generator(78))  # (N, C)
+    labels = torch.randint(0, 5, (20,), generator=seeded_generator(79))  # (N,)
+    return logits, labels, torch.randperm(20, generator=seeded_generator(80))[:12]
 
 
 def _loss_over_all_nodes(logits, labels, train_idx):
@@ -67,11 +89,27 @@ def _summed_loss(logits, labels, train_idx):
     return F.cross_entropy(logits[train_idx], labels[train_idx], reduction="sum")
 
 
+def _log_of_softmax(logits, labels, train_idx):
+    probs = F.softmax(logits[train_idx], dim=1)  # (n, C)
+    return -probs[torch.arange(len(train_idx)), labels[train_idx]].log().mean()
+
+
+def _softmax_by_hand_without_shift(logits, labels, train_idx):
+    exp = logits[train_idx].exp()  # (n, C): inf above about 88
+    probs = exp / exp.sum(dim=1, keepdim=True)
+    return -probs[torch.arange(len(train_idx)), labels[train_idx]].log().mean()
+
+
+def _detached(logits, labels, train_idx):
+    return torch.tensor(F.cross_entropy(logits[train_idx], labels[train_idx]).item())
+
+
 register(Check(
     id="7.1",
     title="the loss on the training nodes",
     reference=node_loss,
     cases=_loss_cases,
+    needs_gradients=True,
     hint="Select the training rows first, logits[train_idx] (n, C) and labels[train_idx] (n,), then "
          "F.cross_entropy(logits, labels): it applies log_softmax over the classes itself and "
          "averages over the rows.",
@@ -90,6 +128,16 @@ register(Check(
         "Your loss is the sum over the training nodes: use the mean (F.cross_entropy's default "
         "reduction), so the learning rate does not depend on how many labels there are.":
             _summed_loss,
+        "You took the log of softmax probabilities: for a confidently wrong node the probability of "
+        "its label underflows to 0 in float32 and ln 0 = -inf, so the loss is inf. F.cross_entropy "
+        "(or F.log_softmax then F.nll_loss) computes the log-probabilities directly, without that "
+        "underflow.": _log_of_softmax,
+        "You computed the softmax by hand without subtracting each row's max: exp of a logit above "
+        "about 88 overflows to inf in float32, and inf / inf = nan. F.cross_entropy (log_softmax "
+        "inside) shifts each row by its max for you.": _softmax_by_hand_without_shift,
+        "Your loss is cut off from autograd: torch.tensor(loss.item()), "
+        ".detach() or a NumPy round trip gives a tensor that backward() cannot differentiate, so "
+        "training would get no gradients. Return the tensor F.cross_entropy gives.": _detached,
     },
 ))
 
@@ -115,7 +163,17 @@ def _accuracy_cases() -> list[Case]:
     return [Case("toy: 4 nodes, 4 classes, 3 of 4 predicted right", (ACC_TOY_LOGITS, ACC_TOY_LABELS)),
             Case("random logits (25 nodes, 7 classes)", (random_logits, random_labels)),
             Case("Cora's 1000 test nodes, logits nudged towards the labels",
-                 (cora_logits[cora.test_idx], cora.y[cora.test_idx]))]
+                 (cora_logits[cora.test_idx], cora.y[cora.test_idx])),
+            Case("ties: whole-number logits (30 nodes, 4 classes), the first 5 rows all zeros as from an "
+                 "untrained output layer; argmax takes the first of the tied classes", _tied_logits())]
+
+
+def _tied_logits() -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits (30, 4) with ties for the largest entry in many rows, and labels (30,)."""
+    logits = torch.randint(0, 3, (30, 4), generator=seeded_generator(81)).float()  # (n, C)
+    logits[:5] = 0.0  # all four classes tie
+    labels = torch.randint(0, 4, (30,), generator=seeded_generator(82))  # (n,)
+    return logits, labels
 
 
 def _argmax_over_nodes(logits, labels):
@@ -139,6 +197,11 @@ def _max_values(logits, labels):
     return (logits.max(dim=1).values == labels).float().mean()
 
 
+def _tie_counts_as_right(logits, labels):
+    label_logit = logits.gather(1, labels.unsqueeze(1)).squeeze(1)  # (n,)
+    return (label_logit == logits.max(dim=1).values).float().mean()
+
+
 register(Check(
     id="7.2",
     title="accuracy",
@@ -146,7 +209,9 @@ register(Check(
     cases=_accuracy_cases,
     normalise=as_float64,
     hint="The prediction of a node is the class with the largest logit, logits.argmax(dim=1) (n,); "
-         "compare it with labels and average the booleans as floats: a 0-dim tensor between 0 and 1.",
+         "compare it with labels and average the booleans as floats: a 0-dim tensor between 0 and 1. "
+         "Where several classes tie for the largest logit, the prediction is the FIRST of them, as "
+         "argmax returns it (topk and sort may return another of the tied classes).",
     mistakes={
         "Your argmax runs over the nodes (dim=0): a node's prediction is the largest of ITS C logits, "
         "logits.argmax(dim=1).": _argmax_over_nodes,
@@ -159,6 +224,9 @@ register(Check(
         "labels.": _one_hot_compared,
         "logits.max(dim=1) returns (values, indices): the prediction is the INDEX of the largest "
         "logit, logits.argmax(dim=1), not its value.": _max_values,
+        "You count a node as right when its label's logit EQUALS the largest one: where several classes "
+        "tie for the largest logit that counts every one of them as predicted. The prediction is one "
+        "class, logits.argmax(dim=1) (the first of the tied classes).": _tie_counts_as_right,
     },
 ))
 
@@ -250,6 +318,21 @@ def _kept_lowest_loss(val_accs, val_losses, patience):
                    snapshot=lambda acc, loss, best_acc, best_loss: loss <= best_loss)
 
 
+def _compared_with_previous_epoch(val_accs, val_losses, patience):
+    previous_acc, previous_loss, best_epoch, counter = -math.inf, math.inf, -1, 0
+    for epoch, (acc, loss) in enumerate(zip(val_accs.tolist(), val_losses.tolist())):
+        if acc >= previous_acc or loss <= previous_loss:
+            if acc >= previous_acc and loss <= previous_loss:
+                best_epoch = epoch
+            counter = 0
+        else:
+            counter += 1
+        previous_acc, previous_loss = acc, loss
+        if counter == patience:
+            return torch.tensor([best_epoch, epoch])
+    return torch.tensor([best_epoch, len(val_accs) - 1])
+
+
 # patience 3. Epoch 2 ties the best accuracy (it resets the counter: >=); epoch 3 improves only
 # the loss; epoch 4 ties the accuracy AND has the best loss: the snapshot. Three epochs without
 # improvement follow, so the last epoch is 4 + 3 = 7. Answer: [4, 7].
@@ -267,6 +350,13 @@ SPLIT_LOSSES = [1.00, 0.80, 0.70, 0.85, 0.90, 0.90, 0.90]
 # far (though still better than the loss of epoch 1). Answer: [1, 8].
 LOSS_ALONE_ACCS = [0.50, 0.70, 0.65, 0.65, 0.66, 0.66, 0.68, 0.60, 0.60, 0.60, 0.60, 0.60, 0.60]
 LOSS_ALONE_LOSSES = [1.00, 0.90, 0.80, 0.85, 0.75, 0.70, 0.72, 0.88, 0.95, 0.95, 0.95, 0.95, 0.95]
+
+
+# patience 2. Epoch 3 ties the best accuracy alone (loss worse), epoch 4 ties the best loss alone
+# (accuracy worse): each resets the counter only with >= and <=, and without either reset training
+# stops at epoch 3 or 5. Epoch 6 ties both bests: it is the snapshot only with >= and <=. Answer: [6, 8].
+TIES_ACCS = [0.50, 0.60, 0.55, 0.60, 0.55, 0.50, 0.60, 0.50, 0.50, 0.50]
+TIES_LOSSES = [1.00, 0.80, 0.90, 0.95, 0.80, 0.90, 0.80, 0.90, 0.90, 0.90]
 
 
 def noisy_curve(epochs: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -291,7 +381,11 @@ def _early_stopping_cases() -> list[Case]:
                  (torch.tensor(LOSS_ALONE_ACCS), torch.tensor(LOSS_ALONE_LOSSES), 3)),
             Case("a curve that improves every epoch: it never stops (answer [11, 11])",
                  (never_accs, never_losses, 5)),
-            Case("a noisy 600-epoch curve, patience 50", (*noisy, 50))]
+            Case("a noisy 600-epoch curve, patience 50", (*noisy, 50)),
+            Case("ties on each metric alone and on both, patience 2 (answer [6, 8])",
+                 (torch.tensor(TIES_ACCS), torch.tensor(TIES_LOSSES), 2)),
+            Case("stopped while the loss is still above 1, patience 2 (answer [1, 3])",
+                 (torch.tensor([0.30, 0.50, 0.45, 0.40]), torch.tensor([1.90, 1.60, 1.70, 1.80]), 2))]
 
 
 register(Check(
@@ -324,5 +418,8 @@ register(Check(
         "You keep the epoch with the lowest validation loss (gatkit's default keep='val_loss'): this "
         "exercise asks for the official choice, the last epoch at least as good as the best on "
         "accuracy AND on loss.": _kept_lowest_loss,
+        "You compared each epoch with the PREVIOUS epoch: the rule compares it with the best accuracy "
+        "and the lowest loss SO FAR (best_acc = max(best_acc, acc), best_loss = min(best_loss, loss)), "
+        "so a small recovery after a bad epoch is not an improvement.": _compared_with_previous_epoch,
     },
 ))

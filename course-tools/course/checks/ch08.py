@@ -4,8 +4,10 @@ Exercise 8.1 gathers the attention one node gives its incoming neighbours, 8.2 c
 entropy of every node's attention distribution per head, 8.3 the entropy of uniform attention,
 ``ln(in-degree)``; their references are :func:`gatkit.attention.node_attention`,
 :func:`~gatkit.attention.attention_entropy` and :func:`~gatkit.attention.uniform_entropy`. Every
-case gives each node a self-loop, as a GAT does, so every node has at
-least one incoming edge.
+case gives each node a self-loop, as a GAT does, so every node has at least one incoming edge.
+The random graphs list their edges in shuffled order, so an answer that assumes edges sorted by
+target (a contiguous block, ``unique_consecutive``, ``searchsorted``) fails; 8.1 also sees
+attention after dropout, whose weights do not sum to 1, so it must return them as they are.
 
 The toy graph is directed (in- and out-degrees differ, so gathering or counting by source gives
 a different answer), has a head whose attention includes exact zeros (so ``0 ln 0`` must be 0),
@@ -18,7 +20,7 @@ import math
 
 import torch
 
-from course.checks.cases import load_cora, random_attention, random_graph
+from course.checks.cases import after_dropout, load_cora, random_attention, random_graph
 from course.checks.core import Case, Check, register
 from gatkit import attention
 
@@ -74,6 +76,11 @@ def _transposed(edge_index, alpha, node):
     return alpha[edge_index[1] == node].T
 
 
+def _contiguous_block(edge_index, alpha, node):
+    start = int((edge_index[1] < node).sum())  # where the node's block would start if sorted by target
+    return alpha[start:start + int((edge_index[1] == node).sum())]
+
+
 def _incoming_cases() -> list[Case]:
     edge_index = random_graph(30, 120, seed=80)
     alpha = random_attention(edge_index, 30, 3, seed=81)
@@ -83,7 +90,9 @@ def _incoming_cases() -> list[Case]:
             Case("toy: node 3, whose only incoming edge is its self-loop", (TOY_EDGE_INDEX, TOY_ALPHA, 3)),
             Case(f"random directed graph (30 nodes, 3 heads), node {hub}", (edge_index, alpha, hub)),
             Case("Cora with random attention (8 heads), node 1358 (168 neighbours)",
-                 (cora_edges, cora_alpha, 1358))]
+                 (cora_edges, cora_alpha, 1358)),
+            Case(f"random directed graph, attention after dropout p = 0.6 (weights 0 or scaled by 2.5, "
+                 f"not summing to 1), node {hub}", (edge_index, after_dropout(alpha, 0.6, seed=87), hub))]
 
 
 register(Check(
@@ -108,6 +117,9 @@ register(Check(
             _row_of_node,
         "Your result is transposed: keep one row per incoming edge and one column per head, (k, H).":
             _transposed,
+        "You sliced one contiguous block of alpha, as if the edges were sorted by target: the columns "
+        "of edge_index come in any order (here shuffled), so the edges into a node can be anywhere. "
+        "Select them with the mask edge_index[1] == node.": _contiguous_block,
     },
 ))
 

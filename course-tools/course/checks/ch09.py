@@ -10,7 +10,10 @@ Cora's embedding has exact duplicates (nodes with the same features and neighbou
 order a library such as scikit-learn may break differently, and ``torch.cdist`` rounds in float32
 (for more than 25 points a node's distance to itself comes out near 1e-3, not 0). The tolerances
 (5e-4 on a share, 1e-4 on a silhouette) allow for both; every listed mistake is far outside them
-on the toy case already. The references are the library's :func:`gatkit.embeddings.knn_agreement`
+on the toy case already. A second toy puts two nodes at the same point: no tie for the k-th place
+either, but a node's distance 0 to itself ties with its duplicate's, so only an answer that
+leaves the node out by its index (not by its distance, nor by its place in a sorted row) is
+right. The references are the library's :func:`gatkit.embeddings.knn_agreement`
 and :func:`gatkit.embeddings.silhouette_values` (scikit-learn's ``silhouette_samples``).
 """
 
@@ -63,6 +66,19 @@ AGREE_TOY_Z = torch.tensor([[0.0, 0.0], [1.0, 0.0], [1.5, 0.0], [4.0, 0.0], [4.8
 AGREE_TOY_LABELS = torch.tensor([0, 0, 0, 1, 0, 1])  # (N,)
 
 
+# Toy with an exact duplicate, k = 2: nodes 0 and 1 sit at the same point with different labels.
+#   node:   0    1    2    3    4    5
+#   x:     0.0  0.0  1.0  3.0  3.5  7.0
+#   class:  0    1    0    1    1    0
+# Two nearest other nodes: 0 -> 1, 2 (classes 1, 0: share 1/2); 1 -> 0, 2 (0, 0: 0); 2 -> 0, 1 (1/2);
+# 3 -> 4, 2 (1/2); 4 -> 3, 2 (1/2); 5 -> 4, 3 (0). Agreement 2/6 = 1/3. No tie at the k-th place,
+# so the answer is unique; but a node's distance 0 to itself ties with its duplicate's, so an
+# answer that assumes the node comes first in its sorted row (topk(k + 1) then [:, 1:]) keeps
+# the node itself for one of the two, and one that drops every distance 0 loses the duplicate.
+DUPLICATE_TOY_Z = torch.tensor([[0.0, 0.0], [0.0, 0.0], [1.0, 0.0], [3.0, 0.0], [3.5, 0.0], [7.0, 0.0]])  # (N, 2)
+DUPLICATE_TOY_LABELS = torch.tensor([0, 1, 0, 1, 1, 0])  # (N,)
+
+
 def clustered_points(n: int, dims: int, classes: int, spread: float,
                      seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``n`` seeded points (n, dims) around one random centre per class, and their labels (n,).
@@ -81,6 +97,8 @@ def _agreement_cases() -> list[Case]:
     cora = load_cora()
     z, labels = clustered_points(40, 5, 4, 0.8, seed=91)
     return [Case("toy: 6 nodes on a line, k = 2 (answer 2/3)", (AGREE_TOY_Z, AGREE_TOY_LABELS, 2)),
+            Case("toy with two nodes at the same point, k = 2 (answer 1/3)",
+                 (DUPLICATE_TOY_Z, DUPLICATE_TOY_LABELS, 2)),
             Case("random points (40 nodes in 5-D, 4 overlapping classes), k = 5", (z, labels, 5)),
             Case("an embedding of Cora (2708 nodes, 16-D), k = 10", (cora_embedding(), cora.y, 10))]
 
@@ -104,6 +122,11 @@ def _farthest_after_excluding_self(z, labels, k):
 
 def _dropped_first_of_k(z, labels, k):
     neighbours = torch.cdist(z, z).topk(k, dim=1, largest=False).indices[:, 1:]  # only k - 1 left
+    return (labels[neighbours] == labels.unsqueeze(1)).float().mean()
+
+
+def _first_of_k_plus_1_dropped(z, labels, k):
+    neighbours = torch.cdist(z, z).topk(k + 1, dim=1, largest=False).indices[:, 1:]  # assumes the node comes first
     return (labels[neighbours] == labels.unsqueeze(1)).float().mean()
 
 
@@ -145,6 +168,10 @@ register(Check(
             _farthest_after_excluding_self,
         "You dropped the first of the k nearest nodes (the node itself) but then have only k - 1 "
         "neighbours. Exclude the node first (diagonal set to infinity), then take k.": _dropped_first_of_k,
+        "You took the k + 1 nearest nodes and dropped the first, assuming it is the node itself: when "
+        "another node sits at the same point (distance 0 too) it may come first instead, and the node "
+        "stays among its own neighbours. Exclude the node by its index, dist.fill_diagonal_(float('inf')), "
+        "then take k.": _first_of_k_plus_1_dropped,
         "You averaged per class and then over the classes: every class then weighs the same, however "
         "many nodes it has. Average over all nodes (all N * k neighbour slots) instead.":
             _averaged_over_classes,
@@ -243,6 +270,14 @@ def _a_minus_b(z, labels):
     return -silhouette_tensor(z, labels)
 
 
+def _squared_distances(z, labels):
+    dist, onehot, sizes, rows = _parts(z, labels)
+    sums = dist ** 2 @ onehot  # (N, C) sums of SQUARED distances
+    a = sums[rows, labels] / (sizes[labels] - 1)
+    b = _nearest_other(sums / sizes, rows, labels)
+    return (b - a) / torch.maximum(a, b)
+
+
 register(Check(
     id="9.2",
     title="silhouette values",
@@ -269,5 +304,8 @@ register(Check(
         "a node is closer to another class (a_i > b_i).": _divided_by_b,
         "Your sign is flipped: s_i = (b_i - a_i) / max(a_i, b_i) is positive when the node is closer "
         "to its own class (a_i < b_i).": _a_minus_b,
+        "You averaged SQUARED distances (** 2, or the sum of squared differences without the square "
+        "root): the silhouette averages Euclidean distances, and squaring changes every mean (for the "
+        "nearest neighbours of 9.1 it changed nothing; here it does).": _squared_distances,
     },
 ))

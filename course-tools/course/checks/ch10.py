@@ -59,6 +59,15 @@ def _bytes_without_diagonal(num_nodes, heads, dtype):
     return num_nodes * (num_nodes - 1) * heads * dtype.itemsize
 
 
+def _bytes_in_int32(num_nodes, heads, dtype):
+    n = num_nodes.int()
+    return (n * n * heads * dtype.itemsize).long()  # wraps around above 2**31 - 1
+
+
+def _bytes_via_float32(num_nodes, heads, dtype):
+    return (num_nodes.float() ** 2 * heads * dtype.itemsize).long()
+
+
 register(Check(
     id="10.1",
     title="the bytes of a dense score tensor",
@@ -79,6 +88,11 @@ register(Check(
         "float16, 8 for float64).": _bytes_always_four,
         "You left out the diagonal: the dense tensor stores every pair (i, j), i = j included (the "
         "self-loops' scores live there), N * N entries per head, not N * (N - 1).": _bytes_without_diagonal,
+        "Your count went through int32, which wraps around above 2**31 - 1 (about 2.1 GB): 200 000 "
+        "nodes need 3.2e11 bytes. Compute on the int64 tensor you were given.": _bytes_in_int32,
+        "Your count went through float32, which holds only 24 bits of mantissa: a byte count above "
+        "16 777 216 is rounded (PubMed's comes out 112 bytes too large). Compute on the int64 tensor you "
+        "were given, or in float64 (exact up to 2**53) before .long().": _bytes_via_float32,
     },
 ))
 
@@ -196,7 +210,21 @@ def _largest_cases() -> list[Case]:
             Case("GPUs of 80 and 40 GiB, 6.5 copies of 8 heads, float16",
                  (torch.tensor([80.0, 40.0], dtype=torch.float64) * GIB, 6.5, 8, 2)),
             Case("seeded random budgets from 1 MB to 1 TB, 3 copies of 4 heads, float64",
-                 (10 ** (6 + 6 * torch.rand(6, generator=seeded_generator(103), dtype=torch.float64)), 3.0, 4, 8))]
+                 (10 ** (6 + 6 * torch.rand(6, generator=seeded_generator(103), dtype=torch.float64)), 3.0, 4, 8)),
+            Case("exact fits: budgets of exactly 2 copies x 8 heads x N**2 x 4 bytes for N = 4097, 46 341, "
+                 "100 003, then one byte less (answer N, then N - 1)", _exact_fits())]
+
+
+def _exact_fits() -> tuple[torch.Tensor, float, int, int]:
+    """Budgets (6,) float64 that hold exactly N**2 entries, and one byte less.
+
+    Every number here is exact in float64, so floor(sqrt(...)) is exactly N and N - 1; float32
+    cannot hold these budgets (nor the ratio) to the byte, so an answer computed in float32 rounds
+    the one-byte-short budgets up to the exact ones.
+    """
+    n = torch.tensor([4097, 46_341, 100_003], dtype=torch.float64)
+    exact = 2 * 8 * 4 * n ** 2
+    return torch.cat([exact, exact - 1]), 2.0, 8, 4
 
 
 def _largest_without_copies(memory_bytes, copies, heads, itemsize):
@@ -219,6 +247,14 @@ def _largest_rounded_up(memory_bytes, copies, heads, itemsize):
     return torch.ceil(torch.sqrt(memory_bytes / (copies * heads * itemsize))).long()
 
 
+def _largest_in_float32(memory_bytes, copies, heads, itemsize):
+    return torch.floor(torch.sqrt(memory_bytes.float() / (copies * heads * itemsize))).long()
+
+
+def _largest_strictly_below(memory_bytes, copies, heads, itemsize):
+    return (torch.ceil(torch.sqrt(memory_bytes / (copies * heads * itemsize))) - 1).long()
+
+
 register(Check(
     id="10.3",
     title="the largest dense graph that fits",
@@ -234,9 +270,16 @@ register(Check(
         "You left out the heads: each copy is H matrices of N x N.": _largest_without_heads,
         "You forgot the square root: memory grows like N**2, so N grows like the square root of the "
         "memory.": _largest_without_sqrt,
+        # before the rounding mistakes: on the exact fits they give the same answer as float32
+        "Your budgets went through float32, which holds only 24 bits of mantissa: a budget one byte "
+        "short of an exact fit rounds up to it, and N comes out one too large. Stay in float64.":
+            _largest_in_float32,
         "You rounded to the nearest integer: when the square root is 2.8, a graph of 3 nodes does NOT fit. "
         "Round down with torch.floor.": _largest_rounded,
         "You rounded up: the next integer above the square root is already too big. Round down with "
         "torch.floor.": _largest_rounded_up,
+        "You found the largest N whose tensors take strictly LESS than the budget: a graph that fills "
+        "the memory exactly also fits (<=), so floor(sqrt(...)), not ceil(sqrt(...)) - 1.":
+            _largest_strictly_below,
     },
 ))

@@ -74,6 +74,7 @@ class Check:
     hint: str
     mistakes: dict[str, Callable] = field(default_factory=dict)
     normalise: Callable[[Any], Any] = staticmethod(lambda result: result)
+    needs_gradients: bool = False  # the result must stay differentiable (the cases' inputs require grad)
     rtol: float = 1.3e-6
     atol: float = 1e-5
 
@@ -107,6 +108,8 @@ def difference(got: Any, expected: Any, *, rtol: float, atol: float, name: str =
     if isinstance(expected, torch.Tensor):
         if not isinstance(got, torch.Tensor):
             return f"{name} should be a torch.Tensor, got {type(got).__name__}"
+        if got.layout != expected.layout:
+            return f"{name} is a {_layout_name(got)} tensor, expected a {_layout_name(expected)} one"
         got, expected = _dense(got), _dense(expected)
         if got.shape != expected.shape:
             return f"{name} has shape {tuple(got.shape)}, expected {tuple(expected.shape)}"
@@ -115,7 +118,9 @@ def difference(got: Any, expected: Any, *, rtol: float, atol: float, name: str =
         try:
             torch.testing.assert_close(got, expected, rtol=rtol, atol=atol, equal_nan=True)
         except AssertionError as error:
-            return f"{name} has the right shape but wrong values:\n{error}"
+            values = (f"\nyours:    {_show(got)}\nexpected: {_show(expected)}"
+                      if expected.numel() <= SHOWN_VALUES else "")
+            return f"{name} has the right shape but wrong values:\n{error}{values}"
         return None
     if isinstance(expected, dict):
         if not isinstance(got, dict) or got.keys() != expected.keys():
@@ -136,6 +141,25 @@ def difference(got: Any, expected: Any, *, rtol: float, atol: float, name: str =
     if got != expected:
         return f"{name} is {got!r:.80}, expected {expected!r:.80}"
     return None
+
+
+#: A wrong result with at most this many entries is printed in full, next to the expected one.
+SHOWN_VALUES = 24
+
+
+def _show(tensor: torch.Tensor) -> str:
+    """A small tensor's values, rounded to 4 significant digits, as nested lists."""
+    if tensor.is_floating_point():
+        return str(_rounded(tensor.tolist()))
+    return str(tensor.tolist())
+
+
+def _rounded(value: Any) -> Any:
+    return [_rounded(item) for item in value] if isinstance(value, list) else float(f"{value:.4g}")
+
+
+def _layout_name(tensor: torch.Tensor) -> str:
+    return "dense" if tensor.layout == torch.strided else f"sparse ({str(tensor.layout).split('_', 1)[1].upper()})"
 
 
 def _dense(tensor: torch.Tensor) -> torch.Tensor:
@@ -165,13 +189,21 @@ def _clone(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-def _diagnose(check: Check, got: Any, case: Case) -> str:
+def _without_graph(result: Any) -> Any:
+    return result.detach() if isinstance(result, torch.Tensor) else result
+
+
+def _diagnose(check: Check, got: Any, case: Case, *, detached: bool = False) -> str:
+    """The explanation of the first registered mistake that gives ``got`` (and is ``detached``
+    from autograd exactly when the learner's result is), else the check's general hint."""
     for explanation, mistake in check.mistakes.items():
         try:
-            theirs = check.normalise(_call(mistake, case)[0])
+            theirs = _call(mistake, case)[0]
         except Exception:  # a mistake may not even run on this case; it is then not the match
             continue
-        if difference(got, theirs, rtol=check.rtol, atol=check.atol) is None:
+        if check.needs_gradients and isinstance(theirs, torch.Tensor) and theirs.requires_grad == detached:
+            continue
+        if difference(got, check.normalise(_without_graph(theirs)), rtol=check.rtol, atol=check.atol) is None:
             return explanation
     return check.hint
 
@@ -184,15 +216,19 @@ def verify(check: Check, function: Callable) -> int:
     cases = check.cases()
     for case in cases:
         got, args, kwargs = _call(function, case)
-        got = check.normalise(got)
-        expected = check.normalise(_call(check.reference, case)[0])
+        detached = check.needs_gradients and isinstance(got, torch.Tensor) and not got.requires_grad
+        got = check.normalise(_without_graph(got))
+        expected = check.normalise(_without_graph(_call(check.reference, case)[0]))
         problem = difference(got, expected, rtol=check.rtol, atol=check.atol)
+        if problem is None and detached:
+            problem = ("your result is cut off from autograd (it does not require grad), so training "
+                       "would get no gradients from it")
         inputs_changed = difference((args, kwargs), (case.args, case.kwargs), rtol=0, atol=0)
         if problem is None and inputs_changed:
             problem = "your function changed its inputs in place"
             hint = "Build and return new tensors; later cells still need the originals."
         elif problem is not None:
-            hint = _diagnose(check, got, case)
+            hint = _diagnose(check, got, case, detached=detached)
         if problem is not None:
             raise AssertionError(
                 f"Exercise {check.id} ({check.title}) is not right yet.\n"
