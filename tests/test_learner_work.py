@@ -496,7 +496,7 @@ def test_a_maintainer_regenerating_twice_before_committing_needs_no_force(course
     solution = (course / "solutions" / f"{NAME}.py").read_text()
     assert chapter(course).read_text() == make_chapter(solution)
     assert generate(course / "solutions", course / "chapters", check=True) == 0
-    assert git(course, "status", "--porcelain", "--ignored").count("gatkit-course") == 0  # kept in .git
+    assert git(course, "status", "--porcelain", "--ignored").count("course-chapters") == 0  # kept in .git
 
 
 def test_without_git_answers_are_still_recognised(tmp_path, monkeypatch, capsys):

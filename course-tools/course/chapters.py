@@ -13,7 +13,7 @@ chapter. The student version ``chapters/NN_slug.py`` is derived from it (:func:`
 A chapter may hold a learner's work, in the ``.py`` or in its notebook ``NN_slug.ipynb`` beside
 it, committed or not. *Course text* is every cell the generator produced for the chapter from
 any version of its solution it can know (the current file, every version in git's history, and
-the version it last wrote here, recorded under ``.git/gatkit-course/``). Any other non-empty cell
+the version it last wrote here, recorded under ``.git/course-chapters/``). Any other non-empty cell
 is the learner's:
 
 - an *answer* when it is an exercise's code cell (found by the ``exercise("X.Y", ...)`` call or
@@ -220,7 +220,7 @@ def solution_history(solution: Path) -> list[str]:
 def _record_path(chapter: Path) -> Path | None:
     """Where the stub last generated for ``chapter`` is kept: inside the git folder, never committed."""
     try:
-        out = subprocess.run(["git", "rev-parse", "--git-path", f"gatkit-course/{chapter.name}"],
+        out = subprocess.run(["git", "rev-parse", "--git-path", f"course-chapters/{chapter.name}"],
                              cwd=chapter.parent, capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None

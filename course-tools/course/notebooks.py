@@ -45,7 +45,8 @@ from gatkit.files import atomic_write
 FORMAT = "py:percent"
 REPO_ROOT = Path(__file__).resolve().parents[2]  # the checkout: course-tools/course/ is two below
 DEFAULT_FOLDERS = ("chapters", "solutions")
-METADATA = "gatkit"  # notebook metadata: {"built": [digest of each cell this builder wrote]}
+METADATA = "gatkit"  # notebook metadata: {"built": [digest of each cell this builder wrote]}; the name
+# earlier versions of the course wrote, so notebooks they built are recognised
 # How far after its .py a notebook is dated while the two disagree. jupytext refuses to open a
 # notebook more recent than its .py by more than `outdated_text_notebook_margin` (1 s by default).
 GUARD_SECONDS = 60.0
