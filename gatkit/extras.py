@@ -1,6 +1,6 @@
 """Optional dependencies, and the error that says how to install a missing one.
 
-``pip install gatkit`` brings the core: torch, numpy, scipy, tqdm and pooch, enough to load Cora, build
+``pip install gatkit`` brings the core: torch, numpy, scipy, tqdm, pooch and requests, enough to load Cora, build
 and train every layer and analyse attention (:mod:`gatkit.attention`) and embeddings
 (:mod:`gatkit.embeddings`, up to its scikit-learn parts). The rest comes with extras:
 

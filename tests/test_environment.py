@@ -34,7 +34,7 @@ def test_environment_yml_lists_the_same_dependencies_as_the_two_packages():
     assert conda == pypi
 
 
-CORE_ONLY = {"torch", "numpy", "scipy", "tqdm", "pooch"}
+CORE_ONLY = {"torch", "numpy", "scipy", "tqdm", "pooch", "requests", "urllib3"}
 
 
 def test_the_core_library_needs_no_notebook_or_plotting_package():
