@@ -50,6 +50,12 @@ def mutant(exercise: str, family: str) -> Callable[[Callable], Callable]:
     return register
 
 
+def add_mutant(exercise: str, family: str, name: str, function: Callable) -> Callable:
+    """Register ``function`` as a wrong answer named ``name``: for members generated in a loop."""
+    function.__name__ = name
+    return mutant(exercise, family)(function)
+
+
 def alternative(exercise: str) -> Callable[[Callable], Callable]:
     """Register the decorated function as a correct answer to ``exercise``, written another way."""
     def register(function: Callable) -> Callable:

@@ -13,7 +13,7 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
-from mutants import EQUIVALENT, alternative, mutant
+from mutants import EQUIVALENT, add_mutant, alternative, mutant
 
 # 1.2 returns an undirected edge list: every correct answer holds each edge in both directions,
 # so swapping its two rows (the generic "first and last rows swapped") gives the same set of
@@ -23,11 +23,6 @@ EQUIVALENT.add(("1.2", "order"))
 # the generic "self-loops counted twice" computes the reference itself. (The family's other
 # member, "self-loops left out", is killed: it is kept below as ``self_loops_dropped``.)
 EQUIVALENT.add(("1.4", "self-loops"))
-
-
-def _register(exercise: str, family: str, name: str, function):
-    function.__name__ = name
-    return mutant(exercise, family)(function)
 
 
 def _dense(features: torch.Tensor) -> torch.Tensor:
@@ -58,7 +53,7 @@ _DENOMINATORS = {
     "number_of_columns": lambda d: d.shape[1],
 }
 for _name, _denominator in _DENOMINATORS.items():
-    _register("1.1", "denominator", f"divided_by_{_name}", _divided_by(_denominator))
+    add_mutant("1.1", "denominator", f"divided_by_{_name}", _divided_by(_denominator))
 
 
 @mutant("1.1", "empty rows")
@@ -337,7 +332,7 @@ _LOOPS = {
     "one_per_edge_not_per_node": lambda e, n: _diagonal(torch.arange(e.shape[1]) % n),
 }
 for _name, _loops in _LOOPS.items():
-    _register("1.3", "loops", f"loops_{_name}", _with_loops(_loops))
+    add_mutant("1.3", "loops", f"loops_{_name}", _with_loops(_loops))
 
 
 @mutant("1.3", "columns")

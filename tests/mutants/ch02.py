@@ -15,7 +15,7 @@ import scipy.sparse as sp
 import torch
 from scipy.sparse import csgraph
 
-from mutants import EQUIVALENT, alternative, mutant
+from mutants import EQUIVALENT, add_mutant, alternative, mutant
 
 # Connected components ignore the direction of the edges (weak connectivity), so reading every
 # edge target -> source gives the same components.
@@ -29,11 +29,6 @@ EQUIVALENT.add(("2.3", "self-loops"))
 # distances do not depend on the self-loops: leaving them out or listing them twice changes
 # nothing. (The shortcut toy of 2.4 has one, to catch answers that mark the centre too late.)
 EQUIVALENT.add(("2.4", "self-loops"))
-
-
-def _register(exercise: str, family: str, name: str, function):
-    function.__name__ = name
-    return mutant(exercise, family)(function)
 
 
 # --- 2.1 the degree vector ------------------------------------------------------------------------
@@ -166,7 +161,7 @@ def _propagate(edge_index, num_nodes, *, rounds=None, both_ways=True, include_se
 
 
 for _rounds in (2, 10, 20, 50, 100, 1000):
-    _register("2.2", "rounds", f"fixed_{_rounds}_rounds",
+    add_mutant("2.2", "rounds", f"fixed_{_rounds}_rounds",
               (lambda r: lambda edge_index, num_nodes: _propagate(edge_index, num_nodes, rounds=r))(_rounds))
 
 
@@ -462,7 +457,7 @@ def _bfs(edge_index, num_nodes, node, hops, *, step=None, remember=True, centre=
 
 for _name, _hops in {"one_hop_too_few": lambda h: h - 1, "one_hop_too_many": lambda h: h + 1,
                      "twice_the_hops": lambda h: 2 * h, "no_limit": lambda h: 50}.items():
-    _register("2.4", "hops", _name,
+    add_mutant("2.4", "hops", _name,
               (lambda f: lambda edge_index, num_nodes, node, hops: _bfs(edge_index, num_nodes, node, f(hops)))(_hops))
 
 

@@ -16,12 +16,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from mutants import alternative, mutant
-
-
-def _register(exercise: str, family: str, name: str, function):
-    function.__name__ = name
-    return mutant(exercise, family)(function)
+from mutants import add_mutant, alternative, mutant
 
 
 # --- 3.1 the edge scores ---------------------------------------------------------------------------
@@ -36,14 +31,14 @@ def _raw(z, a_src, a_dst, edge_index):
 
 
 for _slope in (0.0, 0.01, 0.02, 0.1, 0.3, 0.5, 1.0 / 0.2, -0.2):
-    _register("3.1", "slope", f"negative_slope_{_slope:g}",
+    add_mutant("3.1", "slope", f"negative_slope_{_slope:g}",
               (lambda v: lambda z, a_src, a_dst, edge_index:
                F.leaky_relu(_raw(z, a_src, a_dst, edge_index), v))(_slope))
 
 _ACTIVATIONS = {"elu": F.elu, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "abs": torch.abs,
                 "gelu": F.gelu, "none": lambda x: x}
 for _name, _act in _ACTIVATIONS.items():
-    _register("3.1", "activation", f"{_name}_instead_of_leaky_relu",
+    add_mutant("3.1", "activation", f"{_name}_instead_of_leaky_relu",
               (lambda f: lambda z, a_src, a_dst, edge_index: f(_raw(z, a_src, a_dst, edge_index)))(_act))
 
 
@@ -61,7 +56,7 @@ def leaky_relu_on_z_before_the_dot_products(z, a_src, a_dst, edge_index):
 _GATHERS = {"both_halves_at_the_source": (0, 0), "both_halves_at_the_target": (1, 1),
             "source_and_target_swapped": (0, 1)}
 for _name, (_dst_row, _src_row) in _GATHERS.items():
-    _register("3.1", "direction", _name,
+    add_mutant("3.1", "direction", _name,
               (lambda d, s: lambda z, a_src, a_dst, edge_index: F.leaky_relu(
                   _halves(z, a_src, a_dst)[1][edge_index[d]] + _halves(z, a_src, a_dst)[0][edge_index[s]], 0.2))(
                   _dst_row, _src_row))
@@ -192,7 +187,7 @@ _SHIFTS = {
     "each_edge_by_itself": (lambda e, ei, n: e, 0.0),
 }
 for _name, (_shift, _epsilon) in _SHIFTS.items():
-    _register("3.2", "shift", f"shift_by_{_name}", _shifted_softmax(_shift, epsilon=_epsilon))
+    add_mutant("3.2", "shift", f"shift_by_{_name}", _shifted_softmax(_shift, epsilon=_epsilon))
 
 
 @mutant("3.2", "grouping")
@@ -496,7 +491,7 @@ _CONCATS = {
                                                 torch.zeros(o.shape[0], o.shape[2])], 1),
 }
 for _name, _wrong in _CONCATS.items():
-    _register("3.4", "concat", f"concat_{_name}", _either(_wrong, _mean))
+    add_mutant("3.4", "concat", f"concat_{_name}", _either(_wrong, _mean))
 
 _MEANS = {
     "sum_over_heads": lambda o: o.sum(dim=1),
@@ -512,7 +507,7 @@ _MEANS = {
     "mean_over_nodes": lambda o: o.mean(dim=0),
 }
 for _name, _wrong in _MEANS.items():
-    _register("3.4", "average", f"average_{_name}", _either(_concat, _wrong))
+    add_mutant("3.4", "average", f"average_{_name}", _either(_concat, _wrong))
 
 
 @mutant("3.4", "in place")

@@ -14,12 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from mutants import alternative, mutant
-
-
-def _register(exercise: str, family: str, name: str, function):
-    function.__name__ = name
-    return mutant(exercise, family)(function)
+from mutants import add_mutant, alternative, mutant
 
 
 # --- 4.1 all heads' projections in one batched matmul -------------------------------------------------
@@ -133,11 +128,11 @@ def _pairs(z, a_src, a_dst):
 
 
 for _slope in (0.0, 0.01, 0.1, 0.3, 1.0 / 0.2, -0.2):
-    _register("4.2", "slope", f"negative_slope_{_slope:g}",
+    add_mutant("4.2", "slope", f"negative_slope_{_slope:g}",
               (lambda v: lambda z, a_src, a_dst: F.leaky_relu(_pairs(z, a_src, a_dst), v))(_slope))
 
 for _name, _act in {"elu": F.elu, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "none": lambda t: t}.items():
-    _register("4.2", "activation", f"{_name}_instead_of_leaky_relu",
+    add_mutant("4.2", "activation", f"{_name}_instead_of_leaky_relu",
               (lambda f: lambda z, a_src, a_dst: f(_pairs(z, a_src, a_dst)))(_act))
 
 
@@ -257,7 +252,7 @@ _SHIFTS = {
                                    True, 0.0),
 }
 for _name, (_shift, _clamp, _epsilon) in _SHIFTS.items():
-    _register("4.3", "shift", f"shift_by_{_name}", _shifted(_shift, clamp=_clamp, epsilon=_epsilon))
+    add_mutant("4.3", "shift", f"shift_by_{_name}", _shifted(_shift, clamp=_clamp, epsilon=_epsilon))
 
 
 @mutant("4.3", "masking")

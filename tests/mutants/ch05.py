@@ -17,7 +17,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from mutants import EQUIVALENT, alternative, mutant
+from mutants import EQUIVALENT, add_mutant, alternative, mutant
 
 # The mask holds only 0 and -inf, and 2 * 0 = 0, 2 * -inf = -inf: the generic "scaled by 2" is the
 # reference itself. EQUIVALENT can only drop a whole family, so the family's two other members,
@@ -26,11 +26,6 @@ EQUIVALENT.add(("5.2", "output"))
 # Setting mask[i, i] = 0 twice is setting it once: the generic "self-loops counted twice" is the
 # reference itself. Its sibling "self-loops left out" is kept below (self_loops_left_out).
 EQUIVALENT.add(("5.2", "self-loops"))
-
-
-def _register(exercise: str, family: str, name: str, function):
-    function.__name__ = name
-    return mutant(exercise, family)(function)
 
 
 # --- 5.1 the attention logits ----------------------------------------------------------------------
@@ -47,11 +42,11 @@ def _pairs(z, a_src, a_dst):
 
 
 for _slope in (0.0, 0.01, 0.1, 0.3, 1.0 / 0.2, -0.2):
-    _register("5.1", "slope", f"negative_slope_{_slope:g}",
+    add_mutant("5.1", "slope", f"negative_slope_{_slope:g}",
               (lambda v: lambda z, a_src, a_dst: F.leaky_relu(_pairs(z, a_src, a_dst), v))(_slope))
 
 for _name, _act in {"elu": F.elu, "tanh": torch.tanh, "relu": F.relu, "none": lambda t: t}.items():
-    _register("5.1", "activation", f"{_name}_instead_of_leaky_relu",
+    add_mutant("5.1", "activation", f"{_name}_instead_of_leaky_relu",
               (lambda f: lambda z, a_src, a_dst: f(_pairs(z, a_src, a_dst)))(_act))
 
 
@@ -181,7 +176,7 @@ def mask_shifted(edge_index, num_nodes):
 
 for _name, _off in {"finfo_min": torch.finfo(torch.float32).min, "minus_1e30": -1e30, "minus_1e4": -1e4,
                     "minus_1": -1.0, "nan": float("nan"), "plus_inf": float("inf")}.items():
-    _register("5.2", "constant", f"non_edges_hold_{_name}",
+    add_mutant("5.2", "constant", f"non_edges_hold_{_name}",
               (lambda v: lambda edge_index, num_nodes: _mask(edge_index, num_nodes, off=v))(_off))
 
 
@@ -311,8 +306,8 @@ _SHIFTS = {
     "row_max_clamped_at_0": lambda l, m: (l + m).amax(dim=-1, keepdim=True).clamp(min=0),
 }
 for _name, _shift in _SHIFTS.items():
-    _register("5.3", "manual softmax", f"shift_by_{_name}", _manual(_shift))
-_register("5.3", "manual softmax", "shift_by_global_max_plus_epsilon", _manual(lambda l, m: l.max(), epsilon=1e-16))
+    add_mutant("5.3", "manual softmax", f"shift_by_{_name}", _manual(_shift))
+add_mutant("5.3", "manual softmax", "shift_by_global_max_plus_epsilon", _manual(lambda l, m: l.max(), epsilon=1e-16))
 
 
 @mutant("5.3", "masking")

@@ -11,12 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from mutants import alternative, mutant
-
-
-def _register(exercise: str, family: str, name: str, function):
-    function.__name__ = name
-    return mutant(exercise, family)(function)
+from mutants import add_mutant, alternative, mutant
 
 
 # --- 6.1 lifting scores to the edges ---------------------------------------------------------------
@@ -33,7 +28,7 @@ def _slope(value: float):
 
 # slope 0 is a ReLU, 0.01 F.leaky_relu's default, 5 = 1 / 0.2 a misread, -0.2 the sign flipped
 for _value in (0.0, 0.01, 0.02, 0.1, 0.15, 0.25, 0.3, 0.5, -0.2, 5.0):
-    _register("6.1", "slope", f"negative_slope_{_value:g}", _slope(_value))
+    add_mutant("6.1", "slope", f"negative_slope_{_value:g}", _slope(_value))
 
 
 _ACTIVATIONS = {
@@ -45,7 +40,7 @@ _ACTIVATIONS = {
     "clamped_below_at_0.2": lambda x: x.clamp(min=0.2),
 }
 for _name, _activation in _ACTIVATIONS.items():
-    _register("6.1", "activation", f"{_name}_instead_of_leaky_relu",
+    add_mutant("6.1", "activation", f"{_name}_instead_of_leaky_relu",
               (lambda act: lambda s_src, s_dst, edge_index: act(_lifted(s_src, s_dst, edge_index)))(_activation))
 
 
@@ -78,7 +73,7 @@ def _gathered(src_row: int, dst_row: int):
 
 
 for _name, (_src_row, _dst_row) in _GATHERS.items():
-    _register("6.1", "direction", _name, _gathered(_src_row, _dst_row))
+    add_mutant("6.1", "direction", _name, _gathered(_src_row, _dst_row))
 
 
 @mutant("6.1", "direction")
@@ -220,7 +215,7 @@ _SHIFTS = {
     "per_target_max_plus_100": lambda s, ei, n: _per_target(s, ei, n, "amax")[ei[1]] + 100.0,
 }
 for _name, _shift in _SHIFTS.items():
-    _register("6.2", "shift", _name, _shifted_by(_shift))
+    add_mutant("6.2", "shift", _name, _shifted_by(_shift))
 
 _SHIFTED_GLOBAL = _shifted_by(_SHIFTS["one_global_max"])
 
@@ -268,7 +263,7 @@ _NORMALISERS = {  # what p = exp(e - max) is divided by
     "max_per_target": lambda p, ei, n: _per_target(p, ei, n, "amax")[ei[1]],
 }
 for _name, _normaliser in _NORMALISERS.items():
-    _register("6.2", "normalisation", f"divided_by_{_name}",
+    add_mutant("6.2", "normalisation", f"divided_by_{_name}",
               (lambda norm: lambda scores, edge_index, num_nodes: (
                   lambda p: p / norm(p, edge_index, num_nodes))(
                   (scores - _per_target(scores, edge_index, num_nodes, "amax")[edge_index[1]]).exp()))(_normaliser))

@@ -14,12 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from mutants import alternative, mutant
-
-
-def _register(exercise: str, family: str, name: str, function):
-    function.__name__ = name
-    return mutant(exercise, family)(function)
+from mutants import add_mutant, alternative, mutant
 
 
 # --- 7.1 the loss on the training nodes ---------------------------------------------------------------
@@ -373,7 +368,7 @@ for _ops in itertools.product((GE, GT), (LE, LT), (GE, GT), (LE, LT)):
         continue
     _name = "_".join(f"{part}{'strict' if op in (GT, LT) else 'non_strict'}" for part, op in
                      zip(("reset_acc_", "reset_loss_", "snapshot_acc_", "snapshot_loss_"), _ops))
-    _register("7.3", "comparisons", _name, _variant(reset_acc=_ops[0], reset_loss=_ops[1], snap_acc=_ops[2],
+    add_mutant("7.3", "comparisons", _name, _variant(reset_acc=_ops[0], reset_loss=_ops[1], snap_acc=_ops[2],
                                                      snap_loss=_ops[3]))
 
 _LOGIC = {  # (what resets the counter, what takes the snapshot)
@@ -385,7 +380,7 @@ _LOGIC = {  # (what resets the counter, what takes the snapshot)
     "snapshot_on_loss_alone": ("or", "loss"),
 }
 for _name, (_reset, _snapshot) in _LOGIC.items():
-    _register("7.3", "logic", _name, _variant(reset=_reset, snapshot=_snapshot))
+    add_mutant("7.3", "logic", _name, _variant(reset=_reset, snapshot=_snapshot))
 
 _PATIENCE = {
     "stops_one_epoch_early": dict(stop_at=lambda p: p - 1),
@@ -397,7 +392,7 @@ _PATIENCE = {
     "never_stopping_reports_minus_1": dict(last_if_never=lambda t: -1),
 }
 for _name, _changes in _PATIENCE.items():
-    _register("7.3", "patience", _name, _variant(**_changes))
+    add_mutant("7.3", "patience", _name, _variant(**_changes))
 
 _BESTS = {
     "bests_replaced_on_any_reset": dict(update="replaced"),
@@ -407,7 +402,7 @@ _BESTS = {
     "best_acc_starts_at_0_and_loss_at_1": dict(start_acc=0.0, start_loss=1.0),
 }
 for _name, _changes in _BESTS.items():
-    _register("7.3", "bests", _name, _variant(**_changes))
+    add_mutant("7.3", "bests", _name, _variant(**_changes))
 
 
 @mutant("7.3", "bests")

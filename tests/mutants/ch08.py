@@ -8,12 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from mutants import alternative, mutant
-
-
-def _register(exercise: str, family: str, name: str, function):
-    function.__name__ = name
-    return mutant(exercise, family)(function)
+from mutants import add_mutant, alternative, mutant
 
 
 # --- 8.1 one node's attention --------------------------------------------------------------------------
@@ -189,7 +184,7 @@ _TERMS = {
     "log1p_instead_of_log": lambda a: -a * torch.log1p(a),
 }
 for _name, _term in _TERMS.items():
-    _register("8.2", "terms", _name, _entropy_of_terms(_term))
+    add_mutant("8.2", "terms", _name, _entropy_of_terms(_term))
 
 
 @mutant("8.2", "grouping")
@@ -326,7 +321,7 @@ _BASELINES = {
     "ln_of_the_mean_in_degree": lambda ei, n: _degree(ei, n).mean().log().expand(n).clone(),
 }
 for _name, _baseline in _BASELINES.items():
-    _register("8.3", "formula", _name, _baseline)
+    add_mutant("8.3", "formula", _name, _baseline)
 
 
 @mutant("8.3", "sorted order")

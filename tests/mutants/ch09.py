@@ -10,12 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from mutants import alternative, mutant
-
-
-def _register(exercise: str, family: str, name: str, function):
-    function.__name__ = name
-    return mutant(exercise, family)(function)
+from mutants import add_mutant, alternative, mutant
 
 
 # --- 9.1 k-NN label agreement ------------------------------------------------------------------------
@@ -47,10 +42,10 @@ _DISTANCES = {
     "first_coordinate_only": lambda z: torch.cdist(z[:, :1], z[:, :1]),
 }
 for _name, _distance in _DISTANCES.items():
-    _register("9.1", "distance", _name, _agreement_with(_distance))
+    add_mutant("9.1", "distance", _name, _agreement_with(_distance))
 
 for _change in (-1, 1, 2):
-    _register("9.1", "k off by one", f"k_plus_{_change}" if _change > 0 else f"k_minus_{-_change}",
+    add_mutant("9.1", "k off by one", f"k_plus_{_change}" if _change > 0 else f"k_minus_{-_change}",
               _agreement_with(lambda z: torch.cdist(z, z), k_change=_change))
 
 
@@ -223,7 +218,7 @@ _B_VARIANTS = {
         (s / n).sum(1) - (s / n)[torch.arange(len(y)), y]) / (len(n) - 1),
 }
 for _name, _b in _B_VARIANTS.items():
-    _register("9.2", "b", _name, _sil(b_of=_b))
+    add_mutant("9.2", "b", _name, _sil(b_of=_b))
 
 
 _A_VARIANTS = {
@@ -235,11 +230,11 @@ _A_VARIANTS = {
         y.unsqueeze(0) != y.unsqueeze(1), -float("inf")).max(1).values),
 }
 for _name, _changes in _A_VARIANTS.items():
-    _register("9.2", "a", _name, _sil(**_changes))
+    add_mutant("9.2", "a", _name, _sil(**_changes))
 
 for _divide in ("min", "b", "a", "global max", "sum"):
-    _register("9.2", "formula", f"divided_by_{_divide.replace(' ', '_')}", _sil(divide=_divide))
-_register("9.2", "formula", "a_minus_b", _sil(sign=-1))
+    add_mutant("9.2", "formula", f"divided_by_{_divide.replace(' ', '_')}", _sil(divide=_divide))
+add_mutant("9.2", "formula", "a_minus_b", _sil(sign=-1))
 
 _METRICS = {
     "squared_distances": lambda z: torch.cdist(z, z) ** 2,
@@ -248,7 +243,7 @@ _METRICS = {
     "distances_of_the_normalised_rows": lambda z: torch.cdist(F.normalize(z, dim=1), F.normalize(z, dim=1)),
 }
 for _name, _distance in _METRICS.items():
-    _register("9.2", "distance", _name, _sil(distance=_distance))
+    add_mutant("9.2", "distance", _name, _sil(distance=_distance))
 
 
 @mutant("9.2", "centroids")

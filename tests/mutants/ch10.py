@@ -7,12 +7,7 @@ import math
 import numpy as np
 import torch
 
-from mutants import alternative, mutant
-
-
-def _register(exercise: str, family: str, name: str, function):
-    function.__name__ = name
-    return mutant(exercise, family)(function)
+from mutants import add_mutant, alternative, mutant
 
 
 # --- 10.1 the bytes of a dense score tensor -------------------------------------------------------------
@@ -33,7 +28,7 @@ _BYTES = {  # each computed on the int64 tensor of sizes
     "two_copies_forward_and_backward": lambda n, h, d: 2 * n * n * h * d.itemsize,
 }
 for _name, _formula in _BYTES.items():
-    _register("10.1", "formula", _name, _formula)
+    add_mutant("10.1", "formula", _name, _formula)
 
 
 @mutant("10.1", "overflow")
@@ -119,7 +114,7 @@ _FITS = {  # (x, y, prefactor from the intercept)
     "log2_then_exp": (lambda s: s.log2(), lambda v: v.log2(), lambda c: c.exp()),
 }
 for _name, (_x, _y, _prefactor) in _FITS.items():
-    _register("10.2", "axes", _name, _fit(_x, _y, _prefactor))
+    add_mutant("10.2", "axes", _name, _fit(_x, _y, _prefactor))
 
 
 @mutant("10.2", "axes")
@@ -286,7 +281,7 @@ _LARGEST = {
     "off_by_one_below": lambda m, c, h, i: torch.floor(torch.sqrt(_ratio(m, c, h, i))).long() - 1,
 }
 for _name, _formula in _LARGEST.items():
-    _register("10.3", "formula", _name, _formula)
+    add_mutant("10.3", "formula", _name, _formula)
 
 
 @mutant("10.3", "rounding")
