@@ -637,15 +637,13 @@ def _http_download(url: str, output_file: str, bar: tqdm, filename: str) -> None
 def _arriving(response) -> Iterator[bytes]:
     """The body of a streamed ``requests`` response, in pieces as soon as they arrive.
 
-    ``iter_content`` waits for a whole chunk; urllib3's ``read1`` returns whatever has come
-    (urllib3 >= 2). Its errors become the ``requests`` errors that ``iter_content`` raises.
+    ``iter_content`` waits for a whole chunk; urllib3's ``read1`` (urllib3 >= 2, a core
+    dependency) returns whatever has come. Its errors become the ``requests`` errors that
+    ``iter_content`` raises.
     """
     import requests
     import urllib3
 
-    if not hasattr(response.raw, "read1"):  # urllib3 1.x: whole chunks only
-        yield from response.iter_content(_CHUNK)
-        return
     while True:
         try:
             chunk = response.raw.read1(_CHUNK, decode_content=True)
