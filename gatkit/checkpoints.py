@@ -252,7 +252,7 @@ def _check_config(config: Any) -> dict[str, Any]:
     try:
         TrainConfig.from_dict(config)  # the rules gatkit train's options are held to
     except ConfigError as error:
-        _require(False, f"config.{error.field}", error.problem)
+        raise _Invalid(f"config.{error.field} {error.problem}") from None
     return config
 
 
@@ -291,9 +291,9 @@ def _check_optimizer(optimizer: Any, state_dict: dict[str, torch.Tensor]) -> Non
 
 def _check_early_stopping(state: Any, epoch: int) -> None:
     """What :meth:`gatkit.train.EarlyStopping.state_dict` returns."""
-    from gatkit.train import KEEP_RULES
+    from gatkit.train import KEEP_RULES, EarlyStopping
 
-    keys = {"patience", "keep", "best_acc", "best_loss", "counter", "best_epoch"}
+    keys = set(EarlyStopping(patience=1).state_dict())
     _require(isinstance(state, dict) and set(state) == keys, "early_stopping",
              f"is {_shown(state)}, expected a dict with {', '.join(sorted(keys))}")
     _require(_is_int(state["patience"]) and state["patience"] >= 1, "early_stopping.patience",
