@@ -456,13 +456,13 @@ def run_train(args: argparse.Namespace) -> int:
 
     from gatkit import data
     from gatkit.checkpoints import CheckpointError
-    from gatkit.train import paper_config, train
+    from gatkit.train import train
 
     if args.seeds < 1:
         raise CliError("--seeds must be at least 1.", 2)
     chosen = {field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)}
     try:
-        TrainConfig(**chosen)
+        chosen_config = TrainConfig(**chosen)
     except ConfigError as error:  # the same rules a checkpoint's config is held to
         raise CliError(f"{_flags(error.field)[0]} {error.problem}.", 2)
     if args.resume is not None and args.seeds != 1:
@@ -483,7 +483,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     results = []
     for seed in range(args.seed, args.seed + args.seeds):
-        config = paper_config(**{**chosen, "seed": seed})
+        config = dataclasses.replace(chosen_config, seed=seed)
         try:
             result = train(config, dataset=dataset, out_dir=out_dir, tensorboard=args.enable_tensorboard,
                            progress=not args.quiet, checkpoint_every=args.checkpoint_every,
