@@ -66,7 +66,8 @@ def pytest_runtest_makereport(item, call):
 def pytest_terminal_summary(terminalreporter):
     if not EXERCISES:
         return
-    from course.checks.core import OUTCOMES, exercise_order
+    from course.checks.core import OUTCOMES
+    from course.exercise_ids import exercise_order
 
     terminalreporter.write_sep("=", "exercises")
     totals = dict.fromkeys(OUTCOMES.values(), 0)

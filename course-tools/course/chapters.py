@@ -50,6 +50,7 @@ import jupytext
 import nbformat
 
 from course import notebooks
+from course.exercise_ids import exercise_order
 from course.notebooks import FORMAT, cell_digest, cell_digests, has_merge_conflict, is_blank, shown
 from gatkit.files import atomic_write
 
@@ -67,8 +68,6 @@ STUB_LINE = re.compile(r"^\s*(# YOUR CODE HERE\b|raise NotImplementedError\()")
 # The first words of a raw cell holding an answer to an exercise the chapter no longer has.
 KEPT = "Kept by ./course chapters:"
 HISTORY_LIMIT = 500  # versions of a solution read from git
-
-REPO_ROOT = Path(__file__).resolve().parents[2]  # the checkout: course-tools/course/ is two below
 
 
 class MarkerError(ValueError):
@@ -154,10 +153,6 @@ def make_chapter(text: str, source: str = "<solution>") -> str:
     if region_start is not None:
         raise MarkerError(f"{source}:{region_start}: {BEGIN} is never closed by {END}")
     return "".join(out)
-
-
-def _order(exercise: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in exercise.split("."))
 
 
 # --------------------------------------------------------------------------
@@ -362,7 +357,7 @@ def plan_chapter(solution: Path, chapter: Path, *, force: bool = False) -> Plan:
     in_notebook = Work()
     if notebook is not None:
         in_notebook = find_work(notebook.cells, known | cell_digests(py_cells) | notebooks.built_digests(notebook))
-    clash = sorted(set(in_py.answers) & set(in_notebook.answers), key=_order)
+    clash = sorted(set(in_py.answers) & set(in_notebook.answers), key=exercise_order)
     if clash:
         py, nb = shown(chapter), shown(chapter.with_suffix(".ipynb"))
         plan.problem = (
@@ -403,7 +398,7 @@ def plan_chapter(solution: Path, chapter: Path, *, force: bool = False) -> Plan:
             cells.append(cell)
     kept = {cell_digest(cell): cell for cell in in_py.kept + in_notebook.kept}
     cells.extend(copy.deepcopy(cell) for cell in kept.values())
-    for exercise in sorted(set(answers) - set(places), key=_order):
+    for exercise in sorted(set(answers) - set(places), key=exercise_order):
         plan.orphans[exercise] = _successor(answers[exercise], exercise, stub_cells)
         cells.extend(_kept_cell(exercise, plan.orphans[exercise], answer) for answer in answers[exercise])
 
@@ -450,8 +445,8 @@ def _written(plan: Plan, copy_path: Path | None) -> str:
 
 
 def generate(
-    solutions: Path = REPO_ROOT / "solutions",
-    chapters: Path = REPO_ROOT / "chapters",
+    solutions: Path = notebooks.REPO_ROOT / "solutions",
+    chapters: Path = notebooks.REPO_ROOT / "chapters",
     *,
     check: bool = False,
     force: bool = False,

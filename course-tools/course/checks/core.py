@@ -29,6 +29,8 @@ from typing import Any, Callable
 
 import torch
 
+from course.exercise_ids import exercise_order
+
 PASS, SKIP = "\u2705", "\u23ed\ufe0f"
 
 # How the three messages of ``exercise`` end, and the outcome each reports (read back from a
@@ -262,7 +264,3 @@ def outcomes_in(text: str) -> dict[str, str]:
     """The exercises a cell's output reports on: ``{"1.3": "passed" | "not attempted" | "not right"}``."""
     return {exercise_id: OUTCOMES[ending] for exercise_id, ending in _OUTCOME_LINE.findall(text)}
 
-
-def exercise_order(exercise_id: str) -> tuple[int, ...]:
-    """Sort key for exercise ids: "2.1" before "10.1", as in the chapters."""
-    return tuple(int(part) for part in exercise_id.split("."))
