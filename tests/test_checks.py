@@ -77,7 +77,7 @@ def test_a_learners_own_error_propagates_with_its_traceback(check):
     assert any(entry.name == "buggy" for entry in info.traceback)
 
 
-@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.id)
+@pytest.mark.parametrize("check", [c for c in CHECKS if c.run is None], ids=lambda c: c.id)
 def test_a_result_of_the_wrong_shape_is_reported_as_such(check):
     def wrong_shape(*args, **kwargs):
         result = check.reference(*args, **kwargs)

@@ -4,10 +4,10 @@ The suites are in ``tests/mutants/``; the terminal summary reports their size an
 chapter (``tests/conftest.py``).
 """
 
-import torch
 import pytest
 
 from course.checks import REGISTRY, verify
+from course.checks.core import run_case
 from mutants import ALTERNATIVES, all_mutants
 
 SUITE = all_mutants()
@@ -24,21 +24,12 @@ def test_the_check_rejects_the_mutant(mutant):
     tally[0] += 1
 
 
-def _copy(value):
-    if isinstance(value, torch.Tensor):
-        return value.clone()
-    if isinstance(value, (tuple, list)):
-        return type(value)(_copy(item) for item in value)
-    if isinstance(value, dict):
-        return {key: _copy(item) for key, item in value.items()}
-    return value
-
-
 @pytest.mark.parametrize("mutant", SUITE, ids=lambda m: f"{m.exercise}-{m.family}-{m.name}")
 def test_the_mutant_runs_on_every_case(mutant):
     """A mutant that crashes is no plausible answer: each one must run, and be wrong, quietly."""
-    for case in REGISTRY[mutant.exercise].cases():
-        mutant.function(*_copy(case.args), **_copy(case.kwargs))
+    check = REGISTRY[mutant.exercise]
+    for case in check.cases():
+        run_case(check, mutant.function, case)  # run_case gives the mutant its own copy of the inputs
 
 
 @pytest.mark.parametrize("answer", ALTERNATIVES, ids=lambda m: f"{m.exercise}-{m.name}")

@@ -67,6 +67,12 @@ class Check:
         result equals theirs. Tests feed every one of them to the check.
     normalise
         Applied to both results before comparing, for results whose order does not matter.
+    run
+        How an answer meets a case, for answers that are not plain functions of the case's
+        inputs (a layer class, a training step): ``run(answer, *args, **kwargs)`` builds or
+        drives the answer and returns what is compared (e.g. a dict of outputs, parameters
+        after a step, where dropout was applied). The reference and the mistakes go through the
+        same ``run``. Without it the answer is called with the case's arguments.
     """
 
     id: str
@@ -77,6 +83,7 @@ class Check:
     mistakes: dict[str, Callable] = field(default_factory=dict)
     normalise: Callable[[Any], Any] = staticmethod(lambda result: result)
     needs_gradients: bool = False  # the result must stay differentiable (the cases' inputs require grad)
+    run: Callable[..., Any] | None = None  # see below
     rtol: float = 1.3e-6
     atol: float = 1e-5
 
@@ -127,7 +134,11 @@ def difference(got: Any, expected: Any, *, rtol: float, atol: float, name: str =
     if isinstance(expected, dict):
         if not isinstance(got, dict) or got.keys() != expected.keys():
             return f"{name} should be a dict with keys {sorted(expected)}, got {got!r:.80}"
-        return difference(list(got.values()), list(expected.values()), rtol=rtol, atol=atol, name=name)
+        for key, value in expected.items():
+            problem = difference(got[key], value, rtol=rtol, atol=atol, name=f"{name}[{key!r}]")
+            if problem:
+                return problem
+        return None
     if isinstance(expected, (tuple, list)):
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
             return f"{name} should be a sequence of {len(expected)} items, got {got!r:.80}"
@@ -168,13 +179,16 @@ def _dense(tensor: torch.Tensor) -> torch.Tensor:
     return tensor.to_dense() if tensor.layout != torch.strided else tensor
 
 
-def _call(function: Callable, case: Case) -> tuple[Any, tuple, dict]:
-    """Call ``function`` on its own copy of the case's inputs; return the result and that copy.
+def run_case(check: Check, function: Callable, case: Case) -> tuple[Any, tuple, dict]:
+    """Run ``function`` (an answer, the reference or a mistake) on its own copy of the case's
+    inputs, through ``check.run`` if the check has one; return the result and that copy.
 
     The copy keeps a function that edits its inputs in place from corrupting the case, and lets
     the caller see whether it did.
     """
     args, kwargs = _clone(case.args), _clone(case.kwargs)
+    if check.run is not None:
+        return check.run(function, *args, **kwargs), args, kwargs
     return function(*args, **kwargs), args, kwargs
 
 
@@ -200,7 +214,7 @@ def _diagnose(check: Check, got: Any, case: Case, *, detached: bool = False) -> 
     from autograd exactly when the learner's result is), else the check's general hint."""
     for explanation, mistake in check.mistakes.items():
         try:
-            theirs = _call(mistake, case)[0]
+            theirs = run_case(check, mistake, case)[0]
         except Exception:  # a mistake may not even run on this case; it is then not the match
             continue
         if check.needs_gradients and isinstance(theirs, torch.Tensor) and theirs.requires_grad == detached:
@@ -217,10 +231,10 @@ def verify(check: Check, function: Callable) -> int:
     """
     cases = check.cases()
     for case in cases:
-        got, args, kwargs = _call(function, case)
+        got, args, kwargs = run_case(check, function, case)
         detached = check.needs_gradients and isinstance(got, torch.Tensor) and not got.requires_grad
         got = check.normalise(_without_graph(got))
-        expected = check.normalise(_without_graph(_call(check.reference, case)[0]))
+        expected = check.normalise(_without_graph(run_case(check, check.reference, case)[0]))
         problem = difference(got, expected, rtol=check.rtol, atol=check.atol)
         if problem is None and detached:
             problem = ("your result is cut off from autograd (it does not require grad), so training "
