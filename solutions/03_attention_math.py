@@ -217,28 +217,24 @@ assert e.shape == (num_edges, 1)
 #
 # α₀₀ = e² / (e² + e⁰) = 7.389 / 8.389 = 0.8808 and α₀₁ = 1 / 8.389 = 0.1192.
 #
-# With a Python loop over the targets, on our toy graph:
+# For node 0 alone, selecting the edges into it:
 
 # %%
-alpha = torch.empty_like(e)  # (E, H)
-for i in range(num_nodes):
-    incoming = target == i  # (E,) which edges end at i
-    alpha[incoming] = torch.softmax(e[incoming], dim=0)  # over those edges only, per head
-
-assert torch.isclose(alpha[edge_of(0, 0), 0], torch.tensor(0.8808), atol=1e-4)
-assert torch.isclose(alpha[edge_of(1, 0), 0], torch.tensor(0.1192), atol=1e-4)
-sums = torch.zeros(num_nodes, 1).index_add_(0, target, alpha)  # (N, H): alpha summed per target
-print("alpha summed over each node's incoming edges:", sums[:, 0])
-assert torch.allclose(sums, torch.ones(num_nodes, 1))
+into_0 = target == 0  # (E,) which edges end at node 0
+alpha_0 = torch.softmax(e[into_0], dim=0)  # (2, H): over those edges only, per head
+print("edges into node 0 come from", source[into_0].tolist(), "with weights", alpha_0[:, 0].tolist())
+assert torch.allclose(alpha_0[:, 0], torch.tensor([0.8808, 0.1192]), atol=1e-4)  # from 0 (itself), from 1
+assert source[into_0].tolist() == [0, 1]
 
 # %% [markdown]
 # ## Exercise 3.2: the neighbourhood softmax
 #
 # Write `neighbourhood_softmax(e, edge_index, num_nodes)`: `e` is (E, H), the result `alpha` is
 # (E, H), and for every target `i` and head `h` the entries of the edges into `i` are the softmax
-# of their scores. A loop over the targets as above is fine here; chapter 06 does it without a
-# Python loop. The check uses graphs that hold self-loops, directed graphs and a node whose only
-# edge is its self-loop.
+# of their scores: what the cell above did for node 0, for every node at once. Any correct way is
+# fine here (a loop over the targets, say); chapter 06 builds the numerically safe version
+# without a Python loop. The check uses graphs that hold self-loops, directed graphs, a node whose
+# only edge is its self-loop, and neighbourhoods whose scores lie hundreds apart.
 
 
 # %%
@@ -262,6 +258,10 @@ for i in range(num_nodes):
     print(f"node {i} attends to {row}")
 assert torch.allclose(alpha[target == 1, 0], torch.tensor([0.6103, 0.0826, 0.2245, 0.0826]), atol=1e-4)
 assert torch.allclose(alpha[target == 2, 0], torch.tensor([0.2119, 0.5761, 0.2119]), atol=1e-4)
+torch.testing.assert_close(alpha[into_0], alpha_0)  # node 0's weights, as computed by hand above
+sums = torch.zeros(num_nodes, 1).index_add_(0, target, alpha)  # (N, H): alpha summed per target
+print("alpha summed over each node's incoming edges:", sums[:, 0].tolist())
+assert torch.allclose(sums, torch.ones(num_nodes, 1))
 
 # %% [markdown]
 # Node 1 listens mostly to node 0 (0.61), the node with the highest source score `s_src`. Nodes 1
@@ -275,10 +275,10 @@ assert torch.allclose(alpha[target == 2, 0], torch.tensor([0.2119, 0.5761, 0.211
 # %%
 no_loops = edge_index[:, source != target]  # (2, E - N)
 alpha_no_loops = neighbourhood_softmax(edge_scores(z, a_src, a_dst, no_loops), no_loops, num_nodes)
-into_0 = no_loops[1] == 0
-print("without self-loops node 0 hears", no_loops[0, into_0].tolist(), "with weights",
-      alpha_no_loops[into_0, 0].tolist())
-assert alpha_no_loops[into_0, 0].tolist() == [1.0]
+into_0_without_loops = no_loops[1] == 0
+print("without self-loops node 0 hears", no_loops[0, into_0_without_loops].tolist(), "with weights",
+      alpha_no_loops[into_0_without_loops, 0].tolist())
+assert alpha_no_loops[into_0_without_loops, 0].tolist() == [1.0]
 
 # %% [markdown]
 # ## 5. Aggregation

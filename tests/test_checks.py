@@ -1,6 +1,10 @@
 """The exercise checks: they pass the reference, reject known mistakes, and stay in step with the chapters."""
 
+import ast
+import inspect
+import itertools
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -36,9 +40,63 @@ def test_registry_and_chapters_list_the_same_exercises():
         assert REGISTRY[exercise_id].title == title, f"title of {exercise_id}"
 
 
-def test_every_chapter_has_two_to_five_exercises():
+def test_every_chapter_has_three_to_five_exercises():
     for solution in SOLUTIONS:
-        assert 2 <= len(find_exercises(solution.read_text())) <= 5, solution.name
+        assert 3 <= len(find_exercises(solution.read_text())) <= 5, solution.name
+
+
+def _solution_regions(text: str) -> dict[str, list[str]]:
+    """Exercise id -> the code of its solution regions, parsed (so comments and layout do not count)."""
+    regions, current, inside, lines = {}, None, False, []
+    for line in text.splitlines():
+        heading = re.match(r"^#\s+#{2,4}\s+Exercise\s+(\d+\.\d+)\s*:", line)
+        if heading:
+            current = heading.group(1)
+        elif line.strip() == "### BEGIN SOLUTION":
+            inside, lines = True, []
+        elif line.strip() == "### END SOLUTION":
+            inside = False
+            regions.setdefault(current, []).append(ast.dump(ast.parse(textwrap.dedent("\n".join(lines)))))
+        elif inside:
+            lines.append(line)
+    return regions
+
+
+def test_no_two_exercises_share_a_solution():
+    """Every exercise is a new skill: no exercise's solution repeats another's (ignoring comments
+    and layout)."""
+    seen: dict[tuple[str, ...], str] = {}
+    for solution in SOLUTIONS:
+        for exercise_id, regions in _solution_regions(solution.read_text()).items():
+            key = tuple(regions)
+            assert key not in seen, f"exercise {exercise_id} repeats exercise {seen[key]}"
+            seen[key] = exercise_id
+    assert len(seen) == len(REGISTRY)
+
+
+def _required_arguments(function) -> int | None:
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    return sum(p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in parameters)
+
+
+def test_no_exercise_is_answered_by_another_exercises_solution(capsys):
+    """Every exercise is a new skill: no exercise's reference passes another exercise's check
+    (the checks of layer classes and training code, which drive their answers, are compared
+    among themselves by their suites)."""
+    plain = [check for check in CHECKS if check.run is None]
+    repeats = []
+    for answer, check in itertools.permutations(plain, 2):
+        if _required_arguments(answer.reference) != _required_arguments(check.reference):
+            continue
+        try:
+            verify(check, answer.reference)
+        except Exception:  # noqa: BLE001 - rejected (or not even applicable): not a repeat
+            continue
+        repeats.append(f"the solution of {answer.id} passes the check of {check.id}")
+    assert not repeats, "; ".join(repeats)
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.id)

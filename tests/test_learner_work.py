@@ -438,6 +438,27 @@ def test_an_answer_to_a_renumbered_exercise_is_kept_with_a_hint(course, capsys):
     assert answer_for(LAST) in chapter(course).read_text() and "Exercise 1.7:" in chapter(course).read_text()
 
 
+def test_an_answer_whose_id_now_names_another_exercise_is_kept_with_a_hint(course, capsys):
+    """Upstream replaced exercise LAST by a new one under the same id and moved the old one to
+    1.7: the answer is not put in the new exercise's place (its check would fail on another
+    function) but kept as text, pointing at 1.7."""
+    build(course)
+    lab_answer(course, LAST)
+    path = course / "solutions" / f"{NAME}.py"
+    text = path.read_text().replace(f"Exercise {LAST}:", "Exercise 1.7:").replace(f'exercise("{LAST}"', 'exercise("1.7"')
+    path.write_text(text + (
+        f"\n# %% [markdown]\n# ## Exercise {LAST}: a new exercise\n\n\n# %%\ndef brand_new():\n"
+        f"    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n\n\nbrand_new = exercise(\"{LAST}\", brand_new)\n"))
+    assert regenerate(course) == 0
+    printed = capsys.readouterr().out
+    assert f"exercise {LAST}, which this version does not have (it may have become exercise 1.7)" in printed
+    notebook = jupytext.read(chapter(course))
+    new_stub = next(c for c in notebook.cells if c.cell_type == "code" and "def brand_new" in c.source)
+    assert f"Exercise {LAST}: a new exercise" in new_stub.source and answer_for(LAST) not in new_stub.source
+    kept = [c for c in notebook.cells if c.cell_type == "raw" and c.source.startswith(KEPT)]
+    assert len(kept) == 1 and answer_for(LAST) in kept[0].source
+
+
 def test_an_answered_exercise_whose_cell_changed_upstream_is_kept_and_flagged(course, capsys):
     build(course)
     lab_answer(course, FIRST)

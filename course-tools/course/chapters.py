@@ -19,8 +19,9 @@ is the learner's:
 - an *answer* when it is an exercise's code cell (found by the ``exercise("X.Y", ...)`` call or
   the stub's ``NotImplementedError("Exercise X.Y: ...")``, else by the ``## Exercise X.Y`` heading
   just before it): regenerating puts it in place of that exercise's stub, so the rest of the
-  chapter is the new version. An answer to an exercise the new version lacks (removed or
-  renumbered) is kept as a raw (text) cell at the end;
+  chapter is the new version. An answer to an exercise the new version lacks (removed, renumbered,
+  or its id now given to another exercise: the answer defines none of the functions or classes
+  the new stub defines) is kept as a raw (text) cell at the end;
 - a *note* otherwise (prose or code edited or added outside the exercises).
 
 A chapter is not written when that would drop a note from it, when the ``.py`` and the notebook
@@ -63,7 +64,7 @@ EXERCISE_HEADING = re.compile(r"^#\s+#{2,4}\s+Exercise\s+(\d+\.\d+)\s*:\s*(.+?)\
 STUB_RAISE = re.compile(r"""NotImplementedError\(\s*["']Exercise (\d+\.\d+):""")
 EXERCISE_CALL = re.compile(r"""\bexercise\(\s*["'](\d+\.\d+)["']""")
 MARKDOWN_HEADING = re.compile(r"^#{2,4}\s+Exercise\s+(\d+\.\d+)\s*:", re.MULTILINE)
-DEFINITION = re.compile(r"^\s*def (\w+)\(", re.MULTILINE)
+DEFINITION = re.compile(r"^\s*(?:def|class) (\w+)\b", re.MULTILINE)
 STUB_LINE = re.compile(r"^\s*(# YOUR CODE HERE\b|raise NotImplementedError\()")
 # The first words of a raw cell holding an answer to an exercise the chapter no longer has.
 KEPT = "Kept by ./course chapters:"
@@ -319,6 +320,14 @@ def _successor(cells, exercise: str, stub_cells) -> str:
     return ""
 
 
+def _replaced(answer_cells, stub_cells, exercise: str) -> bool:
+    """Whether the new version's exercise ``exercise`` is another exercise than the one answered:
+    both define functions or classes, and none of the answer's names."""
+    answered = {name for cell in answer_cells for name in DEFINITION.findall(cell.source)}
+    wanted = {name for cell in stub_cells if _stub_id(cell) == exercise for name in DEFINITION.findall(cell.source)}
+    return bool(answered and wanted and not answered & wanted)
+
+
 def kept_answers(cells) -> list[nbformat.NotebookNode]:
     """The answers that raw cells written by :func:`_kept_cell` hold, as the code cells they were."""
     return [nbformat.v4.new_code_cell(cell.source.split("\n\n", 1)[1]) for cell in cells
@@ -382,10 +391,13 @@ def plan_chapter(solution: Path, chapter: Path, *, force: bool = False) -> Plan:
                 cells = cells[:places[exercise]]
             answers[exercise] = cells
 
+    for exercise in [e for e in answers if _replaced(answers[e], stub_cells, e)]:
+        places.pop(exercise, None)  # the id now names another exercise: keep the answer aside
+
     cells, used = [], defaultdict(int)
     for cell in stub_cells:
         exercise = _stub_id(cell)
-        if exercise and used[exercise] < len(answers.get(exercise, [])):
+        if exercise in places and used[exercise] < len(answers.get(exercise, [])):
             answer = answers[exercise][used[exercise]]
             used[exercise] += 1
             cells.append(copy.deepcopy(answer))
