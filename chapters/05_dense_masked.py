@@ -13,6 +13,7 @@
 #     name: python3
 # ---
 
+
 # %% [markdown]
 # # Chapter 05 · Implementation 2: dense with a connectivity mask
 #
@@ -26,10 +27,12 @@
 # 3. **add** a connectivity mask that is 0 on edges and `-inf` everywhere else;
 # 4. hand the result to an ordinary `softmax` over each row, and multiply by `z`.
 #
-# You will write steps 2 to 4 as three small functions, see why adding `-inf` is all it takes to
-# restrict a softmax to a neighbourhood, find the one case where the TF code's `-1e9` and a true
-# `-inf` disagree, and prove that the result equals both `gatkit`'s implementation 2 and chapter
-# 04's implementation 1 on Cora.
+# You will write the masked softmax of step 4, then the whole attention step of all heads as one
+# function of the layer's parameters, and last the function that reads the dense coefficients
+# edge by edge. On the way you will see why adding `-inf` is all it takes to restrict a softmax
+# to a neighbourhood and find the one case where the TF code's `-1e9` and a true `-inf`
+# disagree; at the end your layer matches all three of `gatkit`'s implementations on Cora, edge
+# by edge.
 
 # %%
 import torch
@@ -38,6 +41,7 @@ from torch import nn
 
 from gatkit import load_planetoid
 from course.checks import exercise
+from gatkit.functional import combine_heads, connectivity_mask
 from gatkit.layers import GATLayerDense, GATLayerEdge, GATLayerMasked
 
 torch.manual_seed(0)
@@ -88,34 +92,22 @@ assert z_heads.data_ptr() == z.data_ptr()  # a view: no copy
 # a column of target scores (N, 1) plus a row of source scores (1, N). The TF code writes this
 # as `f_1 + transpose(f_2)`. With the heads in front, `logits[h, i, j]` is
 # `(H, N, 1) + (H, 1, N) -> (H, N, N)`: **row `i` is the target, column `j` the source**, the same
-# orientation as the dense adjacency `adj[i, j] = 1` iff `j -> i`.
-#
-# ## Exercise 5.1: the attention logits
-#
-# Write `attention_logits(z, a_src, a_dst)`: `z` is (N, H·F') as it comes out of the projection,
-# `a_src` and `a_dst` are (H, F'). Return the (H, N, N) tensor
-# `logits[h, i, j] = LeakyReLU(a_dst[h] · z_i^h + a_src[h] · z_j^h)` with slope 0.2. Useful:
-# `z.view`, `(u * a).sum(-1)`, `.T`, `.unsqueeze`, `F.leaky_relu(t, negative_slope=0.2)`.
-
+# orientation as the dense adjacency `adj[i, j] = 1` iff `j -> i`. It is chapter 04's score
+# matrix (exercise 4.2); only the layout of `z` differs, (N, H, F') here, so the node scores come
+# out as (N, H) and a transpose puts the heads in front:
 
 # %%
-def attention_logits(z: torch.Tensor, a_src: torch.Tensor, a_dst: torch.Tensor) -> torch.Tensor:
-    """LeakyReLU scores of every pair: ``logits[h, i, j]`` for ``j -> i``, shape (H, N, N)."""
-    # YOUR CODE HERE (about 6 lines)
-    raise NotImplementedError('Exercise 5.1: the attention logits')
-
-
-attention_logits = exercise("5.1", attention_logits)
+a_src = nn.init.xavier_uniform_(torch.empty(H, F_out))  # (H, F')
+a_dst = nn.init.xavier_uniform_(torch.empty(H, F_out))  # (H, F')
+f_src = (z_heads * a_src).sum(dim=-1)  # (N, H): each node scored as a source j
+f_dst = (z_heads * a_dst).sum(dim=-1)  # (N, H): each node scored as a target i
+logits = F.leaky_relu(f_dst.T.unsqueeze(2) + f_src.T.unsqueeze(1), negative_slope=0.2)  # (H, N, N)
 
 # %% [markdown]
 # One entry checked against the paper's formula with the concatenation `[z_i ‖ z_j]` and the
 # whole vector `a = [a_dst ‖ a_src]`, for the first Cora edge whose source and target differ:
 
 # %%
-a_src = nn.init.xavier_uniform_(torch.empty(H, F_out))  # (H, F')
-a_dst = nn.init.xavier_uniform_(torch.empty(H, F_out))  # (H, F')
-logits = attention_logits(z, a_src, a_dst)  # (H, N, N)
-
 k = int((edge_index[0] != edge_index[1]).nonzero()[0])
 j, i, h = int(edge_index[0, k]), int(edge_index[1, k]), 3
 a_full = torch.cat([a_dst[h], a_src[h]])  # (2F',)
@@ -139,31 +131,15 @@ assert H * E / logits.numel() < 0.01  # almost all score pairs that are not edge
 # `mask[i, j] = 0` if `j -> i` is an edge, `-inf` otherwise.
 #
 # Adding 0 leaves an edge's score alone; adding `-inf` turns a non-edge's score into `-inf`. One
-# (N, N) mask serves all heads: broadcasting adds it to each of the H score matrices.
+# (N, N) mask serves all heads: broadcasting adds it to each of the H score matrices. It is built
+# like chapter 01's dense adjacency (exercise 1.4), with `-inf` as the background and 0 on the
+# edges; `gatkit.functional.connectivity_mask` does exactly this.
 #
 # Who adds the self-loops? The mask must say exactly what `edge_index` says and nothing more; the
 # *caller* passes `edge_index_with_self_loops`, just as for every `gatkit` layer. (The TF code
 # hides this step inside its mask builder, `adj_to_bias`, which adds the identity to the adjacency
 # and returns `-1e9 · (1 − A)`.)
 #
-# ## Exercise 5.2: the connectivity mask
-#
-# Write `connectivity_mask(edge_index, num_nodes)`: a float32 (N, N) tensor with `0` at
-# `[i, j]` for every column `(j, i)` of `edge_index` and `float("-inf")` everywhere else. The
-# check uses a directed graph, so the orientation matters. Useful: `torch.full`, indexing with two
-# index tensors.
-
-
-# %%
-def connectivity_mask(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
-    """Additive (N, N) mask: 0 where ``j -> i`` is an edge (row i, column j), ``-inf`` elsewhere."""
-    # YOUR CODE HERE (about 3 lines)
-    raise NotImplementedError('Exercise 5.2: the connectivity mask')
-
-
-connectivity_mask = exercise("5.2", connectivity_mask)
-
-# %% [markdown]
 # On a directed toy graph with 4 nodes: `0 -> 1`, `0 -> 2`, `1 -> 2`, `3 -> 2`, `2 -> 0` and
 # self-loops on nodes 0, 1 and 2 only. Node 3 sends an edge but receives none, so its row is all
 # `-inf`; we come back to that row in a moment.
@@ -171,8 +147,10 @@ connectivity_mask = exercise("5.2", connectivity_mask)
 # %%
 toy_edges = torch.tensor([[0, 0, 1, 3, 2, 0, 1, 2],
                           [1, 2, 2, 2, 0, 0, 1, 2]])  # (2, 8): row 0 source, row 1 target
-toy_mask = connectivity_mask(toy_edges, 4)  # (4, 4)
+toy_mask = torch.full((4, 4), float("-inf"))  # (N, N): no edge anywhere ...
+toy_mask[toy_edges[1], toy_edges[0]] = 0.0  # ... except at row = target, column = source
 print(toy_mask)
+assert torch.equal(toy_mask, connectivity_mask(toy_edges, 4))
 assert toy_mask[2, 3] == 0 and toy_mask[3, 2] == float("-inf")  # 3 -> 2 is an edge, 2 -> 3 is not
 assert torch.isinf(toy_mask[3]).all()  # nothing flows into node 3
 
@@ -191,34 +169,33 @@ assert torch.isinf(toy_mask[3]).all()  # nothing flows into node 3
 # maximum is the maximum over the neighbours, precisely the shift that implementation 1 had to
 # compute by hand.
 #
-# ## Exercise 5.3: the masked softmax
+# ## Exercise 5.1: the masked softmax
 #
-# Write `masked_softmax(logits, mask)`: `logits` (H, N, N), `mask` (N, N) from exercise 5.2.
-# Return `alpha` (H, N, N), each row `i` a probability distribution over the sources `j` of
-# target `i` (about 1 line).
+# Write `masked_softmax(logits, mask)`: `logits` (H, N, N), `mask` (N, N) as above. Return
+# `alpha` (H, N, N), each row `i` a probability distribution over the sources `j` of target `i`
+# (about 1 line). The check's graphs give every node its self-loop.
 
 
 # %%
 def masked_softmax(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Softmax of ``logits + mask`` over the sources j (last axis), shape (H, N, N)."""
     # YOUR CODE HERE (1 line)
-    raise NotImplementedError('Exercise 5.3: the masked softmax')
+    raise NotImplementedError('Exercise 5.1: the masked softmax')
 
 
-masked_softmax = exercise("5.3", masked_softmax)
+masked_softmax = exercise("5.1", masked_softmax)
 
 # %% [markdown]
-# On the toy graph, now with node 3's self-loop added, and the identity as projection so the
-# numbers stay small: every row sums to 1 and the zeros sit exactly where the mask has `-inf`.
+# On the toy graph, now with node 3's self-loop added, and two heads of random scores: every row
+# sums to 1 and the zeros sit exactly where the mask has `-inf`.
 
 # %%
 toy_looped = torch.cat([toy_edges, torch.tensor([[3], [3]])], dim=1)  # (2, 9): every node has its loop
-toy_z = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [-1.0, 0.5]])  # (4, H*F') with H=1, F'=2
-toy_logits = attention_logits(toy_z, torch.tensor([[1.0, -1.0]]), torch.tensor([[0.5, 0.5]]))  # (1, 4, 4)
-toy_alpha = masked_softmax(toy_logits, connectivity_mask(toy_looped, 4))  # (1, 4, 4)
+toy_logits = torch.randn(2, 4, 4)  # (H, N, N): any scores will do
+toy_alpha = masked_softmax(toy_logits, connectivity_mask(toy_looped, 4))  # (H, N, N)
 print(toy_alpha[0])
-torch.testing.assert_close(toy_alpha.sum(dim=-1), torch.ones(1, 4))
-assert torch.equal(toy_alpha[0] > 0, connectivity_mask(toy_looped, 4) == 0)
+torch.testing.assert_close(toy_alpha.sum(dim=-1), torch.ones(2, 4))
+assert torch.equal(toy_alpha > 0, (connectivity_mask(toy_looped, 4) == 0).expand(2, 4, 4))
 
 # %% [markdown]
 # ### `-inf` or `-1e9`?
@@ -236,11 +213,10 @@ assert torch.equal(toy_alpha[0] > 0, connectivity_mask(toy_looped, 4) == 0)
 #   nodes**.
 
 # %%
-toy_logits_h2 = attention_logits(torch.randn(4, 2 * 3), torch.randn(2, 3), torch.randn(2, 3))  # (2, 4, 4)
 mask_inf = connectivity_mask(toy_edges, 4)  # (4, 4), row 3 all -inf
 mask_1e9 = torch.where(mask_inf == 0, 0.0, -1e9)  # (4, 4), the TF code's constant
-alpha_inf = F.softmax(toy_logits_h2 + mask_inf, dim=-1)  # (2, 4, 4): your masked softmax, as the TF code
-alpha_1e9 = F.softmax(toy_logits_h2 + mask_1e9, dim=-1)  # (2, 4, 4)
+alpha_inf = F.softmax(toy_logits + mask_inf, dim=-1)  # (2, 4, 4): your masked softmax, as the TF code
+alpha_1e9 = F.softmax(toy_logits + mask_1e9, dim=-1)  # (2, 4, 4)
 print("node 3, mask -inf:", alpha_inf[0, 3].tolist())
 print("node 3, mask -1e9:", alpha_1e9[0, 3].tolist())
 
@@ -326,82 +302,178 @@ torch.testing.assert_close(additive, torch.tensor([1.0, torch.e, 0.0]) / (1 + to
 # care.) Chapter 06 meets the same trap in edge-list form: one global maximum starves
 # neighbourhoods.
 #
-# ## 5. The whole layer
+# ## 5. All heads in one function
 #
-# The three functions, the projection and the aggregation make a complete layer. The
-# aggregation is one more matrix product per head: `alpha` (H, N, N) times `z` (H, N, F') gives
-# (H, N, F'), and row `i` is `Σ_j alpha_ij z_j`, the sum over the neighbours only, because every
-# other `alpha_ij` is 0. Hidden layers concatenate the heads, the output layer averages them. The
-# parameter names are `gatkit`'s, so one state dict loads into every implementation.
+# Sections 1 to 4 are the whole attention step of a layer, and the TF code's `attn_head` runs
+# them once per head. With the heads as a batch axis, one function of the layer's parameters
+# does all heads at once: project (section 1), score every pair (section 2), mask and normalise
+# (your `masked_softmax`), and aggregate. The aggregation is one more matrix product per head:
+# `alpha` (H, N, N) times `z` with the heads in front, (H, N, F'), gives (H, N, F'), and row `i`
+# is `Σ_j alpha_ij z_j`, the sum over the neighbours only, because every other `alpha_ij` is 0.
+# `torch.matmul` (or `@`) multiplies the last two axes and batches over the first.
+#
+# ## Exercise 5.2: the masked attention, all heads at once
+#
+# Write `masked_attention(x, weight, a_src, a_dst, mask)`: `x` (N, F), `weight` (H·F', F) laid out
+# as `gatkit`'s `linear.weight`, `a_src` and `a_dst` (H, F'), `mask` (N, N). Return the pair
+# `(out, alpha)`: `out` (N, H, F') holds each head's aggregate (the layer concatenates or
+# averages the heads afterwards), `alpha` (H, N, N) the attention. LeakyReLU slope 0.2. The check
+# feeds chapter 03's toy graph, directed graphs and 500 Cora nodes with 8 heads, every node with
+# its self-loop, and passes parameters that require grad, as a layer's do (about 8 lines).
+
+
+# %%
+def masked_attention(x: torch.Tensor, weight: torch.Tensor, a_src: torch.Tensor, a_dst: torch.Tensor,
+                     mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every head's aggregate (N, H, F') and attention (H, N, N), in the TensorFlow layout."""
+    # YOUR CODE HERE (about 8 lines)
+    raise NotImplementedError('Exercise 5.2: the masked attention, all heads at once')
+
+
+masked_attention = exercise("5.2", masked_attention)
+
+# %% [markdown]
+# Chapter 03 worked its undirected toy graph out by hand: `W` the identity, one head,
+# `a_dst = [1, 1]`, `a_src = [1, −1]`. Node 1 attends to nodes 0 to 3 with
+# [0.6103, 0.0826, 0.2245, 0.0826], and node 0's new features are h'₀ = [0.8808, 0.1192].
+# The same numbers come out of one call, row 1 of `alpha` and row 0 of `out`:
+
+# %%
+ch03_h = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [-1.0, 0.0]])  # (N, F)
+ch03_edges = torch.tensor([[0, 1, 0, 1, 2, 3, 1, 2, 3, 1, 2, 3],
+                           [0, 0, 1, 1, 1, 1, 2, 2, 2, 3, 3, 3]])  # (2, 12), self-loops included
+ch03_out, ch03_alpha = masked_attention(ch03_h, torch.eye(2), torch.tensor([[1.0, -1.0]]),
+                                        torch.tensor([[1.0, 1.0]]), connectivity_mask(ch03_edges, 4))
+print("alpha:\n", ch03_alpha[0], "\nout:\n", ch03_out[:, 0])  # (N, N), (N, F')
+assert ch03_out.shape == (4, 1, 2) and ch03_alpha.shape == (1, 4, 4)
+torch.testing.assert_close(ch03_alpha[0, 1], torch.tensor([0.6103, 0.0826, 0.2245, 0.0826]), atol=1e-4, rtol=0)
+torch.testing.assert_close(ch03_out[0, 0], torch.tensor([0.8808, 0.1192]), atol=1e-4, rtol=0)
+
+# %% [markdown]
+# ## 6. The attention, edge by edge
+#
+# `gatkit`'s layers report `alpha` as (E, H): one row per column of `edge_index`, in column
+# order, the layout of chapter 06's edge list. Our dense `alpha` holds the same numbers at
+# `[h, i, j]` for the edge `j -> i`. To compare the implementations edge by edge (and to store
+# or plot attention later) the dense matrix must be read at the edges.
+#
+# One indexing expression does it, if you know how PyTorch pairs indices: indexing two axes with
+# two index tensors of length E (in one pair of brackets) pairs them up, the k-th entry of one
+# with the k-th of the other, and gives **one** new axis of length E in their place. Axes you do
+# not index (with `:`) stay where they are.
+#
+# ## Exercise 5.3: the coefficients per edge
+#
+# Write `edge_coefficients(alpha_dense, edge_index)`: `alpha_dense` (H, N, N) with `[h, i, j]` for
+# the edge `j -> i`. Return (E, H) whose row `k` holds the H coefficients of the k-th column
+# `(j, i)` of `edge_index`, in column order, without a Python loop. The check shuffles the
+# columns and uses directed graphs, and in one case entry `[h, i, j]` holds `100h + 10i + j`, so
+# a wrong value tells you where it was read.
+
+
+# %%
+def edge_coefficients(alpha_dense: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+    """The dense (H, N, N) attention read at the edges: (E, H) in ``edge_index`` column order."""
+    # YOUR CODE HERE (1 line)
+    raise NotImplementedError('Exercise 5.3: the coefficients per edge')
+
+
+edge_coefficients = exercise("5.3", edge_coefficients)
+
+# %% [markdown]
+# On the toy graph with every self-loop, reading a tensor whose entry `[h, i, j]` is
+# `100h + 10i + j`: each row tells which entry it came from. The edge `3 -> 2` (column 3) must
+# read `[h, 2, 3]`, that is 23 and 123.
+
+# %%
+heads_ix, rows_ix, cols_ix = torch.meshgrid(torch.arange(2), torch.arange(4), torch.arange(4), indexing="ij")
+named = (100 * heads_ix + 10 * rows_ix + cols_ix).float()  # (H, N, N): entry [h, i, j] = 100h + 10i + j
+toy_per_edge = edge_coefficients(named, toy_looped)  # (E, H)
+for (source, target), values in zip(toy_looped.T.tolist(), toy_per_edge.tolist()):
+    print(f"edge {source} -> {target}: {values}")
+assert toy_per_edge.shape == (9, 2) and toy_per_edge[3].tolist() == [23.0, 123.0]
+
+# %% [markdown]
+# ## 7. The whole layer
+#
+# Your three functions, the library's `connectivity_mask` and chapter 03's `combine_heads` make a
+# complete layer. The parameter names are `gatkit`'s, so one state dict loads into every
+# implementation. Dropout (chapter 07) is left out: we compare in eval mode, where it is off.
 
 
 # %%
 class MaskedGATLayer(nn.Module):
     """Implementation 2 built from this chapter's functions, with ``gatkit``'s parameter names."""
 
-    def __init__(self, in_features, out_features, heads=1, *, concat=True, dropout=0.0, attention_dropout=0.0):
+    def __init__(self, in_features, out_features, heads=1, *, concat=True):
         super().__init__()
-        self.heads, self.out_features, self.concat = heads, out_features, concat
-        self.dropout, self.attention_dropout = dropout, attention_dropout
+        self.concat = concat
         self.linear = nn.Linear(in_features, heads * out_features, bias=False)  # W: (H*F', F)
         self.a_src = nn.Parameter(nn.init.xavier_uniform_(torch.empty(heads, out_features)))  # (H, F')
         self.a_dst = nn.Parameter(nn.init.xavier_uniform_(torch.empty(heads, out_features)))  # (H, F')
         self.bias = nn.Parameter(torch.zeros(heads * out_features if concat else out_features))
 
     def forward(self, x, edge_index, return_attention=False):
-        n = x.shape[0]
-        x = F.dropout(x, self.dropout, self.training)  # (N, F)
-        z = self.linear(x)  # (N, H*F')
-        logits = attention_logits(z, self.a_src, self.a_dst)  # (H, N, N)
-        alpha = masked_softmax(logits, connectivity_mask(edge_index, n))  # (H, N, N)
-        dropped = F.dropout(alpha, self.attention_dropout, self.training)  # (H, N, N)
-        out = dropped @ z.view(n, self.heads, self.out_features).transpose(0, 1)  # (H, N, F')
-        if self.concat:
-            out = out.transpose(0, 1).reshape(n, self.heads * self.out_features)  # (N, H*F')
-        else:
-            out = out.mean(dim=0)  # (N, F')
-        out = out + self.bias
-        return (out, alpha) if return_attention else out
+        mask = connectivity_mask(edge_index, x.shape[0])  # (N, N)
+        out, alpha = masked_attention(x, self.linear.weight, self.a_src, self.a_dst, mask)  # (N, H, F'), (H, N, N)
+        out = combine_heads(out, self.concat) + self.bias  # (N, H*F') or (N, F')
+        return (out, edge_coefficients(alpha, edge_index)) if return_attention else out  # alpha (E, H)
 
 
 # %% [markdown]
-# Now the proof. We build `gatkit`'s implementation 2 and implementation 1 (chapter 04's layout)
-# with random weights, load **their** state dict into our layer, and compare outputs and
-# attention coefficients on Cora in eval mode (dropout off), for a hidden layer (8 heads,
-# concatenated) and an output layer (average of 2 heads, 7 classes). `gatkit` returns `alpha` as
-# (E, H) in `edge_index` order, so we gather ours at `[h, target, source]` for every edge.
+# Now the proof. We build `gatkit`'s three implementations with one random state dict (the dense
+# per-head layout of chapter 04, the masked layout of this chapter, the edge list of chapter 06),
+# load it into our layer too, and compare outputs and attention coefficients on Cora in eval
+# mode, for a hidden layer (8 heads, concatenated) and an output layer (average of 2 heads,
+# 7 classes). All of them report `alpha` as (E, H) in `edge_index` order, ours through
+# `edge_coefficients`.
 
 # %%
 for heads, out_features, concat in [(H, F_out, True), (2, 7, False)]:
     masked = GATLayerMasked(F_in, out_features, heads, concat=concat, dropout=0.6, attention_dropout=0.6).eval()
-    dense = GATLayerDense(F_in, out_features, heads, concat=concat).eval()
-    ours = MaskedGATLayer(F_in, out_features, heads, concat=concat, dropout=0.6, attention_dropout=0.6).eval()
     with torch.no_grad():
         masked.bias.normal_()  # a non-zero bias, so that it is compared too
-    dense.load_state_dict(masked.state_dict())
+    ours = MaskedGATLayer(F_in, out_features, heads, concat=concat).eval()
     ours.load_state_dict(masked.state_dict())
-
     with torch.no_grad():
-        out_ours, alpha_dense = ours(x, edge_index, return_attention=True)  # (N, ...), (H, N, N)
-        out_masked, alpha_masked = masked(x, edge_index, return_attention=True)  # (N, ...), (E, H)
-        out_dense, alpha_dense_impl1 = dense(x, edge_index, return_attention=True)
-    alpha_ours = alpha_dense[:, edge_index[1], edge_index[0]].T  # (E, H)
-
-    for name, out, alpha in [("gatkit implementation 2", out_masked, alpha_masked),
-                             ("gatkit implementation 1", out_dense, alpha_dense_impl1)]:
+        out_ours, alpha_ours = ours(x, edge_index, return_attention=True)  # (N, ...), (E, H)
+    for implementation in (GATLayerDense, GATLayerMasked, GATLayerEdge):
+        layer = implementation(F_in, out_features, heads, concat=concat, dropout=0.6, attention_dropout=0.6)
+        layer.load_state_dict(masked.state_dict())
+        with torch.no_grad():
+            out, alpha = layer.eval()(x, edge_index, return_attention=True)  # (N, ...), (E, H)
         torch.testing.assert_close(out_ours, out, rtol=1e-5, atol=1e-5)
         torch.testing.assert_close(alpha_ours, alpha, rtol=1e-5, atol=1e-5)
-        print(f"H={heads}, F'={out_features}, concat={concat}: ours vs {name}: "
+        print(f"H={heads}, F'={out_features}, concat={concat}: ours vs {implementation.__name__:14s} "
               f"max |output difference| {(out_ours - out).abs().max().item():.1e}, "
               f"max |alpha difference| {(alpha_ours - alpha).abs().max().item():.1e}")
-    torch.testing.assert_close(alpha_dense.sum(dim=-1), torch.ones(heads, N))  # every row sums to 1
+    per_target = torch.zeros(N, heads).index_add_(0, edge_index[1], alpha_ours)  # (N, H)
+    torch.testing.assert_close(per_target, torch.ones(N, heads))  # each target's edges sum to 1
 
 # %% [markdown]
-# The three layouts agree on every node, head and edge to within 1e-5 (the largest differences
-# are printed above). The price of the dense layouts is memory: every (H, N, N) tensor of the
-# first layer is 8 × 2708² × 4 bytes ≈ 235 MB, and a forward pass makes several of them (the
-# logits, the masked logits, `alpha`), to describe E = 13 264 edges. Chapter 06 computes the same
-# function on the edges alone.
+# The layouts agree on every node, head and edge to within 1e-5 (the largest differences are
+# printed above), and each target's coefficients sum to 1 over its incoming edges. The gradients
+# agree too, so a layer built on your functions trains like `gatkit`'s; we check that on the
+# graph of Cora's first 500 nodes, which keeps the dense backward pass small:
+
+# %%
+first = 500
+first_edges = edge_index[:, (edge_index < first).all(dim=0)]  # (2, E'): the edges among nodes 0..499
+reference = GATLayerMasked(F_in, F_out, H)
+ours = MaskedGATLayer(F_in, F_out, H)
+ours.load_state_dict(reference.state_dict())
+for layer in (reference, ours):
+    layer(x[:first], first_edges).square().sum().backward()
+for name, parameter in ours.named_parameters():
+    torch.testing.assert_close(parameter.grad, reference.get_parameter(name).grad, rtol=1e-4, atol=1e-5)
+print(f"first {first} nodes, {first_edges.shape[1]} edges: gradients agree for",
+      [name for name, _ in ours.named_parameters()])
+
+# %% [markdown]
+# The price of the dense layouts is memory: every (H, N, N) tensor of the first layer is
+# 8 × 2708² × 4 bytes ≈ 235 MB, and a forward pass makes several of them (the logits, the
+# masked logits, `alpha`), to describe E = 13 264 edges. Chapter 06 computes the same function on
+# the edges alone.
 
 # %%
 dense_mb = H * N * N * 4 / 1e6
@@ -411,38 +483,45 @@ assert round(dense_mb) == 235 and E == 13264
 # %% [markdown]
 # ## Summary
 #
-# - Implementation 2 is the authors' TensorFlow layout: one projection for all heads, all pair
-#   scores as the broadcast `f_dst + f_srcᵀ`, an **additive** mask, a plain softmax, a matmul.
+# - Implementation 2 is the authors' TensorFlow layout, one function of the layer's parameters:
+#   one projection for all heads viewed as (N, H, F'), all pair scores as the broadcast
+#   `f_dst + f_srcᵀ`, an **additive** mask, a plain softmax, one matmul per head.
 # - Adding `-inf` restricts a softmax to the neighbours because `exp(-inf) = 0`; the softmax's own
 #   row maximum is then the maximum over the neighbours, so it is stable without extra work.
+#   Multiplying by the adjacency after `exp` is the same function, but needs a neighbours-only
+#   maximum to avoid `inf · 0 = nan` and starved rows.
 # - `-1e9` and `-inf` agree on every row with a neighbour. On an empty row `-inf` gives NaN
 #   (loud), `-1e9` gives uniform attention over all N nodes (silent). Self-loops make every row
 #   non-empty.
-# - Multiplying by the adjacency after `exp` is the same function, but it needs a
-#   neighbours-only maximum to avoid `inf · 0 = nan` and starved rows.
-# - Same state dict, same outputs: implementations 1 and 2 agree to 1e-5 on Cora, at a cost of
-#   O(H·N²) memory.
+# - The dense coefficients of the edge `j -> i` sit at `[h, i, j]`; indexing both node axes at
+#   once, `alpha[:, targets, sources]`, pairs them edge by edge, and a transpose gives (E, H) in
+#   `edge_index` order.
+# - Read that way, implementations 1, 2 and 3 agree to 1e-5 on Cora with one state dict; the
+#   dense ones pay O(H·N²) memory for it.
 #
 # ## Check your understanding
 #
 # 1. `logits` is (H, N, N) and the mask is (N, N). Why may one mask serve every head, and which
 #    axis of `logits` does it line up with?
-# 2. You swap `a_src` and `a_dst` in `attention_logits`. What happens to the logits, and on which
+# 2. In `masked_attention` you view `x @ weight.T` as (N, H, F'). Why not `view(H, N, F')`, which
+#    has the shape the matmul wants?
+# 3. You swap `a_src` and `a_dst` in `masked_attention`. What happens to the logits, and on which
 #    kind of graph would the layer's output change?
-# 3. A colleague applies the mask after the softmax by zeroing the non-neighbours. Why do the rows
+# 4. A colleague applies the mask after the softmax by zeroing the non-neighbours. Why do the rows
 #    then sum to less than 1, and by how much for a node with 4 neighbours among 2708 nodes whose
 #    logits are all equal?
-# 4. You train in float16 with the TF constant `-1e9`, on a graph where some nodes have no
+# 5. You train in float16 with the TF constant `-1e9`, on a graph where some nodes have no
 #    self-loop and no incoming edge. What do those nodes' attention rows become, and why?
-# 5. Why does `F.softmax(logits + mask, dim=-1)` need no explicit "subtract the maximum over the
-#    neighbours" step, while implementation 1 does?
+# 6. `alpha_dense[:, edge_index[1], edge_index[0]]` is (H, E). What shape does
+#    `alpha_dense[:, edge_index[1]][:, :, edge_index[0]]` have, and what does it hold?
 
 # %% [markdown]
 # ## Going further
 #
-# - This chapter's solutions are in the library as `gatkit.functional.dense_scores` (5.1, from
-#   per-node scores), `connectivity_mask` (5.2) and `masked_softmax` (5.3); `GATLayerMasked` is
-#   built from them.
+# - This chapter's solutions are in the library as `gatkit.functional.masked_softmax` (5.1),
+#   `masked_attention` (5.2; `GATLayerMasked` calls it, handing it its dropout) and
+#   `edge_coefficients` (5.3; both dense layers report their `alpha` through it). The mask of
+#   section 3 is `connectivity_mask`, the scores of section 2 `node_scores` and `dense_scores`.
 # - The authors' code: `utils/layers.py` (`attn_head`) and `utils/process.py` (`adj_to_bias`) in
 #   the `PetarV-/GAT` repository on GitHub. Note that TF's `leaky_relu` defaults to slope 0.2
 #   and PyTorch's `F.leaky_relu` to 0.01.
@@ -451,5 +530,7 @@ assert round(dense_mb) == 235 and E == 13264
 #   added to the scores; Hugging Face models fill with `torch.finfo(dtype).min`, the most
 #   negative finite number of the dtype, rather than `-inf`: the TF code's choice, made to fit
 #   float16 as well.
+# - PyTorch's "Tensor Indexing" notes (and NumPy's "Advanced indexing") give the rule exercise
+#   5.3 relies on: index tensors in one bracket are broadcast together and paired.
 # - The authors' repository also has a sparse variant (`sp_attn_head`) that keeps only the edges'
 #   scores; chapter 06 builds that idea in PyTorch with `index_select` and scatter operations.

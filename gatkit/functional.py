@@ -15,7 +15,12 @@ Two layouts, the same numbers:
 * dense (implementations 1 and 2): ``(H, N, N)`` matrices with entry ``[h, i, j]`` for the edge
   ``j -> i``, O(N^2) memory; :func:`project_heads` (heads as a batch), :func:`dense_scores`,
   :func:`dense_softmax` (multiply by the 0/1 adjacency) and :func:`connectivity_mask` with
-  :func:`masked_softmax` (add a ``-inf`` mask, the authors' TensorFlow layout).
+  :func:`masked_softmax` (add a ``-inf`` mask, the authors' TensorFlow layout), composed into
+  one call by :func:`masked_attention`; :func:`edge_coefficients` reads a dense matrix at the
+  edges, in the edge-list layout.
+
+For comparison, message passing with fixed weights (chapter 00): :func:`mean_aggregate` (a plain
+mean over the incoming edges) and a GCN layer (:func:`gcn_coefficients`, :func:`gcn_layer`).
 
 The course's exercise checks take their references from here, so the chapters, the layers and
 the checks compute one function. The fast paths for sparse input and dropout are in
@@ -24,9 +29,13 @@ the checks compute one function. The fast paths for sparse input and dropout are
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from gatkit.ops import linear
 
 __all__ = [
     "NEGATIVE_SLOPE",
@@ -35,8 +44,13 @@ __all__ = [
     "connectivity_mask",
     "dense_scores",
     "dense_softmax",
+    "edge_coefficients",
     "edge_scores",
+    "gcn_coefficients",
+    "gcn_layer",
+    "masked_attention",
     "masked_softmax",
+    "mean_aggregate",
     "neighbourhood_softmax",
     "node_scores",
     "project_heads",
@@ -152,3 +166,139 @@ def combine_heads(out: Tensor, concat: bool) -> Tensor:
     if concat:
         return out.reshape(out.shape[0], -1)  # (N, H*F')
     return out.mean(dim=1)  # (N, F')
+
+
+# --- implementation 2 in one call, and dense matrices read per edge -----------------------------
+
+def masked_attention(x: Tensor, weight: Tensor, a_src: Tensor, a_dst: Tensor, mask: Tensor, *,
+                     negative_slope: float = NEGATIVE_SLOPE,
+                     drop_attention: Callable[[Tensor], Tensor] | None = None,
+                     drop_values: Callable[[Tensor], Tensor] | None = None) -> tuple[Tensor, Tensor]:
+    """Every head's output and attention in the layout of the authors' TensorFlow code.
+
+    One matmul projects all heads, ``z = x W^T`` viewed as (N, H, F'); one broadcast scores every
+    pair (:func:`dense_scores`); the additive ``mask`` and a softmax per row give ``alpha``
+    (:func:`masked_softmax`); one batched matmul per head aggregates, ``alpha @ z``.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        ``(N, F)`` node features, dense or sparse CSR.
+    weight : torch.Tensor
+        ``(H*F', F)``, the layer's ``linear.weight``: head ``h`` owns rows ``h*F' .. (h+1)*F' - 1``.
+    a_src, a_dst : torch.Tensor
+        ``(H, F')`` each, the halves of ``a`` that score the source ``j`` and the target ``i``.
+    mask : torch.Tensor
+        ``(N, N)`` additive mask, 0 where ``j -> i`` is an edge and ``-inf`` elsewhere
+        (:func:`connectivity_mask`).
+    negative_slope : float, default 0.2
+        The LeakyReLU's slope.
+    drop_attention, drop_values : callable, optional
+        Applied to ``alpha`` and to ``z`` just before the aggregation: a layer's dropout.
+
+    Returns
+    -------
+    out : torch.Tensor
+        ``(N, H, F')``, each head's aggregate; :func:`combine_heads` concatenates or averages them.
+    alpha : torch.Tensor
+        ``(H, N, N)`` with ``[h, i, j]`` for the edge ``j -> i``, before ``drop_attention``; each
+        row sums to 1 over its sources, and a row without any is all zeros.
+    """
+    heads, out_features = a_src.shape
+    z = linear(x, weight).view(x.shape[0], heads, out_features)  # (N, H, F'): one matmul for all heads
+    scores = dense_scores(node_scores(z, a_src), node_scores(z, a_dst), negative_slope=negative_slope)  # (H, N, N)
+    alpha = masked_softmax(scores, mask)  # (H, N, N)
+    weights = alpha if drop_attention is None else drop_attention(alpha)  # (H, N, N)
+    values = z if drop_values is None else drop_values(z)  # (N, H, F')
+    out = torch.matmul(weights, values.transpose(0, 1))  # (H, N, N) @ (H, N, F') -> (H, N, F')
+    return out.transpose(0, 1), alpha  # (N, H, F'), (H, N, N)
+
+
+def edge_coefficients(alpha_dense: Tensor, edge_index: Tensor) -> Tensor:
+    """A dense (H, N, N) matrix read at the edges: (E, H) in ``edge_index`` column order.
+
+    Row ``k`` is ``alpha_dense[:, i, j]`` for the edge ``k`` from ``j = edge_index[0, k]`` to
+    ``i = edge_index[1, k]`` (row = target, column = source). This puts the coefficients (or
+    scores) of the dense implementations into the edge-list layout, so that all three
+    implementations can be compared edge by edge.
+    """
+    # The two index tensors pair up, one (i, j) per edge; the heads' slice stays in front: (H, E).
+    return alpha_dense[:, edge_index[1], edge_index[0]].T  # (E, H)
+
+
+# --- message passing without attention (chapter 00) ----------------------------------------------
+# The two fixed-weight neighbourhood averages GAT is compared with: a plain mean over the incoming
+# edges, and the symmetric normalisation of a GCN layer (Kipf & Welling, 2017),
+# H' = D^-1/2 (A + I) D^-1/2 H W, written per edge.
+
+
+def mean_aggregate(h: Tensor, edge_index: Tensor) -> Tensor:
+    """Each target's mean of its sources' rows: ``out_i = mean over edges j -> i of h_j``.
+
+    Parameters
+    ----------
+    h : Tensor
+        (N, F) node features.
+    edge_index : Tensor
+        (2, E) int64, row 0 the source ``j``, row 1 the target ``i``. A node that should count
+        itself needs its self-loop in ``edge_index``; nothing is added here.
+
+    Returns
+    -------
+    Tensor
+        (N, F), the dtype of ``h``. A node without incoming edges gets zeros (not 0 / 0 = nan).
+    """
+    target = edge_index[1]  # (E,)
+    summed = h.new_zeros(h.shape).index_add(0, target, h.index_select(0, edge_index[0]))  # (N, F)
+    in_degree = torch.bincount(target, minlength=h.shape[0]).clamp(min=1)  # (N,), 1 where nothing arrives
+    return summed / in_degree.unsqueeze(1).to(h.dtype)  # (N, F)
+
+
+def gcn_coefficients(edge_index: Tensor, num_nodes: int) -> Tensor:
+    """The GCN weight ``1 / sqrt(d_i d_j)`` of every edge ``j -> i``: the entries of ``D^-1/2 (A + I) D^-1/2``.
+
+    Parameters
+    ----------
+    edge_index : Tensor
+        (2, E) int64, row 0 the source ``j``, row 1 the target ``i``, **self-loops included**
+        (the ``+ I`` of the formula): they are counted as they are, never added here.
+    num_nodes : int
+        N, so that nodes without edges are counted too.
+
+    Returns
+    -------
+    Tensor
+        (E,) float32. ``d`` is the in-degree, the number of columns whose target is the node
+        (the row sums of ``A + I`` with ``adj[i, j] = 1`` iff ``j -> i``). A node with no
+        incoming edge has no ``d^-1/2``; like PyTorch Geometric's ``gcn_norm`` its factor is
+        taken as 0 (it cannot happen when every node has its self-loop).
+    """
+    degree = torch.bincount(edge_index[1], minlength=num_nodes).float()  # (N,) in-degree, loops included
+    inv_sqrt = torch.where(degree > 0, degree.rsqrt(), torch.zeros_like(degree))  # (N,) d^-1/2
+    return inv_sqrt.index_select(0, edge_index[1]) * inv_sqrt.index_select(0, edge_index[0])  # (E,)
+
+
+def gcn_layer(x: Tensor, edge_index: Tensor, weight: Tensor) -> Tensor:
+    """One GCN layer before its activation: ``out_i = sum over edges j -> i of (x W)_j / sqrt(d_i d_j)``.
+
+    Parameters
+    ----------
+    x : Tensor
+        (N, F) node features.
+    edge_index : Tensor
+        (2, E), self-loops included, as for :func:`gcn_coefficients`.
+    weight : Tensor
+        (F, F'), applied as ``x @ weight`` (Kipf and Welling's ``H W``; note that
+        ``torch.nn.Linear`` stores the transpose).
+
+    Returns
+    -------
+    Tensor
+        (N, F'). The activation (ReLU in the GCN paper) is the model's, applied between layers.
+        Projecting first or aggregating first gives the same result, ``Â (x W) = (Â x) W``;
+        projecting first moves F' numbers per edge instead of F, less when F' < F.
+    """
+    z = x @ weight  # (N, F') transform
+    coefficients = gcn_coefficients(edge_index, x.shape[0]).to(z.dtype)  # (E,)
+    messages = coefficients.unsqueeze(1) * z.index_select(0, edge_index[0])  # (E, F')
+    return z.new_zeros(z.shape).index_add(0, edge_index[1], messages)  # (N, F') aggregate

@@ -48,7 +48,8 @@ from torch import Tensor, nn
 
 from gatkit.edges import to_dense_adjacency, validate_edge_index
 from gatkit.functional import (aggregate, combine_heads, connectivity_mask, dense_scores, dense_softmax,
-                               edge_scores, masked_softmax, neighbourhood_softmax, node_scores, project_heads)
+                               edge_coefficients, edge_scores, masked_attention, neighbourhood_softmax,
+                               node_scores, project_heads)
 from gatkit.ops import dropout, linear
 
 __all__ = [
@@ -274,8 +275,7 @@ class GATLayerDense(GATLayer):
         scores = dense_scores(s_src, s_dst, negative_slope=self.negative_slope)  # (H, N, N): [h, i, j] for j -> i
         alpha_dense = dense_softmax(scores, adj)  # (H, N, N), zero off the neighbourhoods
         out = torch.bmm(self._drop_attention(alpha_dense), self._drop_values(z))  # (H, N, F')
-        alpha = alpha_dense[:, edge_index[1], edge_index[0]].T  # (E, H): alpha[h, i, j] per edge
-        return out.transpose(0, 1), alpha  # (N, H, F'), (E, H)
+        return out.transpose(0, 1), edge_coefficients(alpha_dense, edge_index)  # (N, H, F'), (E, H)
 
 
 class GATLayerMasked(GATLayer):
@@ -289,13 +289,10 @@ class GATLayerMasked(GATLayer):
     def _attend(self, x: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor]:
         _refuse_duplicate_edges(edge_index, x.shape[0])
         mask = connectivity_mask(edge_index, x.shape[0], dtype=x.dtype)  # (N, N)
-        z = self.project(x)  # (N, H, F'): one matmul for all heads
-        scores = dense_scores(node_scores(z, self.a_src), node_scores(z, self.a_dst),
-                              negative_slope=self.negative_slope)  # (H, N, N)
-        alpha_dense = masked_softmax(scores, mask)  # (H, N, N)
-        out = torch.matmul(self._drop_attention(alpha_dense), self._drop_values(z).transpose(0, 1))  # (H, N, F')
-        alpha = alpha_dense[:, edge_index[1], edge_index[0]].T  # (E, H)
-        return out.transpose(0, 1), alpha  # (N, H, F'), (E, H)
+        out, alpha_dense = masked_attention(x, self.linear.weight, self.a_src, self.a_dst, mask,
+                                            negative_slope=self.negative_slope, drop_attention=self._drop_attention,
+                                            drop_values=self._drop_values)  # (N, H, F'), (H, N, N)
+        return out, edge_coefficients(alpha_dense, edge_index)  # (N, H, F'), (E, H)
 
 
 class GATLayerEdge(GATLayer):

@@ -92,3 +92,91 @@ def test_project_heads_gives_each_head_its_own_rows_of_w():
     torch.testing.assert_close(z[1], x @ weight[4:].T)
     torch.testing.assert_close(functional.combine_heads(z.transpose(0, 1), concat=True), x @ weight.T)
     torch.testing.assert_close(functional.combine_heads(z.transpose(0, 1), concat=False), z.mean(dim=0))
+
+
+# --- message passing without attention (chapter 00) ----------------------------------------------
+
+@pytest.mark.parametrize("seed", range(3))
+def test_mean_aggregate_is_each_targets_mean_of_its_sources(seed):
+    edge_index = random_graph(10, 25, seed, self_loops=False)  # directed; some nodes receive nothing
+    h = torch.randn(10, 3, generator=torch.Generator().manual_seed(seed))  # (N, F)
+    before = h.clone()
+    out = functional.mean_aggregate(h, edge_index)
+    for i in range(10):
+        sources = edge_index[0, edge_index[1] == i]
+        expected = h[sources].mean(dim=0) if len(sources) else torch.zeros(3)
+        torch.testing.assert_close(out[i], expected)
+    assert torch.equal(h, before)
+
+
+def test_gcn_coefficients_on_the_toy_graph_by_hand():
+    # 0-1, 1-2, 1-3, 2-3 both ways plus self-loops: in-degrees 2, 4, 3, 3.
+    edge_index = torch.tensor([[0, 1, 0, 1, 2, 3, 1, 2, 3, 1, 2, 3],
+                               [0, 0, 1, 1, 1, 1, 2, 2, 2, 3, 3, 3]])
+    degree = torch.tensor([2.0, 4.0, 3.0, 3.0])
+    expected = 1 / torch.sqrt(degree[edge_index[0]] * degree[edge_index[1]])
+    torch.testing.assert_close(functional.gcn_coefficients(edge_index, 4), expected)
+    assert torch.isclose(functional.gcn_coefficients(edge_index, 4)[0], torch.tensor(0.5))  # loop 0 -> 0: 1 / sqrt(2 * 2)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_gcn_layer_equals_the_dense_symmetric_normalisation(seed):
+    edge_index = random_graph(9, 20, seed)  # directed, one self-loop per node
+    generator = torch.Generator().manual_seed(seed)
+    x, weight = torch.randn(9, 4, generator=generator), torch.randn(4, 3, generator=generator)
+    adj = to_dense_adjacency(edge_index, 9)  # (N, N), adj[i, j] = 1 iff j -> i
+    d_inv_sqrt = adj.sum(dim=1).rsqrt()  # (N,) row sums = in-degrees
+    normalised = d_inv_sqrt[:, None] * adj * d_inv_sqrt[None, :]  # D^-1/2 (A + I) D^-1/2
+    torch.testing.assert_close(functional.gcn_coefficients(edge_index, 9),
+                               normalised[edge_index[1], edge_index[0]])
+    torch.testing.assert_close(functional.gcn_layer(x, edge_index, weight), normalised @ x @ weight)
+    torch.testing.assert_close(functional.gcn_layer(x.double(), edge_index, weight.double()),
+                               (normalised.double() @ x.double()) @ weight.double())
+
+
+def test_gcn_coefficients_give_a_node_without_incoming_edges_no_infinite_weight():
+    edge_index = torch.tensor([[0, 1], [1, 1]])  # node 0 sends but receives nothing
+    coefficients = functional.gcn_coefficients(edge_index, 2)
+    assert bool(torch.isfinite(coefficients).all()) and coefficients[0] == 0.0
+
+
+def test_edge_coefficients_read_row_target_column_source_in_column_order():
+    edge_index = random_graph(6, 14, seed=7)  # (2, E): directed, columns shuffled
+    heads, n = 3, 6
+    h, i, j = torch.meshgrid(torch.arange(heads), torch.arange(n), torch.arange(n), indexing="ij")
+    dense = (100 * h + 10 * i + j).float()  # (H, N, N): every entry names its own [h, i, j]
+    per_edge = functional.edge_coefficients(dense, edge_index)  # (E, H)
+    assert per_edge.shape == (edge_index.shape[1], heads)
+    for k, (source, target) in enumerate(edge_index.T.tolist()):
+        assert per_edge[k].tolist() == [100.0 * head + 10 * target + source for head in range(heads)]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_masked_attention_is_the_edge_list_computation_in_the_dense_layout(seed):
+    edge_index, _, a_src, a_dst = inputs(seed, self_loops=seed != 1)  # seed 1: rows without neighbours
+    generator = torch.Generator().manual_seed(seed + 100)
+    x = torch.randn(12, 5, generator=generator)  # (N, F)
+    weight = torch.randn(3 * 4, 5, generator=generator)  # (H*F', F)
+    mask = functional.connectivity_mask(edge_index, 12)  # (N, N)
+    out, alpha_dense = functional.masked_attention(x, weight, a_src, a_dst, mask)  # (N, H, F'), (H, N, N)
+
+    z = (x @ weight.T).view(12, 3, 4)  # (N, H, F')
+    e = functional.edge_scores(functional.node_scores(z, a_src), functional.node_scores(z, a_dst), edge_index)
+    alpha = functional.neighbourhood_softmax(e, edge_index, 12)  # (E, H)
+    torch.testing.assert_close(functional.edge_coefficients(alpha_dense, edge_index), alpha)
+    torch.testing.assert_close(out, functional.aggregate(alpha, z, edge_index))
+    assert bool(torch.isfinite(alpha_dense).all()) and (alpha_dense != 0).sum() == edge_index.shape[1] * 3
+    sparse_out, _ = functional.masked_attention(x.to_sparse_csr(), weight, a_src, a_dst, mask)
+    torch.testing.assert_close(sparse_out, out)
+
+
+def test_masked_attention_drops_before_aggregating_and_returns_alpha_undropped():
+    edge_index, _, a_src, a_dst = inputs(0)
+    x, weight = torch.randn(12, 5), torch.randn(12, 5)  # (N, F), (H*F', F) with H = 3, F' = 4
+    mask = functional.connectivity_mask(edge_index, 12)
+    out, alpha = functional.masked_attention(x, weight, a_src, a_dst, mask)
+    halved, alpha_halved = functional.masked_attention(x, weight, a_src, a_dst, mask,
+                                                       drop_attention=lambda a: a / 2)
+    zeroed, _ = functional.masked_attention(x, weight, a_src, a_dst, mask, drop_values=torch.zeros_like)
+    torch.testing.assert_close(halved, out / 2)
+    assert torch.equal(alpha_halved, alpha) and not zeroed.any()

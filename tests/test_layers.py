@@ -654,3 +654,16 @@ def test_the_model_checks_its_inputs_once_at_the_boundary(monkeypatch):
     assert len(checked) == 1  # not once per layer: the range check syncs with the device
     with pytest.raises(ValueError, match="valid ids are 0 .. 4"):
         model(torch.randn(5, 4), [edge_index, edge_index, edge_index + 1])  # a later layer's list is checked too
+
+
+def test_the_masked_layer_is_masked_attention_then_the_heads_and_the_bias(toy):
+    x, edge_index = toy
+    for concat in (True, False):
+        layer = GATLayerMasked(3, 2, heads=2, concat=concat).eval()
+        randomise(layer, 5)
+        mask = functional.connectivity_mask(edge_index, x.shape[0])
+        with torch.no_grad():
+            out, alpha = layer(x, edge_index, return_attention=True)
+            per_head, alpha_dense = functional.masked_attention(x, layer.linear.weight, layer.a_src, layer.a_dst, mask)
+        torch.testing.assert_close(out, functional.combine_heads(per_head, concat) + layer.bias)
+        assert torch.equal(alpha, functional.edge_coefficients(alpha_dense, edge_index))
