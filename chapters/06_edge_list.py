@@ -30,10 +30,14 @@
 #
 # This is how graph libraries (PyTorch Geometric, DGL) implement GAT. On the way we meet the
 # numerical trap of the original PyTorch GAT project, a softmax stabilised with one *global*
-# maximum, and show with numbers why the maximum has to be taken per neighbourhood.
+# maximum, and show with numbers why the maximum has to be taken per neighbourhood. Then you
+# assemble the pieces into a complete layer, an `nn.Module` with its parameters, their
+# initialisation and the paper's two dropouts, and check that it computes the same function as
+# `gatkit`'s three implementations.
 
 # %%
 import importlib.util
+import math
 
 import torch
 import torch.nn.functional as F
@@ -41,6 +45,7 @@ from torch import nn
 
 from gatkit import load_planetoid
 from course.checks import exercise
+from course.checks.modules import GATParameterMap
 from gatkit.edges import add_self_loops
 from gatkit.layers import GATLayerDense, GATLayerEdge, GATLayerMasked
 
@@ -249,85 +254,159 @@ assert cora_gap < 1
 # The layer's output for target `i` and head `h` is `Σ_{j -> i} alpha_ij z_j`. On the edge list:
 # gather the source features `z[j]` per edge (E, H, F'), weight them by `alpha` (E, H, 1), and
 # add each message into its target's row of a fresh zero tensor with `index_add_`. A node with no
-# incoming edge keeps its zeros.
+# incoming edge keeps its zeros. You wrote exactly this in exercise 3.3, and nothing in it
+# changes here, so this chapter imports the library's copy, `gatkit.functional.aggregate`:
+#
+# ```python
+# messages = alpha.unsqueeze(-1) * z.index_select(0, edge_index[0])  # (E, H, 1) * (E, H, F')
+# return torch.zeros_like(z).index_add_(0, edge_index[1], messages)  # (N, H, F')
+# ```
 #
 # `index_add_` works **in place**: call it on a new `torch.zeros(...)`, never on a tensor you were
 # given, or you overwrite the caller's data (and autograd may complain).
 #
-# ## Exercise 6.3: the scatter aggregation
-#
-# Write `aggregate(alpha, z, edge_index)`: `alpha` (E, H), `z` (N, H, F'); return (N, H, F') with
-# row `i` the sum over the edges `j -> i` of `alpha[k] * z[j]` (about 2 lines).
-
+# Aggregation is a product with the (N, N) attention matrix, computed without ever building that
+# matrix. One-hot features make this visible: with `z_j` the j-th unit vector, row `i` of the
+# output holds node `i`'s coefficients `alpha_ij` in column `j`. On the toy graph, with the lifted
+# scores divided by 10 (so node `j` scores `j`):
 
 # %%
-def aggregate(alpha: torch.Tensor, z: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-    """Weighted sum of the sources' features into each target: (N, H, F')."""
-    # YOUR CODE HERE (about 2 lines)
-    raise NotImplementedError('Exercise 6.3: the scatter aggregation')
+from gatkit.functional import aggregate  # exercise 3.3
 
-
-aggregate = exercise("6.3", aggregate)
+toy_alpha = neighbourhood_softmax(toy_e / 10, toy_edges, 4)  # (E, 1)
+one_hot = torch.eye(4).unsqueeze(1)  # (N, 1, N): z_j is the j-th unit vector
+toy_out = aggregate(toy_alpha, one_hot, toy_edges).squeeze(1)  # (N, N): row i holds alpha_ij at column j
+print(toy_out.numpy().round(3))
+torch.testing.assert_close(toy_out.sum(dim=1), torch.ones(4))  # every node has a self-loop here
+torch.testing.assert_close(toy_out[2], F.softmax(torch.arange(4.0), dim=0))  # node 2 hears from all four
+assert toy_out[3].tolist() == [0.0, 0.0, 0.0, 1.0]  # node 3: its self-loop only
 
 # %% [markdown]
+# Row 2 is the softmax of node 2's four sources' scores 0, 1, 2, 3; row 3 is all node 3's own,
+# its self-loop being its only incoming edge.
+#
 # ## 5. The whole layer
 #
-# Projection, node scores, lifting, neighbourhood softmax, aggregation, then concatenate or
-# average the heads and add the bias. The parameter names are `gatkit`'s again.
+# A layer is an `nn.Module`: `__init__` creates its parameters, `forward` computes with them. A
+# tensor wrapped in `nn.Parameter` (or created by a module such as `nn.Linear`) is *registered*:
+# `layer.parameters()` hands it to the optimiser, `state_dict()` saves it, `.to(device)` moves
+# it. A tensor kept as a plain attribute gets none of that and is silently never trained.
+#
+# The parameters, with the names and layout `gatkit` uses:
+#
+# - `W`, the projection from F to H·F' features: `nn.Linear(in_features, heads * out_features,
+#   bias=False)`, weight (H·F', F). Head `h` owns rows `h·F' .. (h+1)·F' − 1`, so
+#   `z.view(N, H, F')` splits the heads;
+# - `a_src` and `a_dst`, (H, F') each;
+# - `bias`: (H·F',) when the heads are concatenated, (F',) when they are averaged, added once,
+#   after the heads are combined.
+#
+# > Models are initialized using Glorot initialization (Glorot & Bengio, 2010)
+#
+# Glorot-uniform (`nn.init.xavier_uniform_`) draws a weight with `fan_in` inputs and `fan_out`
+# outputs from U(−b, b) with b = √(6 / (fan_in + fan_out)), which keeps the variance of the
+# signals, forward and backward, about the same from layer to layer. `nn.Linear` initialises its
+# weight otherwise, within ±1/√F, so W needs its own call; the bias starts at zero. For the
+# first Cora layer:
+
+# %%
+glorot_bound = math.sqrt(6 / (F_in + H * F_out))  # fan_in F, fan_out H*F'
+linear_bound = 1 / math.sqrt(F_in)  # nn.Linear's own initialisation
+W_glorot = nn.init.xavier_uniform_(torch.empty(H * F_out, F_in))  # (H*F', F)
+W_linear = nn.Linear(F_in, H * F_out, bias=False).weight.detach()  # (H*F', F)
+print(f"Glorot bound {glorot_bound:.4f}: max |W| {W_glorot.abs().max().item():.4f} | "
+      f"nn.Linear's bound {linear_bound:.4f}: max |W| {W_linear.abs().max().item():.4f}")
+assert 0.99 * glorot_bound < W_glorot.abs().max() <= glorot_bound
+assert 0.99 * linear_bound < W_linear.abs().max() <= linear_bound < glorot_bound / 2
+
+# %% [markdown]
+# On Cora, nn.Linear's default would start W at less than half of Glorot's width (both bounds
+# printed above).
+#
+# The paper regularises the layer with two dropouts:
+#
+# > dropout (Srivastava et al., 2014) with p = 0.6 is applied to both layers' inputs, as well as
+# > to the normalized attention coefficients (critically, this means that at each training
+# > iteration, each node is exposed to a stochastically sampled neighborhood).
+#
+# So: `dropout` on the input `x`, before the projection, and `attention_dropout` on `alpha`,
+# after the softmax and before the aggregation. A dropped coefficient removes that neighbour
+# from the sum for this step, and the kept ones are scaled by 1/(1 − p). Both act only while
+# training. `model.train()` and `model.eval()` set every module's `self.training`; `nn.Dropout`
+# modules follow it by themselves, but `F.dropout` must be told, `F.dropout(t, p,
+# training=self.training)`, since its `training` defaults to `True`:
+
+# %%
+ones = torch.ones(10)  # (10,)
+drop = nn.Dropout(0.6)
+print("nn.Dropout in train mode:", drop.train()(ones).tolist())
+print("nn.Dropout in eval mode: ", drop.eval()(ones).tolist())
+print("F.dropout(t, 0.6):       ", F.dropout(ones, 0.6).tolist(), "(training=True by default)")
+assert set(drop.train()(ones).tolist()) <= {0.0, 2.5} and torch.equal(drop.eval()(ones), ones)
+
+# %% [markdown]
+# Kept entries become 1 / (1 − 0.6) = 2.5, so each entry keeps its expected value.
+#
+# ## Exercise 6.3: the layer as an nn.Module
+#
+# Complete `EdgeGATLayer`: in `__init__` create and initialise W, `a_src`, `a_dst` and the bias;
+# `forward(x, edge_index)` returns (N, H·F') if `concat` else (N, F'), with input dropout on `x`
+# and attention dropout on `alpha`, in train mode only. Use `edge_scores` (6.1),
+# `neighbourhood_softmax` (6.2) and `aggregate` (3.3). Lay the parameters out as you like (an
+# `nn.Linear` or an (F, H·F') matrix used as `x @ W`, per-head vectors, the paper's single `a` of
+# (H, 2F')): the check finds them by name and shape. It builds your layer on small directed
+# graphs, judges its initial values by the Glorot rule, then loads the same weights into yours
+# and `gatkit`'s `GATLayerEdge` and compares outputs (eval and train mode), gradients, and where
+# dropout went (during the check dropout is recorded instead of applied).
 
 
 # %%
 class EdgeGATLayer(nn.Module):
-    """Implementation 3 built from this chapter's functions, with ``gatkit``'s parameter names."""
+    """One GAT layer on the edge list: input dropout, projection, attention, aggregation, heads, bias."""
 
     def __init__(self, in_features, out_features, heads=1, *, concat=True, dropout=0.0, attention_dropout=0.0):
         super().__init__()
         self.heads, self.out_features, self.concat = heads, out_features, concat
         self.dropout, self.attention_dropout = dropout, attention_dropout
-        self.linear = nn.Linear(in_features, heads * out_features, bias=False)  # W: (H*F', F)
-        self.a_src = nn.Parameter(nn.init.xavier_uniform_(torch.empty(heads, out_features)))  # (H, F')
-        self.a_dst = nn.Parameter(nn.init.xavier_uniform_(torch.empty(heads, out_features)))  # (H, F')
-        self.bias = nn.Parameter(torch.zeros(heads * out_features if concat else out_features))
+        # YOUR CODE HERE (about 6 lines)
+        raise NotImplementedError('Exercise 6.3: the layer as an nn.Module')
 
-    def forward(self, x, edge_index, return_attention=False):
+    def forward(self, x, edge_index):
         n = x.shape[0]
-        x = F.dropout(x, self.dropout, self.training)  # (N, F)
-        z = self.linear(x).view(n, self.heads, self.out_features)  # (N, H, F')
-        s_src = (z * self.a_src).sum(dim=-1)  # (N, H)
-        s_dst = (z * self.a_dst).sum(dim=-1)  # (N, H)
-        alpha = neighbourhood_softmax(edge_scores(s_src, s_dst, edge_index), edge_index, n)  # (E, H)
-        dropped = F.dropout(alpha, self.attention_dropout, self.training)  # (E, H)
-        out = aggregate(dropped, z, edge_index)  # (N, H, F')
-        out = out.reshape(n, -1) if self.concat else out.mean(dim=1)  # (N, H*F') or (N, F')
-        out = out + self.bias
-        return (out, alpha) if return_attention else out
+        # YOUR CODE HERE (about 9 lines)
+        raise NotImplementedError('Exercise 6.3: the layer as an nn.Module')
 
+
+EdgeGATLayer = exercise("6.3", EdgeGATLayer)
 
 # %% [markdown]
+# Your layer may name and lay out its parameters its own way, so to compare it with `gatkit`'s
+# three implementations we use the map the check used: `GATParameterMap(layer, F, F', H,
+# concat)` finds W, `a_src`, `a_dst` and the bias in a layer, `.load(state_dict)` copies
+# `gatkit`'s parameters in, and `.read(grad=True)` reads the gradients out in `gatkit`'s layout.
 # We load the state dict of `gatkit`'s implementation 3 into our layer and into the two dense
-# implementations, and compare outputs and attention (E, H) on Cora in eval mode, for a hidden
-# layer (8 heads, concatenated) and an output layer (2 heads averaged, 7 classes):
+# implementations, and compare outputs on Cora in eval mode (our layer is built with dropout 0.6,
+# which eval mode must switch off), for a hidden layer (8 heads, concatenated) and an output layer
+# (2 heads averaged, 7 classes):
 
 # %%
 def compare(edge_index, configs, implementations):
-    """Load one random state dict into our layer and each implementation; assert equal outputs and alpha."""
+    """Load one random state dict into our layer and each implementation; assert equal outputs."""
     for heads, out_features, concat in configs:
-        reference = GATLayerEdge(F_in, out_features, heads, concat=concat, dropout=0.6, attention_dropout=0.6)
+        reference = GATLayerEdge(F_in, out_features, heads, concat=concat)
         with torch.no_grad():
             reference.bias.normal_()  # a non-zero bias, so that it is compared too
-        ours = EdgeGATLayer(F_in, out_features, heads, concat=concat)
-        ours.load_state_dict(reference.state_dict())
+        ours = EdgeGATLayer(F_in, out_features, heads, concat=concat, dropout=0.6, attention_dropout=0.6)
+        GATParameterMap(ours, F_in, out_features, heads, concat).load(reference.state_dict())
         with torch.no_grad():
-            out_ours, alpha_ours = ours.eval()(x, edge_index, return_attention=True)
+            out_ours = ours.eval()(x, edge_index)  # (N, H*F') or (N, F')
             for implementation in implementations:
                 layer = implementation(F_in, out_features, heads, concat=concat)
                 layer.load_state_dict(reference.state_dict())
-                out, alpha = layer.eval()(x, edge_index, return_attention=True)
+                out = layer.eval()(x, edge_index)  # (N, H*F') or (N, F')
                 torch.testing.assert_close(out_ours, out, rtol=1e-5, atol=1e-5)
-                torch.testing.assert_close(alpha_ours, alpha, rtol=1e-5, atol=1e-5)
                 print(f"H={heads}, F'={out_features}, concat={concat}: ours vs {implementation.__name__:14s} "
-                      f"max |output difference| {(out_ours - out).abs().max().item():.1e}, "
-                      f"max |alpha difference| {(alpha_ours - alpha).abs().max().item():.1e}")
+                      f"max |output difference| {(out_ours - out).abs().max().item():.1e}")
 
 
 compare(edge_index, [(H, F_out, True), (2, 7, False)], [GATLayerEdge, GATLayerMasked, GATLayerDense])
@@ -358,12 +437,13 @@ compare(directed, [(H, F_out, True)], [GATLayerEdge, GATLayerMasked])
 # %%
 reference = GATLayerEdge(F_in, F_out, H)
 ours = EdgeGATLayer(F_in, F_out, H)
-ours.load_state_dict(reference.state_dict())
+ours_parameters = GATParameterMap(ours, F_in, F_out, H, concat=True)
+ours_parameters.load(reference.state_dict())
 for layer in (reference, ours):
     layer(x, edge_index).square().sum().backward()
-for name, parameter in ours.named_parameters():
-    torch.testing.assert_close(parameter.grad, reference.get_parameter(name).grad, rtol=1e-4, atol=1e-5)
-print("gradients agree for", [name for name, _ in ours.named_parameters()])
+for name, gradient in ours_parameters.read(grad=True).items():
+    torch.testing.assert_close(gradient, reference.get_parameter(name).grad, rtol=1e-4, atol=1e-5)
+print("gradients agree for", list(ours_parameters.read(grad=True)))
 
 first = 500
 first_edges = edge_index[:, (edge_index < first).all(dim=0)]  # (2, E'): the edges among nodes 0..499, self-loops too
@@ -373,8 +453,8 @@ for implementation in (GATLayerMasked, GATLayerDense):
     ours.zero_grad()
     for layer in (dense, ours):
         layer(x[:first], first_edges).square().sum().backward()
-    for name, parameter in ours.named_parameters():
-        torch.testing.assert_close(parameter.grad, dense.get_parameter(name).grad, rtol=1e-4, atol=1e-5)
+    for name, gradient in ours_parameters.read(grad=True).items():
+        torch.testing.assert_close(gradient, dense.get_parameter(name).grad, rtol=1e-4, atol=1e-5)
     print(f"first {first} nodes, {first_edges.shape[1]} edges: gradients of ours and {implementation.__name__} agree")
 
 # %% [markdown]
@@ -384,7 +464,7 @@ for implementation in (GATLayerMasked, GATLayerDense):
 
 # %%
 repeated = torch.cat([edge_index, edge_index[:, :1]], dim=1)  # (2, E + 1): the first edge twice
-print("edge list:", tuple(GATLayerEdge(F_in, F_out, H).eval()(x, repeated).shape))
+print("edge list:", tuple(EdgeGATLayer(F_in, F_out, H).eval()(x, repeated).shape))
 try:
     GATLayerMasked(F_in, F_out, H)(x, repeated)
 except ValueError as error:
@@ -420,9 +500,9 @@ assert H * big_n**2 * 4 / 1e9 == 320 and round(big_e * H * F_out * 4 / 1e6) == 2
 # `torch_geometric.nn.GATConv` is implementation 3 as libraries ship it: the same lifting, a
 # per-target softmax built on scatter operations, and a scatter-sum aggregation. Its attention
 # vectors are called `att_src` and `att_dst` (shape (1, H, F')) and its projection `lin`. Given
-# our weights (and told not to add self-loops, since ours are already there) it computes the same
-# function. It is installed with the course's development tools; the cell skips itself without
-# it.
+# the same weights as our layer (and told not to add self-loops, since ours are already there) it
+# computes the same function. It is installed with the course's development tools; the cell skips
+# itself without it.
 
 # %%
 if importlib.util.find_spec("torch_geometric") is None:
@@ -431,12 +511,15 @@ else:
     from torch_geometric.nn import GATConv
 
     conv = GATConv(F_in, F_out, heads=H, add_self_loops=False).eval()
+    reference = GATLayerEdge(F_in, F_out, H)
     ours = EdgeGATLayer(F_in, F_out, H).eval()
     with torch.no_grad():
-        conv.lin.weight.copy_(ours.linear.weight)
-        conv.att_src.copy_(ours.a_src.unsqueeze(0))
-        conv.att_dst.copy_(ours.a_dst.unsqueeze(0))
-        conv.bias.copy_(ours.bias.normal_())
+        reference.bias.normal_()  # a non-zero bias, so that it is compared too
+        GATParameterMap(ours, F_in, F_out, H, concat=True).load(reference.state_dict())
+        conv.lin.weight.copy_(reference.linear.weight)
+        conv.att_src.copy_(reference.a_src.unsqueeze(0))
+        conv.att_dst.copy_(reference.a_dst.unsqueeze(0))
+        conv.bias.copy_(reference.bias)
         difference = (conv(x, edge_index) - ours(x, edge_index)).abs().max().item()
     print(f"GATConv vs ours: max |output difference| {difference:.1e}")
     assert difference < 1e-5
@@ -445,16 +528,19 @@ else:
 # ## Summary
 #
 # - Implementation 3 never forms an (N, N) tensor: node scores (N, H) are lifted to edges with
-#   `index_select`, and everything else is (E, H) or (E, H, F').
+#   `index_select`, and everything else is (E, H) or (E, H, F'); aggregation is `index_add_` of
+#   `alpha_ij z_j` into the targets, on a fresh zero tensor.
 # - The softmax over each target's incoming edges is four scatter steps: per-target max
 #   (`scatter_reduce`, `"amax"`, `include_self=False`), `exp` of the shifted scores, per-target sum
 #   (`index_add_`), division.
 # - The shift must be the **per-target** maximum: one global maximum underflows neighbourhoods
 #   far below it (denormal errors, then attention that sums to 0 or NaN).
-# - Aggregation is `index_add_` of `alpha_ij z_j` into the targets, on a fresh zero tensor.
-# - Same state dict, same function: outputs and attention match implementations 1 and 2 on Cora
-#   (and implementation 2 on a directed Cora), gradients on a 500-node part of it, with O(H·E)
-#   instead of O(H·N²) memory.
+# - The layer as an `nn.Module`: registered parameters (Glorot-uniform W, `a_src`, `a_dst`; zero
+#   bias, added after the heads are concatenated or averaged), dropout on the input `x` and on
+#   `alpha` after the softmax, both only in train mode (`training=self.training`).
+# - Same parameters, same function: our layer's outputs match implementations 1 to 3 on Cora (and
+#   on a directed Cora), its gradients on a 500-node part of it, with O(H·E) instead of O(H·N²)
+#   memory.
 #
 # ## Check your understanding
 #
@@ -469,12 +555,19 @@ else:
 # 5. Cora has E = 13 264 edges with self-loops. At which number of nodes N would the dense
 #    (N, N) mask of chapter 05 alone take as much memory as the (E, H, F') messages of
 #    implementation 3 with H = F' = 8, at this E?
+# 6. Your layer calls `F.dropout(alpha, self.attention_dropout)` without `training=`. What happens
+#    when you evaluate the trained model with `model.eval()`?
+# 7. Why does attention dropout act on `alpha` after the softmax and not on the raw scores `e`
+#    before it? What would zeroing a raw score `e_ij` do to node `i`'s attention?
 
 # %% [markdown]
 # ## Going further
 #
-# - This chapter's solutions are in the library as `gatkit.functional.edge_scores` (6.1),
-#   `neighbourhood_softmax` (6.2) and `aggregate` (6.3): `GATLayerEdge` is those three calls.
+# - This chapter's solutions are in the library: `gatkit.functional.edge_scores` (6.1),
+#   `neighbourhood_softmax` (6.2), `aggregate` (3.3), and the layer, `gatkit.layers.GATLayerEdge`
+#   (6.3). Its base class `GATLayer` also offers a residual connection, a `negative_slope`, and
+#   `value_dropout`, a dropout on the projected features before the aggregation, which the
+#   authors' code applies too.
 # - PyTorch Geometric's `GATConv` (and `GATv2Conv`, which applies `a` after the nonlinearity so
 #   the ranking of neighbours can depend on the target), and its `torch_geometric.utils.softmax`,
 #   the per-target stable softmax used by many of its layers.

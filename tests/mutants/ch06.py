@@ -1,8 +1,12 @@
-"""Mutation suites for chapter 06, the edge list: 6.1 edge scores, 6.2 neighbourhood softmax, 6.3 aggregation.
+"""Mutation suites for chapter 06, the edge list: 6.1 edge scores, 6.2 neighbourhood softmax, 6.3 the layer.
 
 Each family is a kind of slip a learner who gets the exercise almost right could make; the loops
 generate its members. Every mutant runs on every case of its check (a crash would not be a
 plausible accepted answer) and computes something else on at least one of them.
+
+6.3's answers are layer classes: each mutant is a correct layer (``_Layer``) with one step
+changed, and the alternatives are correct layers laid out otherwise (a parameter used as
+``x @ W``, a loop over heads, the paper's single ``a``, nn.Dropout modules, dense matrices).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from mutants import add_mutant, alternative, mutant
 
@@ -431,175 +436,351 @@ def shift_3_below_each_targets_max(scores, edge_index, num_nodes):
     return _normalised((scores - top).exp(), edge_index, num_nodes)
 
 
-# --- 6.3 the scatter aggregation --------------------------------------------------------------------
+# --- 6.3 the layer as an nn.Module -------------------------------------------------------------------
 
-def _messages(alpha, z, edge_index):
-    return alpha.unsqueeze(-1) * z.index_select(0, edge_index[0])  # (E, H, F')
-
-
-def _scatter(messages, z, edge_index, reduce):
-    index = edge_index[1].view(-1, 1, 1).expand_as(messages)
-    return torch.zeros_like(z).scatter_reduce(0, index, messages, reduce=reduce, include_self=False)
+def _functional():
+    from gatkit import functional
+    return functional
 
 
-@mutant("6.3", "reduce")
-def mean_of_the_messages(alpha, z, edge_index):
-    return _scatter(_messages(alpha, z, edge_index), z, edge_index, "mean")
+class _Layer(nn.Module):
+    """A correct layer in small steps; every 6.3 mutant changes one of them."""
+
+    projection_bias = False
+
+    def __init__(self, in_features, out_features, heads=1, *, concat=True, dropout=0.0, attention_dropout=0.0):
+        super().__init__()
+        self.heads, self.out_features, self.concat = heads, out_features, concat
+        self.dropout, self.attention_dropout = dropout, attention_dropout
+        self.linear = nn.Linear(in_features, heads * out_features, bias=self.projection_bias)  # (H*F', F)
+        self.a_src = nn.Parameter(torch.empty(heads, out_features))  # (H, F')
+        self.a_dst = nn.Parameter(torch.empty(heads, out_features))  # (H, F')
+        self.bias = nn.Parameter(torch.zeros(self.bias_size()))
+        self.initialise()
+
+    def bias_size(self):
+        return self.heads * self.out_features if self.concat else self.out_features
+
+    def initialise(self):
+        for weight in (self.linear.weight, self.a_src, self.a_dst):
+            nn.init.xavier_uniform_(weight)
+
+    def drop(self, t, p):
+        return F.dropout(t, p, self.training)
+
+    def drop_input(self, x):
+        return self.drop(x, self.dropout)
+
+    def drop_projected(self, z):
+        return z
+
+    def drop_scores(self, e):
+        return e
+
+    def drop_attention(self, alpha):
+        return self.drop(alpha, self.attention_dropout)
+
+    def project(self, x):
+        return self.linear(x).view(x.shape[0], self.heads, self.out_features)  # (N, H, F')
+
+    def scores(self, z, edge_index):
+        s_src, s_dst = (z * self.a_src).sum(-1), (z * self.a_dst).sum(-1)  # (N, H) each
+        return F.leaky_relu(s_src[edge_index[0]] + s_dst[edge_index[1]], 0.2)  # (E, H)
+
+    def softmax(self, e, edge_index, n):
+        return _functional().neighbourhood_softmax(e, edge_index, n)  # (E, H)
+
+    def aggregate(self, alpha, z, edge_index):
+        return _functional().aggregate(alpha, z, edge_index)  # (N, H, F')
+
+    def finish(self, out):
+        combined = out.reshape(out.shape[0], -1) if self.concat else out.mean(dim=1)  # (N, H*F') or (N, F')
+        return combined + self.bias
+
+    def forward(self, x, edge_index):
+        n = x.shape[0]
+        z = self.drop_projected(self.project(self.drop_input(x)))  # (N, H, F')
+        alpha = self.softmax(self.drop_scores(self.scores(z, edge_index)), edge_index, n)  # (E, H)
+        return self.finish(self.aggregate(self.drop_attention(alpha), z, edge_index))
 
 
-@mutant("6.3", "reduce")
-def largest_message(alpha, z, edge_index):
-    return _scatter(_messages(alpha, z, edge_index), z, edge_index, "amax")
+def _layer_mutant(family: str, name: str, **steps) -> type:
+    """Register, as a mutant named ``name``, a _Layer with the given steps (methods, class attributes) replaced."""
+    return add_mutant("6.3", family, name, type(name, (_Layer,), steps))
 
 
-@mutant("6.3", "reduce")
-def divided_by_the_in_degree(alpha, z, edge_index):
-    out = torch.zeros_like(z).index_add_(0, edge_index[1], _messages(alpha, z, edge_index))
-    degree = torch.bincount(edge_index[1], minlength=z.shape[0]).clamp(min=1).to(z.dtype)
-    return out / degree.view(-1, 1, 1)
+# dropout: where it goes, with which p, and in which mode
+_layer_mutant("dropout", "dropout_in_eval_mode_too", drop=lambda self, t, p: F.dropout(t, p))
+_layer_mutant("dropout", "attention_dropout_on_the_raw_scores",
+              drop_scores=lambda self, e: self.drop(e, self.attention_dropout), drop_attention=lambda self, a: a)
+_layer_mutant("dropout", "attention_dropout_on_exp_before_the_division",
+              softmax=lambda self, e, ei, n: _dropped_before_division(self, e, ei, n), drop_attention=lambda self, a: a)
+_layer_mutant("dropout", "input_dropout_on_z_after_the_projection",
+              drop_input=lambda self, x: x, drop_projected=lambda self, z: self.drop(z, self.dropout))
+_layer_mutant("dropout", "input_dropout_on_x_and_again_on_z",
+              drop_projected=lambda self, z: self.drop(z, self.dropout))
+_layer_mutant("dropout", "no_attention_dropout", drop_attention=lambda self, a: a)
+_layer_mutant("dropout", "no_input_dropout", drop_input=lambda self, x: x)
+_layer_mutant("dropout", "probabilities_swapped",
+              drop_input=lambda self, x: self.drop(x, self.attention_dropout),
+              drop_attention=lambda self, a: self.drop(a, self.dropout))
+_layer_mutant("dropout", "attention_dropout_with_p_0.5",
+              drop_attention=lambda self, a: F.dropout(a, training=self.training))
+_layer_mutant("dropout", "attention_dropout_with_the_input_p", drop_attention=lambda self, a: self.drop(a, self.dropout))
+_layer_mutant("dropout", "dropout_on_the_messages_instead_of_alpha",
+              drop_attention=lambda self, a: a, aggregate=lambda self, a, z, ei: _dropped_messages(self, a, z, ei))
+_layer_mutant("dropout", "dropout_on_the_output_instead_of_alpha", drop_attention=lambda self, a: a,
+              finish=lambda self, out: self.drop(_Layer.finish(self, out), self.attention_dropout))
 
 
-@mutant("6.3", "reduce")
-def renormalised_by_the_sum_of_alpha(alpha, z, edge_index):
-    out = torch.zeros_like(z).index_add_(0, edge_index[1], _messages(alpha, z, edge_index))
-    total = torch.zeros(z.shape[0], alpha.shape[1], dtype=alpha.dtype).index_add_(0, edge_index[1], alpha)
-    return out / total.clamp(min=1e-12).unsqueeze(-1)
+def _dropped_before_division(layer, e, edge_index, n):
+    target = edge_index[1]
+    top = e.new_zeros(n, e.shape[1]).scatter_reduce(0, target[:, None].expand_as(e), e, "amax", include_self=False)
+    p = layer.drop((e - top[target]).exp(), layer.attention_dropout)  # (E, H)
+    return p / e.new_zeros(n, e.shape[1]).index_add_(0, target, p).clamp(min=1e-30)[target]
 
 
-@mutant("6.3", "reduce")
-def renormalised_without_guard(alpha, z, edge_index):
-    out = torch.zeros_like(z).index_add_(0, edge_index[1], _messages(alpha, z, edge_index))
-    total = torch.zeros(z.shape[0], alpha.shape[1], dtype=alpha.dtype).index_add_(0, edge_index[1], alpha)
-    return out / total.unsqueeze(-1)
-
-
-@mutant("6.3", "reduce")
-def softmax_of_alpha_again(alpha, z, edge_index):
-    from gatkit.functional import aggregate, neighbourhood_softmax
-    return aggregate(neighbourhood_softmax(alpha, edge_index, z.shape[0]), z, edge_index)
-
-
-@mutant("6.3", "heads")
-def head_0_weights_for_every_head(alpha, z, edge_index):
-    return torch.zeros_like(z).index_add_(0, edge_index[1], _messages(alpha[:, :1].expand_as(alpha), z, edge_index))
-
-
-@mutant("6.3", "heads")
-def weights_averaged_over_the_heads(alpha, z, edge_index):
-    return torch.zeros_like(z).index_add_(0, edge_index[1],
-                                          _messages(alpha.mean(1, keepdim=True).expand_as(alpha), z, edge_index))
-
-
-@mutant("6.3", "heads")
-def heads_concatenated(alpha, z, edge_index):
-    out = torch.zeros_like(z).index_add_(0, edge_index[1], _messages(alpha, z, edge_index))
-    return out.reshape(z.shape[0], -1)  # (N, H*F'): the layer's next step, done too early
-
-
-@mutant("6.3", "heads")
-def heads_averaged(alpha, z, edge_index):
-    return torch.zeros_like(z).index_add_(0, edge_index[1], _messages(alpha, z, edge_index)).mean(dim=1)
-
-
-@mutant("6.3", "heads")
-def heads_of_alpha_reversed(alpha, z, edge_index):
-    return torch.zeros_like(z).index_add_(0, edge_index[1], _messages(alpha.flip(1), z, edge_index))
-
-
-@mutant("6.3", "direction")
-def gathered_and_scattered_at_the_sources(alpha, z, edge_index):
-    messages = alpha.unsqueeze(-1) * z.index_select(0, edge_index[0])
-    return torch.zeros_like(z).index_add_(0, edge_index[0], messages)
-
-
-@mutant("6.3", "direction")
-def gathered_and_scattered_at_the_targets(alpha, z, edge_index):
-    messages = alpha.unsqueeze(-1) * z.index_select(0, edge_index[1])
+def _dropped_messages(layer, alpha, z, edge_index):
+    messages = layer.drop(alpha[..., None] * z[edge_index[0]], layer.attention_dropout)  # (E, H, F')
     return torch.zeros_like(z).index_add_(0, edge_index[1], messages)
 
 
-@mutant("6.3", "direction")
-def gathered_at_targets_scattered_at_sources(alpha, z, edge_index):
-    messages = alpha.unsqueeze(-1) * z.index_select(0, edge_index[1])
-    return torch.zeros_like(z).index_add_(0, edge_index[0], messages)
+@mutant("6.3", "dropout")
+class NnDropoutForXButFDropoutWithoutTrainingForAlpha(_Layer):
+    """nn.Dropout for x, but alpha dropped by F.dropout without the training flag."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.input_dropout = nn.Dropout(self.dropout)
+
+    def drop_input(self, x):
+        return self.input_dropout(x)
+
+    def drop_attention(self, alpha):
+        return F.dropout(alpha, self.attention_dropout)  # the module's mode forgotten
 
 
-@mutant("6.3", "self-loops")
-def own_features_added(alpha, z, edge_index):
-    return z + torch.zeros_like(z).index_add_(0, edge_index[1], _messages(alpha, z, edge_index))
+# heads: concatenated or averaged, and in which order
+_layer_mutant("heads", "heads_averaged_when_concat_and_concatenated_when_not",
+              bias_size=lambda self: self.out_features if self.concat else self.heads * self.out_features,
+              finish=lambda self, out: (out.mean(1) if self.concat else out.reshape(out.shape[0], -1)) + self.bias)
+_layer_mutant("heads", "heads_concatenated_feature_by_feature",
+              finish=lambda self, out: (out.transpose(1, 2).reshape(out.shape[0], -1) if self.concat
+                                        else out.mean(1)) + self.bias)
+_layer_mutant("heads", "heads_summed_instead_of_averaged",
+              finish=lambda self, out: (out.reshape(out.shape[0], -1) if self.concat else out.sum(1)) + self.bias)
+_layer_mutant("heads", "projection_split_feature_major",
+              project=lambda self, x: self.linear(x).view(x.shape[0], self.out_features, self.heads).transpose(1, 2))
+
+# bias: where it is and how big
+_layer_mutant("bias", "bias_in_the_projection", projection_bias=True)
+_layer_mutant("bias", "bias_per_head_before_combining", bias_size=lambda self: self.heads * self.out_features,
+              finish=lambda self, out: _combined(self, out + self.bias.view(self.heads, self.out_features)))
+_layer_mutant("bias", "bias_added_to_z_before_the_aggregation",
+              project=lambda self, x: _Layer.project(self, x) + self.bias.view(-1, self.out_features),
+              finish=lambda self, out: _combined(self, out))
 
 
-@mutant("6.3", "self-loops")
-def self_loop_messages_left_out(alpha, z, edge_index):
-    keep = edge_index[0] != edge_index[1]
-    return torch.zeros_like(z).index_add_(0, edge_index[1, keep], _messages(alpha[keep], z, edge_index[:, keep]))
+def _combined(layer, out):
+    """The heads concatenated or averaged, without a bias."""
+    return out.reshape(out.shape[0], -1) if layer.concat else out.mean(dim=1)
 
 
-@mutant("6.3", "self-loops")
-def self_loop_messages_counted_twice(alpha, z, edge_index):
-    loops = edge_index[0] == edge_index[1]
-    out = torch.zeros_like(z).index_add_(0, edge_index[1], _messages(alpha, z, edge_index))
-    return out.index_add_(0, edge_index[1, loops], _messages(alpha[loops], z, edge_index[:, loops]))
+_layer_mutant("bias", "bias_initialised_to_ones",
+              initialise=lambda self: (_Layer.initialise(self), nn.init.ones_(self.bias)))
 
 
-@mutant("6.3", "sorted order")
-def sums_over_blocks_of_in_degree_size(alpha, z, edge_index):
-    counts = torch.bincount(edge_index[1], minlength=z.shape[0]).tolist()
-    blocks = torch.split(_messages(alpha, z, edge_index), counts)
-    return torch.stack([block.sum(dim=0) for block in blocks])
+@mutant("6.3", "bias")
+class NoBiasAtAll(_Layer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.bias
+        self.bias = 0.0
 
 
-@mutant("6.3", "sorted order")
-def cumulative_sums_at_block_ends(alpha, z, edge_index):
-    messages = _messages(alpha, z, edge_index)
-    ends = torch.bincount(edge_index[1], minlength=z.shape[0]).cumsum(0)  # (N,) where each block would end
-    running = torch.cat([torch.zeros_like(messages[:1]), messages.cumsum(0)])
-    starts = torch.cat([ends.new_zeros(1), ends[:-1]])
-    return running[ends] - running[starts]
+# attention vectors: which one scores which end of the edge
+_layer_mutant("attention vectors", "a_src_and_a_dst_swapped",
+              scores=lambda self, z, ei: F.leaky_relu((z * self.a_dst).sum(-1)[ei[0]] + (z * self.a_src).sum(-1)[ei[1]], 0.2))
+_layer_mutant("attention vectors", "a_src_scores_both_ends",
+              scores=lambda self, z, ei: F.leaky_relu((z * self.a_src).sum(-1)[ei[0]] + (z * self.a_src).sum(-1)[ei[1]], 0.2))
+_layer_mutant("attention vectors", "edges_read_target_to_source_in_the_scores",
+              scores=lambda self, z, ei: _Layer.scores(self, z, ei.flip(0)))
+_layer_mutant("attention vectors", "softmax_over_the_sources_edges",
+              softmax=lambda self, e, ei, n: _functional().neighbourhood_softmax(e, ei.flip(0), n))
+_layer_mutant("attention vectors", "aggregated_into_the_sources",
+              aggregate=lambda self, a, z, ei: _functional().aggregate(a, z, ei.flip(0)))
+
+# initialisation
+_layer_mutant("initialisation", "W_left_at_nn_linear_default",
+              initialise=lambda self: [nn.init.xavier_uniform_(w) for w in (self.a_src, self.a_dst)])
+_layer_mutant("initialisation", "a_left_at_zero",
+              initialise=lambda self: (nn.init.xavier_uniform_(self.linear.weight), nn.init.zeros_(self.a_src),
+                                       nn.init.zeros_(self.a_dst)))
+_layer_mutant("initialisation", "W_xavier_normal",
+              initialise=lambda self: (_Layer.initialise(self), nn.init.xavier_normal_(self.linear.weight)))
+_layer_mutant("initialisation", "W_xavier_with_gain_1.414_as_pyGAT",
+              initialise=lambda self: [nn.init.xavier_uniform_(w, gain=1.414) for w in
+                                       (self.linear.weight, self.a_src, self.a_dst)])
+_layer_mutant("initialisation", "a_standard_normal",
+              initialise=lambda self: (nn.init.xavier_uniform_(self.linear.weight), nn.init.normal_(self.a_src),
+                                       nn.init.normal_(self.a_dst)))
+_layer_mutant("initialisation", "a_with_nn_linear_default_rule",
+              initialise=lambda self: (nn.init.xavier_uniform_(self.linear.weight),
+                                       nn.init.kaiming_uniform_(self.a_src, a=5 ** 0.5),
+                                       nn.init.kaiming_uniform_(self.a_dst, a=5 ** 0.5)))
+_layer_mutant("initialisation", "a_uniform_between_0_and_1",
+              initialise=lambda self: (nn.init.xavier_uniform_(self.linear.weight), nn.init.uniform_(self.a_src),
+                                       nn.init.uniform_(self.a_dst)))
+_layer_mutant("initialisation", "nothing_initialised",
+              initialise=lambda self: (nn.init.zeros_(self.a_src), nn.init.zeros_(self.a_dst)))
+
+# scores: the nonlinearity
+for _slope in (0.0, 0.01, 0.1, 0.5):
+    _layer_mutant("scores", f"leaky_relu_slope_{_slope:g}",
+                  scores=(lambda slope: lambda self, z, ei: F.leaky_relu(
+                      (z * self.a_src).sum(-1)[ei[0]] + (z * self.a_dst).sum(-1)[ei[1]], slope))(_slope))
+_layer_mutant("scores", "no_leaky_relu",
+              scores=lambda self, z, ei: (z * self.a_src).sum(-1)[ei[0]] + (z * self.a_dst).sum(-1)[ei[1]])
+_layer_mutant("scores", "leaky_relu_on_the_node_scores",
+              scores=lambda self, z, ei: F.leaky_relu((z * self.a_src).sum(-1), 0.2)[ei[0]]
+              + F.leaky_relu((z * self.a_dst).sum(-1), 0.2)[ei[1]])
+_layer_mutant("scores", "elu_after_the_layer",
+              finish=lambda self, out: F.elu(_Layer.finish(self, out)))
 
 
-@mutant("6.3", "in place")
-def alpha_unsqueezed_in_place(alpha, z, edge_index):
-    alpha.unsqueeze_(-1)
-    return torch.zeros_like(z).index_add_(0, edge_index[1], alpha * z.index_select(0, edge_index[0]))
+# autograd: parameters that are not trained
+@mutant("6.3", "autograd")
+class ASrcAPlainTensorAttribute(_Layer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        a_src = self.a_src.detach().clone()
+        del self.a_src
+        self.a_src = a_src  # a plain tensor attribute
 
 
-@mutant("6.3", "in place")
-def messages_accumulated_into_z_with_index_add(alpha, z, edge_index):
-    return z.index_add(0, edge_index[1], _messages(alpha, z, edge_index))  # out of place, but onto z
+@mutant("6.3", "autograd")
+class ADstABuffer(_Layer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        a_dst = self.a_dst.detach().clone()
+        del self.a_dst
+        self.register_buffer("a_dst", a_dst)  # saved, but not a parameter
+
+_layer_mutant("autograd", "W_detached_in_forward",
+              project=lambda self, x: (x @ self.linear.weight.detach().T).view(x.shape[0], self.heads, -1))
+_layer_mutant("autograd", "alpha_detached",
+              drop_attention=lambda self, a: self.drop(a.detach(), self.attention_dropout))
+_layer_mutant("autograd", "bias_added_through_data", finish=lambda self, out: _combined(self, out) + self.bias.data)
+_layer_mutant("autograd", "x_detached", drop_input=lambda self, x: self.drop(x.detach(), self.dropout))
 
 
-@mutant("6.3", "off by one")
-def one_row_too_many(alpha, z, edge_index):
-    out = z.new_zeros(z.shape[0] + 1, *z.shape[1:]).index_add_(0, edge_index[1], _messages(alpha, z, edge_index))
-    return out[1:]
+# --- 6.3 correct layers written another way ---------------------------------------------------------
+
+@alternative("6.3")
+class WAsAParameterUsedAsXAtW(nn.Module):
+    """W as an nn.Parameter (F, H*F') used as x @ W."""
+
+    def __init__(self, in_features, out_features, heads=1, *, concat=True, dropout=0.0, attention_dropout=0.0):
+        super().__init__()
+        self.heads, self.out_features, self.concat = heads, out_features, concat
+        self.dropout, self.attention_dropout = dropout, attention_dropout
+        self.W = nn.Parameter(nn.init.xavier_uniform_(torch.empty(in_features, heads * out_features)))
+        self.a_src = nn.Parameter(nn.init.xavier_uniform_(torch.empty(heads, out_features)))
+        self.a_dst = nn.Parameter(nn.init.xavier_uniform_(torch.empty(heads, out_features)))
+        self.bias = nn.Parameter(torch.zeros(heads * out_features if concat else out_features))
+
+    def forward(self, x, edge_index):
+        fn = _functional()
+        n = x.shape[0]
+        z = (F.dropout(x, self.dropout, self.training) @ self.W).view(n, self.heads, -1)  # (N, H, F')
+        e = fn.edge_scores((z * self.a_src).sum(-1), (z * self.a_dst).sum(-1), edge_index)  # (E, H)
+        alpha = F.dropout(fn.neighbourhood_softmax(e, edge_index, n), self.attention_dropout, self.training)
+        out = fn.aggregate(alpha, z, edge_index)  # (N, H, F')
+        return (out.flatten(1) if self.concat else out.mean(1)) + self.bias
+
 
 
 @alternative("6.3")
-def sparse_matrix_per_head(alpha, z, edge_index):
-    n, heads = z.shape[0], z.shape[1]
-    outs = []
-    for h in range(heads):
-        # a[i, j] = alpha_ij: rows are targets, columns sources
-        a = torch.sparse_coo_tensor(edge_index.flip(0), alpha[:, h], (n, n), check_invariants=True)
-        outs.append(torch.sparse.mm(a, z[:, h]))  # (N, F')
-    return torch.stack(outs, dim=1)
+class ALoopOverHeadsWithPerHeadParameters(nn.Module):
+    """A loop over heads, each with its own (F, F') W and (F', 1) attention vectors, Glorot per head."""
+
+    def __init__(self, in_features, out_features, heads=1, *, concat=True, dropout=0.0, attention_dropout=0.0):
+        super().__init__()
+        self.concat, self.dropout, self.attention_dropout = concat, dropout, attention_dropout
+
+        def glorot(*shape):
+            return nn.Parameter(nn.init.xavier_uniform_(torch.empty(*shape)))
+
+        self.W = nn.ParameterList([glorot(in_features, out_features) for _ in range(heads)])
+        self.att_src = nn.ParameterList([glorot(out_features, 1) for _ in range(heads)])
+        self.att_dst = nn.ParameterList([glorot(out_features, 1) for _ in range(heads)])
+        self.bias = nn.ParameterList([nn.Parameter(torch.zeros(out_features)) for _ in range(heads if concat else 1)])
+
+    def forward(self, x, edge_index):
+        fn = _functional()
+        n = x.shape[0]
+        x = F.dropout(x, self.dropout, self.training)
+        outs = []
+        for W, a_src, a_dst in zip(self.W, self.att_src, self.att_dst):
+            z = x @ W  # (N, F')
+            e = F.leaky_relu((z @ a_src)[edge_index[0]] + (z @ a_dst)[edge_index[1]], 0.2)  # (E, 1)
+            alpha = F.dropout(fn.neighbourhood_softmax(e, edge_index, n), self.attention_dropout, self.training)
+            outs.append(torch.zeros_like(z).index_add_(0, edge_index[1], alpha * z[edge_index[0]]))  # (N, F')
+        if self.concat:
+            return torch.cat(outs, dim=1) + torch.cat(list(self.bias))  # (N, H*F')
+        return torch.stack(outs).mean(0) + self.bias[0]  # (N, F')
+
 
 
 @alternative("6.3")
-def scatter_add_with_an_expanded_index(alpha, z, edge_index):
-    messages = alpha[..., None] * z[edge_index[0]]
-    index = edge_index[1][:, None, None].expand_as(messages)
-    return torch.zeros_like(z).scatter_add_(0, index, messages)
+class ThePapersSingleAWithNnDropoutModules(nn.Module):
+    """The paper's single a (H, 2F'): e_ij = LeakyReLU(a . [W h_i || W h_j]), first half the target."""
+
+    def __init__(self, in_features, out_features, heads=1, *, concat=True, dropout=0.0, attention_dropout=0.0):
+        super().__init__()
+        self.heads, self.out_features, self.concat = heads, out_features, concat
+        self.proj = nn.Linear(in_features, heads * out_features, bias=False)
+        self.a = nn.Parameter(torch.empty(heads, 2 * out_features))  # (H, 2F')
+        self.bias = nn.Parameter(torch.zeros(heads * out_features if concat else out_features))
+        nn.init.xavier_uniform_(self.proj.weight)
+        nn.init.xavier_uniform_(self.a)
+        self.input_dropout, self.attention_dropout = nn.Dropout(dropout), nn.Dropout(attention_dropout)
+
+    def forward(self, x, edge_index):
+        fn = _functional()
+        n = x.shape[0]
+        z = self.proj(self.input_dropout(x)).view(n, self.heads, self.out_features)  # (N, H, F')
+        pairs = torch.cat([z[edge_index[1]], z[edge_index[0]]], dim=-1)  # (E, H, 2F'): [z_i || z_j]
+        e = F.leaky_relu((pairs * self.a).sum(-1), 0.2)  # (E, H)
+        alpha = self.attention_dropout(fn.neighbourhood_softmax(e, edge_index, n))  # (E, H)
+        out = fn.aggregate(alpha, z, edge_index)  # (N, H, F')
+        return (out.reshape(n, -1) if self.concat else out.mean(1)) + self.bias
+
 
 
 @alternative("6.3")
-def einsum_with_a_one_hot_target_matrix(alpha, z, edge_index):
-    if z.shape[0] * edge_index.shape[1] > 4_000_000:  # too big for a dense one-hot: use a sparse one
-        onehot = torch.sparse_coo_tensor(torch.stack([edge_index[1], torch.arange(edge_index.shape[1])]),
-                                         torch.ones(edge_index.shape[1]), (z.shape[0], edge_index.shape[1]),
-                                         check_invariants=True)
-        messages = (alpha.unsqueeze(-1) * z[edge_index[0]]).reshape(edge_index.shape[1], -1)
-        return torch.sparse.mm(onehot, messages).reshape(z.shape)
-    onehot = F.one_hot(edge_index[1], z.shape[0]).to(z.dtype)  # (E, N)
-    return torch.einsum("en,eh,ehf->nhf", onehot, alpha, z[edge_index[0]])
+class DenseMaskedScoresWithPygNames(nn.Module):
+    """PyG's names and (1, H, F') attention vectors, computed densely: (H, N, N) masked scores."""
+
+    def __init__(self, in_features, out_features, heads=1, *, concat=True, dropout=0.0, attention_dropout=0.0):
+        super().__init__()
+        self.heads, self.out_features, self.concat = heads, out_features, concat
+        self.lin = nn.Linear(in_features, heads * out_features, bias=False)
+        self.att_src = nn.Parameter(torch.empty(1, heads, out_features))
+        self.att_dst = nn.Parameter(torch.empty(1, heads, out_features))
+        self.bias = nn.Parameter(torch.zeros(heads * out_features if concat else out_features))
+        for weight in (self.lin.weight, self.att_src, self.att_dst):
+            nn.init.xavier_uniform_(weight)
+        self.drop_x, self.drop_alpha = nn.Dropout(dropout), nn.Dropout(attention_dropout)
+
+    def forward(self, x, edge_index):
+        n = x.shape[0]
+        z = self.lin(self.drop_x(x)).view(n, self.heads, self.out_features).transpose(0, 1)  # (H, N, F')
+        s_src = (z * self.att_src.transpose(0, 1)).sum(-1)  # (H, N)
+        s_dst = (z * self.att_dst.transpose(0, 1)).sum(-1)  # (H, N)
+        scores = F.leaky_relu(s_dst[:, :, None] + s_src[:, None, :], 0.2)  # (H, N, N): [h, i, j]
+        adj = torch.zeros(n, n, dtype=torch.bool)
+        adj[edge_index[1], edge_index[0]] = True
+        alpha = torch.softmax(scores.masked_fill(~adj, float("-inf")), dim=-1).nan_to_num(0.0)  # (H, N, N)
+        out = torch.bmm(self.drop_alpha(alpha), z).transpose(0, 1)  # (N, H, F')
+        return (out.reshape(n, -1) if self.concat else out.mean(1)) + self.bias
