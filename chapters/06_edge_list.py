@@ -30,7 +30,8 @@
 #
 # This is how graph libraries (PyTorch Geometric, DGL) implement GAT. On the way we meet the
 # numerical trap of the original PyTorch GAT project, a softmax stabilised with one *global*
-# maximum, and show with numbers why the maximum has to be taken per neighbourhood. Then you
+# maximum; you compute the maximum of each neighbourhood instead, and we show with numbers why
+# that is the one to subtract. Then you
 # assemble the pieces into a complete layer, an `nn.Module` with its parameters, their
 # initialisation and the paper's two dropouts, and check that it computes the same function as
 # `gatkit`'s three implementations.
@@ -135,48 +136,100 @@ print("e", tuple(e.shape), f"= {e.numel():,d} numbers, the edge entries of the d
 # that the largest term of each neighbourhood is `exp(0) = 1` and nothing overflows. With the
 # edges grouped by their target `edge_index[1]`, that is four steps:
 #
-# 1. `m = zeros(N, H).scatter_reduce(0, index, e, reduce="amax", include_self=False)`, where
-#    `index` is the target of each edge expanded to (E, H): row `i` of `m` becomes the max over
-#    the edges into `i`. `include_self=False` leaves the starting zeros out of the max (with the
-#    default `True` they would take part, and a neighbourhood whose scores are all negative would
-#    get the max 0);
+# 1. `m` (N, H): row `i` holds the largest score over the edges into `i`, per head (exercise 6.2);
 # 2. `p = exp(e − m[target])`, gathering each edge's own neighbourhood max with `index_select`;
 # 3. `s = zeros(N, H).index_add_(0, target, p)`: row `i` sums the `p` of the edges into `i`;
 # 4. `alpha = p / s[target]`.
 #
-# Step 1 on the toy graph with the lifted scores from above: the edges into node 2 come from
-# 0, 1, 3 and 2 itself, so its max is 30.
+# Step 3 adds, but step 1 needs a maximum, and `index_add_` can only add. The general tool is
+# `t.scatter_reduce(0, index, src, reduce)`: it combines every `src[k]` into `t[index[k]]` with
+# `reduce`, one of `"sum"`, `"prod"`, `"mean"`, `"amax"`, `"amin"`. Two details matter. `index`
+# has the shape of `src` (for (E, H) scores: each edge's target, repeated for every head). And the
+# values `t` starts with take part in the reduction, unless `include_self=False` leaves them out.
+# Counting on the toy graph without node 3's self-loop, so that nothing arrives at node 3:
+
+# %%
+no_loop_3 = toy_edges[:, :-1]  # (2, 8): node 3's self-loop removed
+per_edge = torch.ones(no_loop_3.shape[1])  # (E,): one per edge
+counts = {"start 0": torch.zeros(4).scatter_reduce(0, no_loop_3[1], per_edge, reduce="sum"),
+          "start 1": torch.ones(4).scatter_reduce(0, no_loop_3[1], per_edge, reduce="sum"),
+          "start 1, include_self=False": torch.ones(4).scatter_reduce(0, no_loop_3[1], per_edge, reduce="sum",
+                                                                      include_self=False)}  # (N,) each
+for name, count in counts.items():
+    print(f"{name:28s} {count.tolist()}")
+assert [c.tolist() for c in counts.values()] == [[2, 2, 4, 0], [3, 3, 5, 1], [2, 2, 4, 1]]
+
+# %% [markdown]
+# From zeros, `"sum"` counts each node's incoming edges, its in-degree. Started from ones, the
+# ones are counted too. With `include_self=False` they are left out of every sum, but node 3,
+# which receives nothing, keeps its 1: the starting value stays wherever no edge arrives.
+#
+# ## Exercise 6.2: the maximum of each neighbourhood
+#
+# Write `neighbourhood_max(scores, edge_index, num_nodes)`: `scores` (E, H); return `m` (N, H),
+# where row `i` holds, per head, the largest score over the edges into `i`, with no Python loop
+# over the nodes (one `scatter_reduce`). A node without incoming edges gets 0: no edge gathers its
+# row, so the value never reaches a softmax, and 0 keeps the table finite (−inf would turn into nan
+# as soon as it met a 0, `−inf · 0`, or itself, `−inf − (−inf)`). Keep the dtype of `scores`
+# and leave the inputs unchanged. The check feeds it directed graphs with shuffled columns and
+# nodes that receive nothing, neighbourhoods around +120, around −120 and spread ±100, heads with
+# different maxima, and float64 scores.
+
+
+# %%
+def neighbourhood_max(scores: torch.Tensor, edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
+    """Largest score (N, H) over the incoming edges of each target, per head; 0 where nothing arrives."""
+    # YOUR CODE HERE (about 3 lines)
+    raise NotImplementedError('Exercise 6.2: the maximum of each neighbourhood')
+
+
+neighbourhood_max = exercise("6.2", neighbourhood_max)
+
+# %% [markdown]
+# On the toy graph, with the lifted scores of section 2 (the edge `j -> i` scores `10 j`): the
+# edges into node 2 come from 0, 1, 3 and 2 itself, so its max is 30; without its self-loop, node 3
+# receives nothing and gets 0.
 
 # %%
 toy_e = toy_s.index_select(0, toy_edges[0])  # (E, 1): each edge scored by its source, 10 j
-toy_index = toy_edges[1].unsqueeze(1).expand_as(toy_e)  # (E, 1): each edge's target
-toy_max = torch.zeros(4, 1).scatter_reduce(0, toy_index, toy_e, reduce="amax", include_self=False)  # (N, 1)
+toy_max = neighbourhood_max(toy_e, toy_edges, 4)  # (N, 1)
+toy_max_no_loop_3 = neighbourhood_max(toy_e[:-1], no_loop_3, 4)  # (N, 1)
 print("max over each target's incoming edges:", toy_max.squeeze(1).tolist())
+print("the same without node 3's self-loop:   ", toy_max_no_loop_3.squeeze(1).tolist())
 assert toy_max.squeeze(1).tolist() == [20.0, 10.0, 30.0, 30.0]
+assert toy_max_no_loop_3.squeeze(1).tolist() == [20.0, 10.0, 30.0, 0.0]
 
 # %% [markdown]
-# ## Exercise 6.2: the neighbourhood softmax
-#
-# Write `neighbourhood_softmax(scores, edge_index, num_nodes)`: `scores` (E, H); return `alpha`
-# (E, H), where for every head the coefficients of the edges into each target sum to 1. Subtract
-# each target's own maximum. The check includes neighbourhoods whose scores sit hundreds apart.
+# Steps 2 to 4 turn your maximum into the stable softmax that the layer of exercise 6.3 calls.
+# The maximum is detached from autograd: the softmax does not depend on the shift, so no gradient
+# needs to flow through it.
 
 
 # %%
 def neighbourhood_softmax(scores: torch.Tensor, edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
-    """Softmax of ``scores`` (E, H) over the incoming edges of each target, shifted per target."""
-    # YOUR CODE HERE (about 7 lines)
-    raise NotImplementedError('Exercise 6.2: the neighbourhood softmax')
+    """Softmax of ``scores`` (E, H) over the incoming edges of each target, shifted by each target's max."""
+    target = edge_index[1]  # (E,)
+    top = neighbourhood_max(scores.detach(), edge_index, num_nodes)  # (N, H), step 1: exercise 6.2
+    p = (scores - top.index_select(0, target)).exp()  # (E, H), step 2: in (0, 1], 1 at each max
+    sums = scores.new_zeros(num_nodes, scores.shape[1]).index_add(0, target, p)  # (N, H), step 3: >= 1 where used
+    return p / sums.index_select(0, target)  # (E, H), step 4
 
 
-neighbourhood_softmax = exercise("6.2", neighbourhood_softmax)
+# %% [markdown]
+# On Cora, for every head, the coefficients of the edges into each target sum to 1, and they
+# agree with the library's `gatkit.functional.neighbourhood_softmax`:
 
 # %%
+from gatkit.functional import neighbourhood_softmax as gatkit_softmax
+
 alpha = neighbourhood_softmax(e, edge_index, N)  # (E, H)
 per_target = torch.zeros(N, H).index_add_(0, edge_index[1], alpha)  # (N, H)
 print("alpha", tuple(alpha.shape), "| sum over each target's incoming edges: min",
       f"{per_target.min().item():.6f}, max {per_target.max().item():.6f}")
+library_alpha = gatkit_softmax(e, edge_index, N)  # (E, H)
+print(f"max |alpha - gatkit's neighbourhood_softmax| = {(alpha - library_alpha).abs().max().item():.1e}")
 torch.testing.assert_close(per_target, torch.ones(N, H))
+torch.testing.assert_close(alpha, library_alpha)
 
 # %% [markdown]
 # ### Why the maximum must be taken per target
@@ -192,8 +245,8 @@ torch.testing.assert_close(per_target, torch.ones(N, H))
 # A neighbourhood whose scores sit far below the global maximum is therefore computed with
 # denormals, or vanishes: its sum is 0, and `0 / 0 = nan` (or `0` if, as that project does, a
 # small epsilon is added to the sum). Here are three neighbourhoods of one head: target 0's
-# scores around +50 (they hold the global maximum), target 1's around −48 (about 98 below it),
-# target 2's around −200.
+# scores around +50 (they hold the global maximum), target 1's around −48, target 2's around
+# −200. Your `neighbourhood_max` measures how far each one lies below the global maximum.
 
 # %%
 assert torch.exp(torch.tensor(-87.0)) >= torch.finfo(torch.float32).tiny > torch.exp(torch.tensor(-88.0))
@@ -202,8 +255,12 @@ assert torch.exp(torch.tensor(-103.0)) > 0 and torch.exp(torch.tensor(-104.0)) =
 far_edges = torch.tensor([[0, 1, 2, 1, 0, 2, 2, 0],
                           [0, 0, 0, 1, 1, 2, 2, 2]])  # (2, 8): three neighbourhoods (targets 0, 1, 2)
 far_scores = torch.tensor([[50.0], [49.0], [47.5],  # into 0: the global max
-                           [-48.0], [-50.5],  # into 1: about 98 below it
-                           [-200.0], [-201.0], [-203.0]])  # into 2: 250 below it, (E, 1)
+                           [-48.0], [-50.5],  # into 1
+                           [-200.0], [-201.0], [-203.0]])  # into 2, (E, 1)
+far_max = neighbourhood_max(far_scores, far_edges, 3)  # (N, 1)
+below = (far_scores.max() - far_max).squeeze(1)  # (N,): how far each neighbourhood's max lies below the global one
+print("each neighbourhood's max:", far_max.squeeze(1).tolist(), "| below the global max by", below.tolist())
+assert below.tolist() == [0.0, 98.0, 250.0]
 
 
 def softmax_global_max(scores, edge_index, num_nodes, epsilon=0.0):
@@ -232,8 +289,7 @@ denormal_sum = (far_scores[3:5] - far_scores.max()).exp().sum()  # target 1's su
 assert 2.5e-43 < denormal_sum < 3.5e-43 and (versions["global max + 1e-16"][3:] < 1e-20).all()
 assert (versions["per-target max"].double() - exact).abs().max() < 1e-6
 
-cora_top = torch.zeros(N, H).scatter_reduce(0, edge_index[1].unsqueeze(1).expand_as(e), e, reduce="amax",
-                                            include_self=False)  # (N, H): each neighbourhood's max on Cora
+cora_top = neighbourhood_max(e, edge_index, N)  # (N, H): each neighbourhood's max on Cora
 cora_gap = (e.max() - cora_top).max().item()  # how far below the global max the lowest neighbourhood max lies
 print(f"this chapter's Cora scores: every neighbourhood's max lies within {cora_gap:.2f} of the global max")
 assert cora_gap < 1
@@ -352,12 +408,13 @@ assert set(drop.train()(ones).tolist()) <= {0.0, 2.5} and torch.equal(drop.eval(
 # Complete `EdgeGATLayer`: in `__init__` create and initialise W, `a_src`, `a_dst` and the bias;
 # `forward(x, edge_index)` returns (N, H·F') if `concat` else (N, F'), with input dropout on `x`
 # and attention dropout on `alpha`, in train mode only. Use `edge_scores` (6.1),
-# `neighbourhood_softmax` (6.2) and `aggregate` (3.3). Lay the parameters out as you like (an
-# `nn.Linear` or an (F, H·F') matrix used as `x @ W`, per-head vectors, the paper's single `a` of
-# (H, 2F')): the check finds them by name and shape. It builds your layer on small directed
-# graphs, judges its initial values by the Glorot rule, then loads the same weights into yours
-# and `gatkit`'s `GATLayerEdge` and compares outputs (eval and train mode), gradients, and where
-# dropout went (during the check dropout is recorded instead of applied).
+# `neighbourhood_softmax` (section 3, built on your 6.2) and `aggregate` (3.3). Lay the
+# parameters out as you like (an `nn.Linear` or an (F, H·F') matrix used as `x @ W`, per-head
+# vectors, the paper's single `a` of (H, 2F')): the check finds them by name and shape. It
+# builds your layer on small directed graphs, judges its initial values by the Glorot rule, then
+# loads the same weights into yours and `gatkit`'s `GATLayerEdge` and compares outputs (eval and
+# train mode), gradients, and where dropout went (during the check dropout is recorded instead of
+# applied).
 
 
 # %%
@@ -501,8 +558,9 @@ assert H * big_n**2 * 4 / 1e9 == 320 and round(big_e * H * F_out * 4 / 1e6) == 2
 # per-target softmax built on scatter operations, and a scatter-sum aggregation. Its attention
 # vectors are called `att_src` and `att_dst` (shape (1, H, F')) and its projection `lin`. Given
 # the same weights as our layer (and told not to add self-loops, since ours are already there) it
-# computes the same function. It is installed with the course's development tools; the cell skips
-# itself without it.
+# computes the same function. Its `torch_geometric.utils.scatter(..., reduce="max")`, the step 1 of
+# its softmax, also gives 0 to a node that receives nothing, like your `neighbourhood_max`. It is
+# installed with the course's development tools; the cell skips itself without it.
 
 # %%
 if importlib.util.find_spec("torch_geometric") is None:
@@ -524,6 +582,12 @@ else:
     print(f"GATConv vs ours: max |output difference| {difference:.1e}")
     assert difference < 1e-5
 
+    from torch_geometric.utils import scatter
+
+    pyg_max = scatter(toy_e[:-1], no_loop_3[1], dim=0, dim_size=4, reduce="max")  # (N, 1): nothing arrives at 3
+    print("PyG's scatter max, toy graph without node 3's self-loop:", pyg_max.squeeze(1).tolist())
+    assert torch.equal(pyg_max, neighbourhood_max(toy_e[:-1], no_loop_3, 4))
+
 # %% [markdown]
 # ## Summary
 #
@@ -531,8 +595,8 @@ else:
 #   `index_select`, and everything else is (E, H) or (E, H, F'); aggregation is `index_add_` of
 #   `alpha_ij z_j` into the targets, on a fresh zero tensor.
 # - The softmax over each target's incoming edges is four scatter steps: per-target max
-#   (`scatter_reduce`, `"amax"`, `include_self=False`), `exp` of the shifted scores, per-target sum
-#   (`index_add_`), division.
+#   (`scatter_reduce`, `"amax"`, `include_self=False` on zeros, so a node that receives nothing
+#   keeps 0), `exp` of the shifted scores, per-target sum (`index_add_`), division.
 # - The shift must be the **per-target** maximum: one global maximum underflows neighbourhoods
 #   far below it (denormal errors, then attention that sums to 0 or NaN).
 # - The layer as an `nn.Module`: registered parameters (Glorot-uniform W, `a_src`, `a_dst`; zero
@@ -548,30 +612,35 @@ else:
 #    dot product per edge with `a` and the concatenation `[z_i ‖ z_j]`? What does it save?
 # 2. In `scatter_reduce(..., reduce="amax")`, what goes wrong with `include_self=True` on a zero
 #    tensor, and for which neighbourhoods?
-# 3. A neighbourhood's scores lie 120 below the global maximum. What attention does the
+# 3. `neighbourhood_max` gives a node without incoming edges 0. Why can that value never change
+#    an attention coefficient? Where would −inf in its place do harm?
+# 4. A neighbourhood's scores lie 120 below the global maximum. What attention does the
 #    global-max softmax give it, with and without the `1e-16` epsilon?
-# 4. Your aggregation gathers `z[edge_index[0]]` correctly but adds the messages at
+# 5. Your aggregation gathers `z[edge_index[0]]` correctly but adds the messages at
 #    `edge_index[0]` too. The shapes are right. What does row `j` of the output hold?
-# 5. Cora has E = 13 264 edges with self-loops. At which number of nodes N would the dense
+# 6. Cora has E = 13 264 edges with self-loops. At which number of nodes N would the dense
 #    (N, N) mask of chapter 05 alone take as much memory as the (E, H, F') messages of
 #    implementation 3 with H = F' = 8, at this E?
-# 6. Your layer calls `F.dropout(alpha, self.attention_dropout)` without `training=`. What happens
+# 7. Your layer calls `F.dropout(alpha, self.attention_dropout)` without `training=`. What happens
 #    when you evaluate the trained model with `model.eval()`?
-# 7. Why does attention dropout act on `alpha` after the softmax and not on the raw scores `e`
+# 8. Why does attention dropout act on `alpha` after the softmax and not on the raw scores `e`
 #    before it? What would zeroing a raw score `e_ij` do to node `i`'s attention?
 
 # %% [markdown]
 # ## Going further
 #
 # - This chapter's solutions are in the library: `gatkit.functional.edge_scores` (6.1),
-#   `neighbourhood_softmax` (6.2), `aggregate` (3.3), and the layer, `gatkit.layers.GATLayerEdge`
-#   (6.3). Its base class `GATLayer` also offers a residual connection, a `negative_slope`, and
-#   `value_dropout`, a dropout on the projected features before the aggregation, which the
-#   authors' code applies too.
+#   `neighbourhood_max` (6.2) and the softmax built on it, `neighbourhood_softmax`, `aggregate`
+#   (3.3), and the layer, `gatkit.layers.GATLayerEdge` (6.3). Its base class `GATLayer` also
+#   offers a residual connection, a `negative_slope`, and `value_dropout`, a dropout on the
+#   projected features before the aggregation, which the authors' code applies too.
 # - PyTorch Geometric's `GATConv` (and `GATv2Conv`, which applies `a` after the nonlinearity so
 #   the ranking of neighbours can depend on the target), and its `torch_geometric.utils.softmax`,
 #   the per-target stable softmax used by many of its layers.
 # - DGL's `edge_softmax` and its message-passing API express the same gather/scatter pattern.
+# - Two other ways to the same maximum: `Tensor.index_reduce_(0, edge_index[1], scores, "amax",
+#   include_self=False)` takes the 1-D index as it is, and `torch.segment_reduce` reduces
+#   consecutive runs, so it needs the edges sorted by target first.
 # - `torch.Tensor.scatter_reduce` also offers `"sum"`, `"mean"`, `"amin"` and `"prod"`; on a GPU,
 #   `index_add_` uses atomic additions, so float sums may differ in the last bits from run to run
 #   (see PyTorch's notes on reproducibility).

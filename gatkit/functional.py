@@ -4,7 +4,8 @@ Veličković et al. (2018), equations 1-4, for every target ``i``, source ``j`` 
 
     z = x W                                               (N, H, F')    the layer's projection
     e_ij = LeakyReLU(a_dst . z_i + a_src . z_j)           (E, H)        node_scores, edge_scores
-    alpha_ij = exp(e_ij) / sum_{k -> i} exp(e_ik)         (E, H)        neighbourhood_softmax
+    m_i = max_{k -> i} e_ik                               (N, H)        neighbourhood_max
+    alpha_ij = exp(e_ij - m_i) / sum_{k -> i} exp(e_ik - m_i)   (E, H)  neighbourhood_softmax
     out_i = sum_{j -> i} alpha_ij z_j                     (N, H, F')    aggregate
     concatenate the heads (hidden layers) or average them (output)     combine_heads
 
@@ -51,6 +52,7 @@ __all__ = [
     "masked_attention",
     "masked_softmax",
     "mean_aggregate",
+    "neighbourhood_max",
     "neighbourhood_softmax",
     "node_scores",
     "project_heads",
@@ -100,19 +102,48 @@ def dense_scores(s_src: Tensor, s_dst: Tensor, *, negative_slope: float = NEGATI
 
 # --- normalisation -------------------------------------------------------------------------------
 
+def neighbourhood_max(e: Tensor, edge_index: Tensor, num_nodes: int) -> Tensor:
+    """The largest score over the incoming edges of each target, per head.
+
+    Parameters
+    ----------
+    e : Tensor
+        Scores (E, H), one row per column of ``edge_index``, in any column order.
+    edge_index : Tensor
+        (2, E) int64; row 1 holds each edge's target ``i``.
+    num_nodes : int
+        N, the number of rows of the result.
+
+    Returns
+    -------
+    Tensor
+        (N, H), the dtype of ``e``: row ``i`` is the maximum of ``e`` over the edges ``j -> i``.
+        A node without incoming edges gets 0: the reduction starts from zeros and leaves them
+        out of every maximum (``include_self=False``), so they remain only where no edge
+        arrives. Such a row is never gathered back to an edge; 0 keeps it finite, where -inf
+        would give nan as soon as it met a 0 (``-inf * 0``) or itself (``-inf - -inf``).
+
+    Notes
+    -----
+    Differentiable: the gradient of each maximum flows to the edge(s) that hold it.
+    """
+    index = edge_index[1].unsqueeze(1).expand_as(e)  # (E, H): each edge's target, for every head
+    return e.new_zeros(num_nodes, e.shape[1]).scatter_reduce(
+        0, index, e, reduce="amax", include_self=False)  # (N, H)
+
+
 def neighbourhood_softmax(e: Tensor, edge_index: Tensor, num_nodes: int) -> Tensor:
     """``alpha`` (E, H): softmax of ``e`` over the incoming edges of each target, per head.
 
-    Each target's own maximum is subtracted before ``exp`` (softmax does not change under a
-    shift), so every neighbourhood's largest term is ``exp(0) = 1`` and no neighbourhood
-    underflows, however far its scores lie from the others'. One global maximum would starve a
-    neighbourhood far below it (the original PyTorch GAT project's bug). Entries of ``-inf``
-    get weight 0, as long as their target has a finite score.
+    Each target's own maximum (:func:`neighbourhood_max`) is subtracted before ``exp`` (softmax
+    does not change under a shift), so every neighbourhood's largest term is ``exp(0) = 1`` and
+    no neighbourhood underflows, however far its scores lie from the others'. One global maximum
+    would starve a neighbourhood far below it (the original PyTorch GAT project's bug). Entries
+    of ``-inf`` get weight 0, as long as their target has a finite score.
     """
     target = edge_index[1]  # (E,)
     # Detached: the result does not depend on the shift, so no gradient needs to flow through it.
-    target_max = e.new_full((num_nodes, e.shape[1]), float("-inf")).scatter_reduce(
-        0, target.unsqueeze(1).expand_as(e), e.detach(), reduce="amax")  # (N, H)
+    target_max = neighbourhood_max(e.detach(), edge_index, num_nodes)  # (N, H)
     p = (e - target_max.index_select(0, target)).exp()  # (E, H), each in [0, 1]
     target_sum = e.new_zeros(num_nodes, e.shape[1]).index_add(0, target, p)  # (N, H), >= 1 where used
     return p / target_sum.index_select(0, target)  # (E, H)

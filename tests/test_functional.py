@@ -180,3 +180,40 @@ def test_masked_attention_drops_before_aggregating_and_returns_alpha_undropped()
     zeroed, _ = functional.masked_attention(x, weight, a_src, a_dst, mask, drop_values=torch.zeros_like)
     torch.testing.assert_close(halved, out / 2)
     assert torch.equal(alpha_halved, alpha) and not zeroed.any()
+
+
+def loop_max(e, edge_index, num_nodes):
+    """Each target's largest incoming score, one target at a time; 0 for a node without incoming edges."""
+    top = torch.zeros(num_nodes, e.shape[1], dtype=e.dtype)
+    for i in range(num_nodes):
+        incoming = edge_index[1] == i
+        if incoming.any():
+            top[i] = e[incoming].amax(dim=0)
+    return top
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_neighbourhood_max_equals_a_loop_over_targets(seed, dtype):
+    edge_index = random_graph(12, 10, seed, self_loops=False)  # (2, 10): some nodes receive nothing
+    assert (torch.bincount(edge_index[1], minlength=12) == 0).any()
+    e = 100 * torch.randn(edge_index.shape[1], 3, generator=torch.Generator().manual_seed(seed)).to(dtype)
+    given = (e.clone(), edge_index.clone())
+    top = functional.neighbourhood_max(e, edge_index, 12)
+    assert top.shape == (12, 3) and top.dtype == dtype
+    assert torch.equal(top, loop_max(e, edge_index, 12))
+    assert torch.equal(e, given[0]) and torch.equal(edge_index, given[1])
+
+
+def test_neighbourhood_max_keeps_negative_maxima_and_gives_a_node_without_incoming_edges_0():
+    edge_index = torch.tensor([[0, 1, 2, 0, 1], [1, 1, 0, 0, 1]])  # node 2 receives nothing
+    e = torch.tensor([[-300.0, 2.0], [-301.0, 5.0], [-math.inf, 1.0], [7.0, -math.inf], [-302.0, 3.0]])  # (E, H)
+    top = functional.neighbourhood_max(e, edge_index, 3)
+    assert top.tolist() == [[7.0, 1.0], [-300.0, 5.0], [0.0, 0.0]]
+
+
+def test_neighbourhood_max_passes_the_gradient_to_the_edge_holding_each_maximum():
+    edge_index = torch.tensor([[0, 1, 2, 2], [2, 2, 2, 0]])
+    e = torch.tensor([[1.0], [4.0], [2.0], [-1.0]], requires_grad=True)  # (E, H=1)
+    functional.neighbourhood_max(e, edge_index, 3).sum().backward()
+    assert e.grad.squeeze(1).tolist() == [0.0, 1.0, 0.0, 1.0]

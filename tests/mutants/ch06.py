@@ -1,4 +1,4 @@
-"""Mutation suites for chapter 06, the edge list: 6.1 edge scores, 6.2 neighbourhood softmax, 6.3 the layer.
+"""Mutation suites for chapter 06, the edge list: 6.1 edge scores, 6.2 neighbourhood max, 6.3 the layer.
 
 Each family is a kind of slip a learner who gets the exercise almost right could make; the loops
 generate its members. Every mutant runs on every case of its check (a crash would not be a
@@ -10,6 +10,9 @@ changed, and the alternatives are correct layers laid out otherwise (a parameter
 """
 
 from __future__ import annotations
+
+import math
+import warnings
 
 import numpy as np
 import torch
@@ -180,260 +183,280 @@ def numpy_then_back(s_src, s_dst, edge_index):
     return torch.from_numpy(np.where(x > 0, x, np.float32(0.2) * x))
 
 
-# --- 6.2 the neighbourhood softmax ------------------------------------------------------------------
+# --- 6.2 the maximum of each neighbourhood ---------------------------------------------------------
 
-def _per_target(values, edge_index, num_nodes, reduce):
-    """(N, H) reduction of ``values`` (E, H) over each target's incoming edges."""
-    index = edge_index[1].unsqueeze(1).expand_as(values)
-    return values.new_zeros(num_nodes, values.shape[1]).scatter_reduce(0, index, values, reduce=reduce,
-                                                                       include_self=False)
-
-
-def _normalised(p, edge_index, num_nodes):
-    target = edge_index[1]
-    sums = p.new_zeros(num_nodes, p.shape[1]).index_add_(0, target, p)
-    return p / sums.index_select(0, target)
+def _per_node(scores, node, num_nodes, reduce="amax", include_self=False):
+    """(N, H): ``reduce`` of ``scores`` (E, H) over the edges whose ``node`` (E,) is each node, from zeros."""
+    index = node.unsqueeze(1).expand_as(scores)  # (E, H)
+    return scores.new_zeros(num_nodes, scores.shape[1]).scatter_reduce(0, index, scores, reduce=reduce,
+                                                                       include_self=include_self)
 
 
-def _shifted_by(shift):
-    """The softmax with ``shift(scores, edge_index, num_nodes)`` (E, H) subtracted before exp."""
+def _reference_max(scores, edge_index, num_nodes):
+    from gatkit.functional import neighbourhood_max
+    return neighbourhood_max(scores, edge_index, num_nodes)
+
+
+def _started_from(value: float, include_self: bool):
+    """The max per target from a table filled with ``value`` (what a node without incoming edges keeps)."""
     def wrong(scores, edge_index, num_nodes):
-        return _normalised((scores - shift(scores, edge_index, num_nodes)).exp(), edge_index, num_nodes)
+        index = edge_index[1].unsqueeze(1).expand_as(scores)  # (E, H)
+        start = torch.full((num_nodes, scores.shape[1]), value, dtype=scores.dtype)  # (N, H)
+        return start.scatter_reduce(0, index, scores, reduce="amax", include_self=include_self)
     return wrong
 
 
-_SHIFTS = {
-    "one_global_max": lambda s, ei, n: s.max(),
-    "one_global_max_per_head": lambda s, ei, n: s.max(dim=0).values,
-    "one_global_mean": lambda s, ei, n: s.mean(),
-    "no_shift": lambda s, ei, n: torch.zeros_like(s),
-    "per_target_mean": lambda s, ei, n: _per_target(s, ei, n, "mean")[ei[1]],
-    "per_target_min": lambda s, ei, n: _per_target(s, ei, n, "amin")[ei[1]],
-    "per_target_max_clamped_at_0": lambda s, ei, n: _per_target(s, ei, n, "amax").clamp(min=0)[ei[1]],
-    "per_target_max_capped_at_0": lambda s, ei, n: _per_target(s, ei, n, "amax").clamp(max=0)[ei[1]],
-    "max_over_the_targets_outgoing_edges": lambda s, ei, n: _per_target(s, ei.flip(0), n, "amax")[ei[1]],
-    "max_of_the_sources_neighbourhood": lambda s, ei, n: _per_target(s, ei, n, "amax")[ei[0]],
-    "per_target_max_over_all_heads": lambda s, ei, n: _per_target(s, ei, n, "amax").amax(1, keepdim=True)[ei[1]],
-    "per_target_max_of_head_0_only": lambda s, ei, n: _per_target(s, ei, n, "amax")[:, :1][ei[1]],
-    "any_one_score_of_the_target": lambda s, ei, n: s.new_zeros(n, s.shape[1]).scatter(
-        0, ei[1].unsqueeze(1).expand_as(s), s)[ei[1]],
-    "per_target_max_plus_100": lambda s, ei, n: _per_target(s, ei, n, "amax")[ei[1]] + 100.0,
-}
-for _name, _shift in _SHIFTS.items():
-    add_mutant("6.2", "shift", _name, _shifted_by(_shift))
-
-_SHIFTED_GLOBAL = _shifted_by(_SHIFTS["one_global_max"])
+# global: the original PyTorch GAT project's one max over all edges, and its relatives
+@mutant("6.2", "global")
+def one_global_max(scores, edge_index, num_nodes):
+    return scores.max().expand(num_nodes, scores.shape[1]).clone()
 
 
-@mutant("6.2", "shift")
-def one_global_max_plus_epsilon(scores, edge_index, num_nodes):
-    target = edge_index[1]
-    p = (scores - scores.max()).exp()
-    sums = scores.new_zeros(num_nodes, scores.shape[1]).index_add_(0, target, p)
-    return p / (sums.index_select(0, target) + 1e-16)
+@mutant("6.2", "global")
+def one_max_per_head_over_all_edges(scores, edge_index, num_nodes):
+    return scores.amax(dim=0, keepdim=True).repeat(num_nodes, 1)
 
 
-@mutant("6.2", "shift")
-def one_global_max_nan_replaced_by_zero(scores, edge_index, num_nodes):
-    return torch.nan_to_num(_SHIFTED_GLOBAL(scores, edge_index, num_nodes), nan=0.0)
+@mutant("6.2", "global")
+def global_max_only_where_an_edge_arrives(scores, edge_index, num_nodes):
+    arrives = torch.bincount(edge_index[1], minlength=num_nodes) > 0  # (N,)
+    return torch.where(arrives.unsqueeze(1), scores.max(), 0.0).expand(-1, scores.shape[1]).clone()
 
 
-@mutant("6.2", "shift")
-def one_global_max_sums_clamped(scores, edge_index, num_nodes):
-    target = edge_index[1]
-    p = (scores - scores.max()).exp()
-    sums = scores.new_zeros(num_nodes, scores.shape[1]).index_add_(0, target, p)
-    return p / sums.index_select(0, target).clamp(min=torch.finfo(scores.dtype).tiny)
+# the start value: include_self, and what a node without incoming edges gets
+add_mutant("6.2", "start value", "zeros_take_part_in_the_max", _started_from(0.0, include_self=True))
+add_mutant("6.2", "start value", "minus_inf_for_nodes_without_incoming_edges", _started_from(-math.inf, True))
+add_mutant("6.2", "start value", "minus_inf_kept_with_include_self_false", _started_from(-math.inf, False))
+add_mutant("6.2", "start value", "nan_for_nodes_without_incoming_edges", _started_from(math.nan, False))
+add_mutant("6.2", "start value", "minus_1e9_for_nodes_without_incoming_edges", _started_from(-1e9, True))
 
 
-@mutant("6.2", "shift")
-def scores_clamped_instead_of_shifted(scores, edge_index, num_nodes):
-    return _normalised(scores.clamp(-80.0, 80.0).exp(), edge_index, num_nodes)
+@mutant("6.2", "start value")
+def started_from_the_smallest_score(scores, edge_index, num_nodes):
+    return _started_from(scores.min().item(), include_self=True)(scores, edge_index, num_nodes)
 
 
-@mutant("6.2", "shift")
-def global_max_in_float64(scores, edge_index, num_nodes):
-    return _SHIFTED_GLOBAL(scores.double(), edge_index, num_nodes).float()
+@mutant("6.2", "start value")
+def segment_reduce_leaves_minus_inf(scores, edge_index, num_nodes):
+    order = edge_index[1].argsort(stable=True)
+    counts = torch.bincount(edge_index[1], minlength=num_nodes)
+    return torch.segment_reduce(scores[order], "max", lengths=counts, axis=0)  # empty segments: -inf
 
 
-_NORMALISERS = {  # what p = exp(e - max) is divided by
-    "sum_per_source": lambda p, ei, n: p.new_zeros(n, p.shape[1]).index_add_(0, ei[0], p)[ei[0]],
-    "sum_per_source_gathered_at_target": lambda p, ei, n: p.new_zeros(n, p.shape[1]).index_add_(0, ei[0], p)[ei[1]],
-    "sum_over_all_edges": lambda p, ei, n: p.sum(dim=0),
-    "in_degree": lambda p, ei, n: torch.bincount(ei[1], minlength=n).to(p.dtype).unsqueeze(1)[ei[1]],
-    "sum_plus_one": lambda p, ei, n: p.new_zeros(n, p.shape[1]).index_add_(0, ei[1], p)[ei[1]] + 1,
-    "nothing": lambda p, ei, n: torch.ones_like(p),
-    "sum_over_all_heads": lambda p, ei, n: (
-        p.new_zeros(n, p.shape[1]).index_add_(0, ei[1], p).sum(1, keepdim=True)[ei[1]]),
-    "max_per_target": lambda p, ei, n: _per_target(p, ei, n, "amax")[ei[1]],
-}
-for _name, _normaliser in _NORMALISERS.items():
-    add_mutant("6.2", "normalisation", f"divided_by_{_name}",
-              (lambda norm: lambda scores, edge_index, num_nodes: (
-                  lambda p: p / norm(p, edge_index, num_nodes))(
-                  (scores - _per_target(scores, edge_index, num_nodes, "amax")[edge_index[1]]).exp()))(_normaliser))
+@mutant("6.2", "start value")
+def max_clamped_at_0(scores, edge_index, num_nodes):
+    return _per_node(scores, edge_index[1], num_nodes).clamp(min=0)  # the max "at least 0"
 
 
-@mutant("6.2", "normalisation")
-def log_softmax_returned(scores, edge_index, num_nodes):
-    from gatkit.functional import neighbourhood_softmax
-    return neighbourhood_softmax(scores, edge_index, num_nodes).log()
+# direction: grouped by the wrong end of the edges
+@mutant("6.2", "direction")
+def max_over_the_outgoing_edges(scores, edge_index, num_nodes):
+    return _per_node(scores, edge_index[0], num_nodes)
 
 
-@mutant("6.2", "normalisation")
-def softmax_of_the_softmax(scores, edge_index, num_nodes):
-    from gatkit.functional import neighbourhood_softmax
-    once = neighbourhood_softmax(scores, edge_index, num_nodes)
-    return neighbourhood_softmax(once, edge_index, num_nodes)
+@mutant("6.2", "direction")
+def max_over_the_edges_at_either_end(scores, edge_index, num_nodes):
+    both = torch.cat([edge_index[0], edge_index[1]])  # (2E,): as if the graph were undirected
+    return _per_node(torch.cat([scores, scores]), both, num_nodes)
 
 
-@mutant("6.2", "axis")
-def softmax_over_all_edges(scores, edge_index, num_nodes):
-    return F.softmax(scores, dim=0)
+@mutant("6.2", "off by one")
+def targets_taken_as_one_based(scores, edge_index, num_nodes):
+    return _per_node(scores, (edge_index[1] - 1) % num_nodes, num_nodes)
 
 
-@mutant("6.2", "axis")
-def softmax_over_the_heads(scores, edge_index, num_nodes):
-    return F.softmax(scores, dim=1)
+# heads: one max per node instead of one per head, or only some heads
+@mutant("6.2", "heads")
+def max_over_the_heads_too(scores, edge_index, num_nodes):
+    return _per_node(scores, edge_index[1], num_nodes).amax(dim=1, keepdim=True).expand(-1, scores.shape[1]).clone()
 
 
-@mutant("6.2", "axis")
-def grouped_by_source(scores, edge_index, num_nodes):
-    from gatkit.functional import neighbourhood_softmax
-    return neighbourhood_softmax(scores, edge_index.flip(0), num_nodes)
+@mutant("6.2", "heads")
+def index_not_expanded_so_only_head_0(scores, edge_index, num_nodes):
+    index = edge_index[1].unsqueeze(1)  # (E, 1)
+    return scores.new_zeros(num_nodes, scores.shape[1]).scatter_reduce(0, index, scores, "amax", include_self=False)
 
 
-@mutant("6.2", "self-loops")
-def self_loops_left_out_of_the_sums(scores, edge_index, num_nodes):
-    target, loops = edge_index[1], edge_index[0] == edge_index[1]
-    p = (scores - _per_target(scores, edge_index, num_nodes, "amax")[target]).exp()
-    sums = scores.new_zeros(num_nodes, scores.shape[1]).index_add_(0, target[~loops], p[~loops])
-    return p / sums[target].clamp(min=torch.finfo(scores.dtype).tiny)
+@mutant("6.2", "heads")
+def head_0s_max_for_every_head(scores, edge_index, num_nodes):
+    return _per_node(scores, edge_index[1], num_nodes)[:, :1].repeat(1, scores.shape[1])
 
 
-@mutant("6.2", "self-loops")
-def self_loops_counted_twice_in_the_sums(scores, edge_index, num_nodes):
-    target, loops = edge_index[1], edge_index[0] == edge_index[1]
-    p = (scores - _per_target(scores, edge_index, num_nodes, "amax")[target]).exp()
-    sums = scores.new_zeros(num_nodes, scores.shape[1]).index_add_(0, target, p).index_add_(0, target[loops], p[loops])
-    return p / sums[target]
+# reduction: another statistic than the max
+def _reduced_by(reduce: str):
+    def wrong(scores, edge_index, num_nodes):
+        return _per_node(scores, edge_index[1], num_nodes, reduce)
+    return wrong
 
 
-@mutant("6.2", "self-loops")
-def self_loops_given_weight_1(scores, edge_index, num_nodes):
-    from gatkit.functional import neighbourhood_softmax
-    loops = (edge_index[0] == edge_index[1]).unsqueeze(1)
-    return neighbourhood_softmax(scores, edge_index, num_nodes).masked_fill(loops, 1.0)
+for _reduce in ("amin", "mean", "sum", "prod"):
+    add_mutant("6.2", "reduction", f"per_target_{_reduce}", _reduced_by(_reduce))
 
 
-def _segments_assuming_sorted(scores, edge_index, num_nodes):
-    """Softmax over consecutive blocks whose sizes are the in-degrees: right only if edges are sorted by target."""
-    counts = torch.bincount(edge_index[1], minlength=num_nodes).tolist()
-    return torch.cat([F.softmax(block, dim=0) for block in torch.split(scores, counts)])
+@mutant("6.2", "reduction")
+def any_one_score_of_the_target(scores, edge_index, num_nodes):
+    index = edge_index[1].unsqueeze(1).expand_as(scores)
+    return scores.new_zeros(num_nodes, scores.shape[1]).scatter(0, index, scores)  # plain scatter: one write wins
 
 
+@mutant("6.2", "reduction")
+def max_of_the_absolute_values(scores, edge_index, num_nodes):
+    return _per_node(scores.abs(), edge_index[1], num_nodes)
+
+
+# shape: not the (N, H) table
+@mutant("6.2", "shape")
+def gathered_back_to_the_edges(scores, edge_index, num_nodes):
+    return _reference_max(scores, edge_index, num_nodes).index_select(0, edge_index[1])  # (E, H)
+
+
+@mutant("6.2", "shape")
+def transposed(scores, edge_index, num_nodes):
+    return _reference_max(scores, edge_index, num_nodes).T.contiguous()  # (H, N)
+
+
+@mutant("6.2", "shape")
+def values_and_the_edges_holding_them(scores, edge_index, num_nodes):
+    top = _reference_max(scores, edge_index, num_nodes)  # (N, H)
+    holds = scores == top[edge_index[1]]  # (E, H): as torch.max(dim=...) returns (values, indices)
+    return top, holds.nonzero()
+
+
+@mutant("6.2", "shape")
+def one_max_per_node_over_all_heads(scores, edge_index, num_nodes):
+    return _reference_max(scores, edge_index, num_nodes).amax(dim=1)  # (N,)
+
+
+# sorted order: columns assumed grouped by target
 @mutant("6.2", "sorted order")
 def blocks_of_in_degree_size(scores, edge_index, num_nodes):
-    return _segments_assuming_sorted(scores, edge_index, num_nodes)
+    counts = torch.bincount(edge_index[1], minlength=num_nodes).tolist()
+    zeros = scores.new_zeros(scores.shape[1])
+    return torch.stack([block.amax(dim=0) if len(block) else zeros for block in torch.split(scores, counts)])
 
 
 @mutant("6.2", "sorted order")
 def runs_of_unique_consecutive(scores, edge_index, num_nodes):
-    _, counts = torch.unique_consecutive(edge_index[1], return_counts=True)
-    return torch.cat([F.softmax(block, dim=0) for block in torch.split(scores, counts.tolist())])
+    nodes, counts = torch.unique_consecutive(edge_index[1], return_counts=True)
+    top = scores.new_zeros(num_nodes, scores.shape[1])
+    for node, block in zip(nodes.tolist(), torch.split(scores, counts.tolist())):
+        top[node] = block.amax(dim=0)  # a later run of the same node overwrites an earlier one
+    return top
+
+
+@mutant("6.2", "sorted order")
+def targets_sorted_but_not_the_scores(scores, edge_index, num_nodes):
+    counts = torch.bincount(edge_index[1], minlength=num_nodes)
+    top = torch.segment_reduce(scores, "max", lengths=counts, axis=0)  # scores still in column order
+    return torch.where(counts.unsqueeze(1) > 0, top, 0.0)
 
 
 @mutant("6.2", "sorted order")
 def segments_from_searchsorted(scores, edge_index, num_nodes):
-    target = edge_index[1]
-    starts = torch.searchsorted(target, torch.arange(num_nodes))  # meaningless unless target is sorted
-    ends = torch.searchsorted(target, torch.arange(num_nodes), right=True)
-    out = torch.zeros_like(scores)
-    for start, end in zip(starts.tolist(), ends.tolist()):
+    nodes = torch.arange(num_nodes)
+    starts = torch.searchsorted(edge_index[1], nodes)  # meaningless unless the targets are sorted
+    ends = torch.searchsorted(edge_index[1], nodes, right=True)
+    top = scores.new_zeros(num_nodes, scores.shape[1])
+    for node, (start, end) in enumerate(zip(starts.tolist(), ends.tolist())):
         if end > start:
-            out[start:end] = F.softmax(scores[start:end], dim=0)
-    return out
+            top[node] = scores[start:end].amax(dim=0)
+    return top
 
 
-@mutant("6.2", "sorted order")
-def sorted_and_not_put_back(scores, edge_index, num_nodes):
-    order = edge_index[1].argsort(stable=True)
-    return _segments_assuming_sorted(scores[order], edge_index[:, order], num_nodes)
-
-
-@mutant("6.2", "sorted order")
-def put_back_with_the_order_instead_of_its_inverse(scores, edge_index, num_nodes):
-    order = edge_index[1].argsort(stable=True)
-    return _segments_assuming_sorted(scores[order], edge_index[:, order], num_nodes)[order]
+# in place: right values, but the caller's tensors changed
+@mutant("6.2", "in place")
+def shifted_in_place_so_that_zeros_can_take_part(scores, edge_index, num_nodes):
+    low = scores.min()
+    scores -= low  # every score >= 0 now, so the zeros may join the max, but the caller's scores changed
+    arrives = torch.bincount(edge_index[1], minlength=num_nodes).unsqueeze(1) > 0  # (N, 1)
+    return torch.where(arrives, _per_node(scores, edge_index[1], num_nodes, include_self=True) + low, 0.0)
 
 
 @mutant("6.2", "in place")
-def max_subtracted_in_place(scores, edge_index, num_nodes):
-    scores -= _per_target(scores, edge_index, num_nodes, "amax")[edge_index[1]]
-    return _normalised(scores.exp(), edge_index, num_nodes)
+def columns_sorted_in_place(scores, edge_index, num_nodes):
+    order = edge_index[1].argsort(stable=True)
+    edge_index.copy_(edge_index[:, order])
+    scores.copy_(scores[order])
+    return _per_node(scores, edge_index[1], num_nodes)
 
 
-@mutant("6.2", "in place")
-def exp_in_place(scores, edge_index, num_nodes):
-    p = scores.sub_(_per_target(scores, edge_index, num_nodes, "amax")[edge_index[1]]).exp_()
-    return _normalised(p.clone(), edge_index, num_nodes)
+# dtype
+@mutant("6.2", "dtype")
+def loop_into_float32_zeros(scores, edge_index, num_nodes):
+    top = torch.zeros(num_nodes, scores.shape[1])  # float32, whatever the scores' dtype
+    for node in edge_index[1].unique().tolist():
+        top[node] = scores[edge_index[1] == node].amax(dim=0)
+    return top
 
 
 @mutant("6.2", "dtype")
-def softmax_in_half_precision(scores, edge_index, num_nodes):
-    from gatkit.functional import neighbourhood_softmax
-    return neighbourhood_softmax(scores.half(), edge_index, num_nodes).float()
+def max_in_half_precision(scores, edge_index, num_nodes):
+    return _per_node(scores.half(), edge_index[1], num_nodes).to(scores.dtype)
 
 
 @mutant("6.2", "dtype")
-def softmax_in_bfloat16(scores, edge_index, num_nodes):
-    from gatkit.functional import neighbourhood_softmax
-    return neighbourhood_softmax(scores.bfloat16(), edge_index, num_nodes).float()
+def max_in_bfloat16(scores, edge_index, num_nodes):
+    return _per_node(scores.bfloat16(), edge_index[1], num_nodes).to(scores.dtype)
 
+
+# --- 6.2 correct answers written another way
 
 @alternative("6.2")
 def python_loop_over_targets(scores, edge_index, num_nodes):
-    out = torch.empty_like(scores)
+    # correct, if slow: one amax per node
+    top = scores.new_zeros(num_nodes, scores.shape[1])
     for node in range(num_nodes):
         into = edge_index[1] == node
         if into.any():
-            out[into] = F.softmax(scores[into], dim=0)
-    return out
+            top[node] = scores[into].amax(dim=0)
+    return top
 
 
 @alternative("6.2")
-def sorted_segments_put_back(scores, edge_index, num_nodes):
-    order = edge_index[1].argsort(stable=True)
-    alpha_sorted = _segments_assuming_sorted(scores[order], edge_index[:, order], num_nodes)
-    return torch.empty_like(alpha_sorted).index_copy_(0, order, alpha_sorted)
+def scatter_reduce_from_minus_inf_then_zeros_where_nothing_arrives(scores, edge_index, num_nodes):
+    index = edge_index[1].unsqueeze(1).expand_as(scores)  # (E, H)
+    top = torch.full((num_nodes, scores.shape[1]), -math.inf, dtype=scores.dtype)  # (N, H)
+    top = top.scatter_reduce(0, index, scores, "amax")
+    arrives = torch.bincount(edge_index[1], minlength=num_nodes) > 0
+    return torch.where(arrives.unsqueeze(1), top, 0.0)
 
 
 @alternative("6.2")
-def torch_sparse_softmax(scores, edge_index, num_nodes):
-    # rows = targets, columns = sources, one dense dimension for the heads; softmax along the sources
-    matrix = torch.sparse_coo_tensor(edge_index.flip(0), scores, (num_nodes, num_nodes, scores.shape[1]),
-                                     check_invariants=True)
-    values = torch.sparse.softmax(matrix, dim=1).coalesce()  # coalesced: columns sorted by (target, source)
-    key = edge_index[1] * num_nodes + edge_index[0]
-    position = torch.searchsorted(values.indices()[0] * num_nodes + values.indices()[1], key)
-    return values.values()[position]
+def index_reduce(scores, edge_index, num_nodes):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "index_reduce() is in beta"
+        return scores.new_zeros(num_nodes, scores.shape[1]).index_reduce_(0, edge_index[1], scores, "amax",
+                                                                          include_self=False)
 
 
 @alternative("6.2")
-def in_float64_with_scatter_amax(scores, edge_index, num_nodes):
-    s = scores.double()
-    index = edge_index[1].unsqueeze(1).expand_as(s)
-    top = torch.full((num_nodes, s.shape[1]), -torch.inf, dtype=s.dtype).scatter_reduce(0, index, s, "amax")
-    p = (s - top.gather(0, index)).exp()
-    sums = torch.zeros(num_nodes, s.shape[1], dtype=s.dtype).scatter_add(0, index, p)
-    return (p / sums.gather(0, index)).float()
+def sorted_segment_reduce(scores, edge_index, num_nodes):
+    order = edge_index[1].argsort(stable=True)  # group the edges by target
+    counts = torch.bincount(edge_index[1], minlength=num_nodes)  # (N,): segment lengths, in node order
+    top = torch.segment_reduce(scores[order], "max", lengths=counts, axis=0)  # (N, H), -inf for empty segments
+    return torch.where(counts.unsqueeze(1) > 0, top, 0.0)
 
 
 @alternative("6.2")
-def shift_3_below_each_targets_max(scores, edge_index, num_nodes):
-    # any shift within a few units below the target's max is exact in float32 too
-    top = _per_target(scores, edge_index, num_nodes, "amax")[edge_index[1]] - 3.0
-    return _normalised((scores - top).exp(), edge_index, num_nodes)
+def sorted_by_target_then_score_last_of_each_run_put_back(scores, edge_index, num_nodes):
+    num_edges, heads = scores.shape
+    rank = scores.argsort(dim=0).argsort(dim=0)  # (E, H): each score's rank within its head
+    order = (edge_index[1].unsqueeze(1) * num_edges + rank).argsort(dim=0)  # (E, H): by target, then score
+    target = edge_index[1][order]  # (E, H)
+    last = torch.ones_like(target, dtype=torch.bool)
+    last[:-1] = target[1:] != target[:-1]  # (E, H): the last, largest, edge of each target's run
+    head = torch.arange(heads).expand_as(target)
+    top = scores.new_zeros(num_nodes, heads)
+    top[target[last], head[last]] = scores.gather(0, order)[last]
+    return top
+
+
+@alternative("6.2")
+def flat_scatter_over_node_and_head(scores, edge_index, num_nodes):
+    heads = scores.shape[1]
+    flat = (edge_index[1].unsqueeze(1) * heads + torch.arange(heads)).flatten()  # (E*H,): row-major (i, h)
+    return scores.new_zeros(num_nodes * heads).scatter_reduce(0, flat, scores.flatten(), "amax",
+                                                              include_self=False).view(num_nodes, heads)
 
 
 # --- 6.3 the layer as an nn.Module -------------------------------------------------------------------

@@ -1,14 +1,17 @@
 """Checks for chapter 06, Implementation 3: edge list.
 
 The references are the library's :func:`gatkit.functional.edge_scores` (6.1) and
-:func:`~gatkit.functional.neighbourhood_softmax` (6.2), the functions implementation 3 is built
-from, and that implementation itself, :class:`gatkit.layers.GATLayerEdge` (6.3, the layer as an
+:func:`~gatkit.functional.neighbourhood_max` (6.2, the first step of the stable
+:func:`~gatkit.functional.neighbourhood_softmax`), the functions implementation 3 is built from,
+and that implementation itself, :class:`gatkit.layers.GATLayerEdge` (6.3, the layer as an
 ``nn.Module``).
 
 The random graphs are directed with shuffled columns, so answers that swap source and target or
-assume edges sorted by target fail. The softmax sees neighbourhoods far apart from each other and
-neighbourhoods whose scores spread widely inside: only a shift by each target's own maximum (or
-something within a few units of it) keeps exp finite and nonzero in float32.
+assume edges sorted by target fail. The maximum (6.2) sees :func:`~course.checks.cases.spread_scores`:
+neighbourhoods around +120, around -120 (all negative, so the zeros a scatter starts from must stay
+out of the max) and spread +-100 inside, the signs flipped from head to head, so one global max,
+a max over the heads, a min or a mean all differ; nodes that receive no edge (they get 0); and
+float64 scores (the result keeps their dtype).
 
 The layer (6.3) is a class, so its check drives it (``Check.run``, :func:`run_layer`): it builds
 the learner's layer under a fixed seed, finds W, a_src, a_dst and the bias among its parameters
@@ -28,19 +31,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from course.checks.cases import (TOY_DIRECTED, TOY_DIRECTED_LOOPED, directed_graph, load_cora, random_graph,
-                                 seeded_generator)
+                                 seeded_generator, spread_scores)
 from course.checks.core import Case, Check, register
 from course.checks.modules import DropoutCall, GATParameterMap, recorded_dropout
-from gatkit.functional import aggregate, combine_heads, edge_scores, neighbourhood_softmax, node_scores
+from gatkit.functional import (aggregate, combine_heads, edge_scores, neighbourhood_max, neighbourhood_softmax,
+                               node_scores)
 from gatkit.layers import GATLayerEdge
-
-# Five neighbourhoods whose head-0 scores sit far apart (targets 0..4, sources listed per target):
-# around +100 (exp overflows without a shift), +50, -70 (starves under a global max, but survives
-# a max clamped at 0), -200 (starves under any shift but its own max) and a moderate one.
-# Head 1 holds moderate scores, so a softmax over the heads axis shows up too.
-FAR_APART_SOURCES = {0: [0, 1, 2], 1: [1, 3], 2: [2, 0, 4], 3: [3, 4], 4: [4, 1]}
-FAR_APART_HEAD0 = {0: [100.0, 99.0, 97.0], 1: [50.0, 48.5], 2: [-70.0, -71.0, -73.0],
-                   3: [-200.0, -201.5], 4: [0.5, -1.0]}
 
 
 # --- cases --------------------------------------------------------------------------------
@@ -61,52 +57,20 @@ def _score_cases() -> list[Case]:
                  _score_inputs(cora.edge_index_with_self_loops, cora.num_nodes, 8, seed=13))]
 
 
-def far_apart_case() -> tuple[torch.Tensor, torch.Tensor, int]:
-    """Scores (E, 2), edge_index (2, E) and N for five neighbourhoods whose scores sit far apart."""
-    columns, head0 = [], []
-    for target, sources in FAR_APART_SOURCES.items():
-        columns += [(source, target) for source in sources]
-        head0 += FAR_APART_HEAD0[target]
-    edge_index = torch.tensor(columns).T  # (2, E)
-    head1 = torch.linspace(-1.5, 2.0, len(head0))  # (E,) moderate
-    return torch.stack([torch.tensor(head0), head1], dim=1), edge_index, len(FAR_APART_SOURCES)
-
-
-# Six neighbourhoods (targets 0..5) whose head-0 scores spread widely INSIDE each one: any shift
-# but the target's own max (or something within a few units of it) overflows or underflows. A
-# mean or min shift overflows exp in target 0 (spread 600, max 150 above the mean) and target 2
-# (spread 290); target 1 sits 1000 below everything (even a float64 global max underflows there);
-# target 5 has its self-loop only. Head 1 holds the negated scores, so the max of another head
-# (or over the heads) is wrong too. The columns come in a seeded random order.
-WIDE_SOURCES = {0: [0, 1, 2, 3], 1: [1, 4], 2: [2, 5, 0], 3: [3, 2], 4: [4, 0, 1], 5: [5]}
-WIDE_HEAD0 = {0: [300.0, 299.0, 298.5, -300.0], 1: [-1000.0, -1001.5], 2: [90.0, 89.5, -200.0],
-              3: [-420.0, -421.0], 4: [120.0, 119.0, 40.0], 5: [7.0]}
-
-
-def wide_case() -> tuple[torch.Tensor, torch.Tensor, int]:
-    """Scores (E, 2), edge_index (2, E) and N for six neighbourhoods whose scores spread widely, shuffled."""
-    columns, head0 = [], []
-    for target, sources in WIDE_SOURCES.items():
-        columns += [(source, target) for source in sources]
-        head0 += WIDE_HEAD0[target]
-    order = torch.randperm(len(columns), generator=seeded_generator(22))
-    scores = torch.tensor(head0)[order]  # (E,)
-    return torch.stack([scores, -scores], dim=1), torch.tensor(columns).T[:, order], len(WIDE_SOURCES)
-
-
-def _softmax_cases() -> list[Case]:
+def _max_cases() -> list[Case]:
     cora = load_cora()
-    toy = TOY_DIRECTED_LOOPED
     random_edges = random_graph(12, 35, seed=14)
-    return [Case("directed toy graph (4 nodes, H=2)",
-                 (torch.randn(toy.shape[1], 2, generator=seeded_generator(15)), toy, 4)),
-            Case("random directed graph (12 nodes, 35 edges, H=3)",
-                 (3 * torch.randn(random_edges.shape[1], 3, generator=seeded_generator(16)), random_edges, 12)),
-            Case("neighbourhoods whose scores sit far apart (+100, +50, -70, -200)", far_apart_case()),
-            Case("neighbourhoods whose scores spread widely inside (+300 .. -300 into one node, "
-                 "-1000 into another), columns shuffled", wide_case()),
+    sparse_edges, n_sparse = directed_graph(10, 16, seed=15, loops=(0, 3, 6), isolated=1)
+    return [Case("directed toy graph (4 nodes, node 3 receives nothing; H=2; scores around +120, -120 and "
+                 "+-100 per neighbourhood)", (spread_scores(TOY_DIRECTED, 4, 2, seed=16), TOY_DIRECTED, 4)),
+            Case("random directed graph (12 nodes, 35 edges and a self-loop each, columns shuffled; H=3; "
+                 "neighbourhoods around +120, -120 and +-100, the signs flipped in every other head)",
+                 (spread_scores(random_edges, 12, 3, seed=17), random_edges, 12)),
+            Case("random directed graph, scores in FLOAT64 (11 nodes, some of them receive nothing, "
+                 "columns shuffled; H=2)",
+                 (spread_scores(sparse_edges, n_sparse, 2, seed=18).double(), sparse_edges, n_sparse)),
             Case("Cora with self-loops (H=8)",
-                 (torch.randn(cora.edge_index_with_self_loops.shape[1], 8, generator=seeded_generator(17)),
+                 (spread_scores(cora.edge_index_with_self_loops, cora.num_nodes, 8, seed=19),
                   cora.edge_index_with_self_loops, cora.num_nodes))]
 
 
@@ -124,65 +88,67 @@ def _scores_default_slope(s_src, s_dst, edge_index):
     return F.leaky_relu(_scores_without_leaky_relu(s_src, s_dst, edge_index))  # slope 0.01
 
 
+def _per_node(scores, node, num_nodes, reduce, include_self=False):
+    """(N, H): ``reduce`` of ``scores`` (E, H) over the edges whose ``node`` (E,) is each node, from zeros."""
+    index = node.unsqueeze(1).expand_as(scores)  # (E, H)
+    return scores.new_zeros(num_nodes, scores.shape[1]).scatter_reduce(0, index, scores, reduce=reduce,
+                                                                       include_self=include_self)
+
+
 def _one_global_max(scores, edge_index, num_nodes):
-    target = edge_index[1]
-    exp = (scores - scores.max()).exp()
-    sums = scores.new_zeros(num_nodes, scores.shape[1]).index_add_(0, target, exp)
-    return exp / sums.index_select(0, target)
+    return scores.max().expand(num_nodes, scores.shape[1]).clone()  # the original project's shift
 
 
-def _one_global_max_plus_epsilon(scores, edge_index, num_nodes):
-    target = edge_index[1]
-    exp = (scores - scores.max()).exp()
-    sums = scores.new_zeros(num_nodes, scores.shape[1]).index_add_(0, target, exp)
-    return exp / (sums.index_select(0, target) + 1e-16)
+def _one_max_per_head(scores, edge_index, num_nodes):
+    return scores.amax(dim=0).expand(num_nodes, -1).clone()
 
 
-def _no_max_subtracted(scores, edge_index, num_nodes):
-    target = edge_index[1]
-    exp = scores.exp()
-    sums = scores.new_zeros(num_nodes, scores.shape[1]).index_add_(0, target, exp)
-    return exp / sums.index_select(0, target)
+def _zeros_take_part(scores, edge_index, num_nodes):
+    return _per_node(scores, edge_index[1], num_nodes, "amax", include_self=True)
 
 
-def _max_includes_zero(scores, edge_index, num_nodes):
-    target = edge_index[1]
-    index = target.unsqueeze(1).expand_as(scores)
-    top = scores.new_zeros(num_nodes, scores.shape[1]).scatter_reduce(0, index, scores, reduce="amax")
-    exp = (scores - top.index_select(0, target)).exp()
-    sums = scores.new_zeros(num_nodes, scores.shape[1]).index_add_(0, target, exp)
-    return exp / sums.index_select(0, target)
+def _minus_inf_without_incoming_edges(scores, edge_index, num_nodes):
+    index = edge_index[1].unsqueeze(1).expand_as(scores)  # (E, H)
+    start = torch.full((num_nodes, scores.shape[1]), -math.inf, dtype=scores.dtype)  # (N, H)
+    return start.scatter_reduce(0, index, scores, reduce="amax")
 
 
-def _softmax_over_all_edges(scores, edge_index, num_nodes):
-    return F.softmax(scores, dim=0)
+def _max_over_sources(scores, edge_index, num_nodes):
+    return _per_node(scores, edge_index[0], num_nodes, "amax")
 
 
-def _softmax_over_heads(scores, edge_index, num_nodes):
-    return F.softmax(scores, dim=1)
+def _max_over_heads(scores, edge_index, num_nodes):
+    return _per_node(scores, edge_index[1], num_nodes, "amax").amax(dim=1, keepdim=True).expand(-1, scores.shape[1])
 
 
-def _grouped_by_source(scores, edge_index, num_nodes):
-    return neighbourhood_softmax(scores, edge_index.flip(0), num_nodes)
+def _index_not_expanded(scores, edge_index, num_nodes):
+    index = edge_index[1].unsqueeze(1)  # (E, 1): scatter_reduce then fills column 0 only
+    return scores.new_zeros(num_nodes, scores.shape[1]).scatter_reduce(0, index, scores, "amax", include_self=False)
 
 
-def _shifted_per_target(scores, edge_index, num_nodes, reduce):
-    target = edge_index[1]
-    index = target.unsqueeze(1).expand_as(scores)
-    shift = scores.new_zeros(num_nodes, scores.shape[1]).scatter_reduce(0, index, scores, reduce=reduce,
-                                                                       include_self=False)
-    exp = (scores - shift.index_select(0, target)).exp()
-    sums = scores.new_zeros(num_nodes, scores.shape[1]).index_add_(0, target, exp)
-    return exp / sums.index_select(0, target)
+def _per_target_min(scores, edge_index, num_nodes):
+    return _per_node(scores, edge_index[1], num_nodes, "amin")
 
 
 def _per_target_mean(scores, edge_index, num_nodes):
-    return _shifted_per_target(scores, edge_index, num_nodes, "mean")
+    return _per_node(scores, edge_index[1], num_nodes, "mean")
+
+
+def _gathered_to_edges(scores, edge_index, num_nodes):
+    return neighbourhood_max(scores, edge_index, num_nodes).index_select(0, edge_index[1])  # (E, H)
 
 
 def _consecutive_blocks(scores, edge_index, num_nodes):
     counts = torch.bincount(edge_index[1], minlength=num_nodes).tolist()  # block sizes, if sorted by target
-    return torch.cat([F.softmax(block, dim=0) for block in torch.split(scores, counts)])
+    blocks = torch.split(scores, counts)
+    return torch.stack([block.amax(dim=0) if len(block) else scores.new_zeros(scores.shape[1]) for block in blocks])
+
+
+def _loop_into_float32_zeros(scores, edge_index, num_nodes):
+    top = torch.zeros(num_nodes, scores.shape[1])  # float32, whatever the scores' dtype
+    for node in edge_index[1].unique().tolist():
+        top[node] = scores[edge_index[1] == node].amax(dim=0)
+    return top
 
 
 register(Check(
@@ -204,37 +170,46 @@ register(Check(
 
 register(Check(
     id="6.2",
-    title="the neighbourhood softmax",
-    reference=neighbourhood_softmax,
-    cases=_softmax_cases,
-    hint="Group the edges by their TARGET edge_index[1]: per-target max with scatter_reduce(0, index, "
-         "scores, reduce='amax', include_self=False) (index = target expanded to (E, H)), subtract it "
-         "(gathered back with index_select), exp, sum per target with index_add_, divide.",
+    title="the maximum of each neighbourhood",
+    reference=neighbourhood_max,
+    cases=_max_cases,
+    hint="Group the edges by their TARGET edge_index[1]: with index = edge_index[1].unsqueeze(1).expand_as(scores) "
+         "(E, H), scores.new_zeros(num_nodes, H).scatter_reduce(0, index, scores, reduce='amax', "
+         "include_self=False) puts in row i the max over the edges into i, per head, and leaves 0 where "
+         "no edge arrives.",
     mistakes={
-        "You subtract ONE global max: a neighbourhood whose scores sit far below it (here -200 "
-        "against +100) underflows to exp(...) = 0, and 0 / 0 = nan. Subtract each target's own max "
-        "(scatter_reduce with reduce='amax').": _one_global_max,
-        "You subtract ONE global max and add an epsilon to the sums: a neighbourhood far below that "
-        "max underflows to 0 and its attention sums to 0 instead of 1. Subtract each target's own "
-        "max (scatter_reduce with reduce='amax'), and no epsilon is needed.": _one_global_max_plus_epsilon,
-        "No max is subtracted: exp(100) overflows to inf and exp(-200) underflows to 0, so large or "
-        "very negative neighbourhoods give nan. Subtract each target's max before exp.": _no_max_subtracted,
-        "Your per-target max also sees the zeros you started from: scatter_reduce includes the "
-        "destination's initial value unless include_self=False, so a neighbourhood whose scores are "
-        "all far below 0 (here -200) still underflows.": _max_includes_zero,
-        "That is one softmax over ALL edges: attention must be normalised over the incoming edges of "
-        "each target separately (sum per target with index_add_).": _softmax_over_all_edges,
-        "The softmax runs over the heads axis (dim=1): each head is normalised on its own, over the "
-        "incoming edges of each target.": _softmax_over_heads,
-        "You grouped the edges by their SOURCE (edge_index[0]): the softmax runs over the incoming "
-        "edges of each TARGET, edge_index[1]. Check on a directed graph.": _grouped_by_source,
-        "You subtract a per-target shift other than the max (the mean or the min?): any per-target "
-        "shift is exact on paper, but the largest term is then exp(max - shift), and here one "
-        "neighbourhood's scores spread from +300 to -300, so it overflows to inf (inf / inf = nan). "
-        "Subtract the target's MAX, so that the largest term is exp(0) = 1.": _per_target_mean,
-        "You normalised consecutive blocks of columns, as if the edges were sorted by target: the "
-        "columns of edge_index come in any order (here shuffled). Group them by their target with "
-        "scatter_reduce / index_add_ at edge_index[1], which works in any order.": _consecutive_blocks,
+        "You took ONE max over all edges, as the original PyTorch GAT project's softmax does: every "
+        "row is the same. Subtracted before exp, it makes a neighbourhood far below it (here around "
+        "-120 against +120) underflow to 0, so its attention sums to 0 (or is 0 / 0 = nan). Row i must "
+        "be the max over the edges INTO i only: scatter_reduce at edge_index[1].": _one_global_max,
+        "You took one max per head over ALL edges, so every node gets the same row: row i must be the "
+        "max over the edges INTO i only (scatter_reduce at edge_index[1]).": _one_max_per_head,
+        "Your maximum also sees the zeros you started from: scatter_reduce includes the destination's "
+        "initial values unless include_self=False, so a neighbourhood whose scores are all negative "
+        "(here around -120) gets the max 0, not its own.": _zeros_take_part,
+        "A node without incoming edges must get 0 (this course's and gatkit's convention), not -inf: "
+        "start from scores.new_zeros(...) and pass include_self=False, so the zeros stay out of every "
+        "max and remain only where no edge arrives. -inf turns into nan as soon as it meets a 0 "
+        "(-inf * 0) or itself (-inf - -inf).": _minus_inf_without_incoming_edges,
+        "You grouped the edges by their SOURCE (edge_index[0]): row i is the max over the edges INTO "
+        "i, whose targets are edge_index[1]. Only a directed graph shows the difference.": _max_over_sources,
+        "Your max also runs over the heads: every head of a node gets the same value. Each head has "
+        "its own scores and its own maximum; reduce over the edges only (dim 0).": _max_over_heads,
+        "Only the first head got its max, the other heads stayed 0: the index for scatter_reduce must "
+        "have the shape of scores, (E, H), edge_index[1].unsqueeze(1).expand_as(scores), or it fills "
+        "only the columns the index covers.": _index_not_expanded,
+        "That is the per-target MIN (reduce='amin'): the softmax subtracts the largest score, so that "
+        "its largest term is exp(0) = 1; use reduce='amax'.": _per_target_min,
+        "That is the per-target MEAN (reduce='mean'): shifting by the mean leaves exp(max - mean), which "
+        "overflows when a neighbourhood spreads widely (here +-100). Use reduce='amax'.": _per_target_mean,
+        "You returned one row per edge, (E, H): each neighbourhood's max gathered back to its edges. "
+        "Return the (N, H) table, one row per node; the softmax gathers it with index_select itself.":
+            _gathered_to_edges,
+        "You took the max of consecutive blocks of columns, as if the edges were sorted by target: the "
+        "columns of edge_index come in any order (here shuffled). scatter_reduce at edge_index[1] "
+        "works in any order.": _consecutive_blocks,
+        "Your result is float32 for float64 scores: build it with scores.new_zeros(num_nodes, H) (or "
+        "dtype=scores.dtype), so it keeps the dtype of the scores.": _loop_into_float32_zeros,
     },
 ))
 
@@ -330,13 +305,12 @@ def _reference_parts(x: torch.Tensor, edge_index: torch.Tensor, parameters: dict
     n = x.shape[0]
     z = (x @ parameters["linear.weight"].T).view(n, heads, -1)  # (N, H, F')
     e = edge_scores(node_scores(z, parameters["a_src"]), node_scores(z, parameters["a_dst"]), edge_index)  # (E, H)
-    target = edge_index[1].unsqueeze(1).expand_as(e)  # (E, H)
-    top = e.new_zeros(n, heads).scatter_reduce(0, target, e, reduce="amax", include_self=False)  # (N, H)
+    top = neighbourhood_max(e, edge_index, n)  # (N, H)
     alpha = neighbourhood_softmax(e, edge_index, n)  # (E, H)
     out = aggregate(alpha, z, edge_index)  # (N, H, F')
     return {"x": x, "z = x W (after the projection)": z, "the raw scores e (before the softmax)": e,
             "alpha after the softmax": alpha,
-            "exp(e - max) (before the softmax's division)": (e - top.gather(0, target)).exp(),
+            "exp(e - max) (before the softmax's division)": (e - top.index_select(0, edge_index[1])).exp(),
             "the messages alpha_ij z_j": alpha.unsqueeze(-1) * z.index_select(0, edge_index[0]),
             "the aggregated heads": out, "the layer's output": combine_heads(out, concat) + parameters["bias"]}
 
