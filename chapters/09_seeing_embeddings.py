@@ -29,9 +29,10 @@
 #   nearest other class.
 #
 # We look at the trained model's hidden layer and logits, then at an **untrained** GAT and the
-# raw features, and ask where the class structure in each comes from. The finished tools live in
-# `gatkit.embeddings` (`tsne`, `knn_agreement`, `knn_accuracy`, `silhouette`) and `gatkit.viz`
-# (`plot_embeddings`, `plot_embedding_panels`).
+# raw features, and ask where the class structure in each comes from. At the end a linear view,
+# **PCA** (exercise 9.3), shows what t-SNE gives up. The finished tools live in
+# `gatkit.embeddings` (`tsne`, `pca`, `knn_agreement`, `knn_accuracy`, `silhouette`) and
+# `gatkit.viz` (`plot_embeddings`, `plot_embedding_panels`).
 
 # %%
 import time
@@ -291,7 +292,7 @@ assert untrained_row["knn_accuracy"] < raw["knn_accuracy"]
 # - the perplexity sets the scale of what is kept: with a small one each point only keeps its
 #   closest few neighbours, and whole classes lose their shape;
 # - the result depends on the start: `gatkit.embeddings.tsne` starts from the data's PCA
-#   (`init="pca"`), which makes it deterministic and keeps the global layout more faithful;
+#   (`init="pca"`, section 9), which makes it deterministic and keeps the global layout more faithful;
 #   with `init="random"` the `seed` moves and rotates everything.
 #
 # `embeddings.tsne` wraps scikit-learn's `TSNE`. We spell out its settings in the first call:
@@ -490,6 +491,157 @@ assert change["silhouette"] < 0  # smaller neighbourhoods: the classes hold toge
 # is the very same. Perplexities between 5 and 50 are all common (van der Maaten and Hinton
 # suggest that range); look at more than one before you trust a shape.
 
+# %% [markdown]
+# ## 9. A linear view: PCA
+#
+# t-SNE moves points freely to keep neighbourhoods, and its picture depends on its settings.
+# **Principal component analysis** (PCA) is a projection, with no settings at all: centre the
+# points (subtract their mean over the nodes) and project them onto the `k` orthonormal
+# directions along which they vary most, the **principal directions**. With the singular value
+# decomposition of the centred (N, D) matrix, $Z_c = U S V^\top$ (singular values in decreasing
+# order), the directions are the first `k` columns of $V$, and the **scores** are
+#
+# $$Z_c V_{:, :k} = U_{:, :k}\, S_{:k},$$
+#
+# with variance $S_c^2 / (N - 1)$ along direction `c`. Because it is a projection, a distance in
+# the view is never longer than in the embedding, each axis is the same linear combination of
+# features for every node, and the share of the variance the view keeps is a number you can
+# quote. (`embeddings.tsne` starts from this very view, `init="pca"`.)
+#
+# A direction `v` and `-v` describe the same axis, and an SVD may return either, so one more
+# rule makes the answer unique: turn each direction so that its entry of largest magnitude is
+# positive (scikit-learn's `PCA` does the same).
+#
+# ## Exercise 9.3: principal components
+#
+# Write `pca(z, k=2)`: `z` (N, D). Return the scores (N, k): the centred rows projected onto the
+# top `k` principal directions, largest variance first, each direction's entry of largest
+# magnitude positive, and not divided by the singular values (about 6 lines).
+# `torch.linalg.svd(centred, full_matrices=False)` returns `U, S, Vh` with the directions as the
+# **rows** of `Vh`; `torch.linalg.eigh` of the covariance works too (its eigenvalues come in
+# ascending order). `torch.pca_lowrank` is randomised and only exact with `q = min(N, D)`. The
+# check uses a toy you can work out by hand, random points with `k` = 1, 2 and 3 (one set with
+# fewer points than features) and an embedding of Cora.
+
+
+# %%
+def pca(z: torch.Tensor, k: int = 2) -> torch.Tensor:
+    """Scores (N, k) of the centred rows on the top ``k`` principal directions."""
+    # YOUR CODE HERE (about 6 lines)
+    raise NotImplementedError('Exercise 9.3: principal components')
+
+
+pca = exercise("9.3", pca)
+
+# %% [markdown]
+# First, how many directions does each embedding use? The share of its total variance that the
+# first 2 and the first 6 components keep:
+
+# %%
+def variance_kept(z, k):
+    """Share of the total variance of ``z`` (N, D) on its first ``k`` principal components."""
+    z = z.double()
+    return (pca(z, k).var(dim=0).sum() / z.var(dim=0).sum()).item()
+
+
+def class_means(z):
+    """Mean (C, D) of each class's rows of ``z`` (N, D)."""
+    onehot = torch.nn.functional.one_hot(y, C).double()  # (N, C)
+    return onehot.T @ torch.as_tensor(z).double() / onehot.sum(dim=0).unsqueeze(1)
+
+
+def between_class_share(z):
+    """Share of the total variance of ``z`` that is the spread of the class means."""
+    centred = z.double() - z.double().mean(dim=0)  # (N, D)
+    sizes = torch.bincount(y, minlength=C).double()  # (C,)
+    return ((sizes * (class_means(centred) ** 2).sum(dim=1)).sum() / (centred ** 2).sum()).item()
+
+
+layers = {"untrained GAT, hidden": untrained_hidden, "trained GAT, hidden": hidden, "trained GAT, logits": logits}
+print(f"{'':24s} {'2 components':>12s} {'6 components':>12s} {'class means':>12s}")
+kept = {}
+for name, z in layers.items():
+    kept[name] = (variance_kept(z, 2), variance_kept(z, 6), between_class_share(z))
+    print(f"{name:24s}" + "".join(f" {share:12.2f}" for share in kept[name]))
+assert 0.4 < kept["trained GAT, hidden"][0] < 0.6 and kept["trained GAT, hidden"][1] > 0.9
+assert 0.2 < kept["untrained GAT, hidden"][1] < 0.3 and kept["untrained GAT, hidden"][2] < 0.1
+assert kept["trained GAT, hidden"][2] > 0.5
+
+# %% [markdown]
+# Training concentrates the hidden layer: two components hold about half of its variance and six
+# over 90%, against about a quarter in six before training. Seven class means span at most six
+# directions, and in the trained layer more than half of the variance is the spread of the class
+# means themselves (the last column; under 10% untrained): training lays the classes out along a
+# few directions. Which classes does each direction set apart? For the first four components, the
+# class whose mean lies furthest out, in standard deviations of the component:
+
+# %%
+hidden_pca = pca(hidden, k=4)  # (N, 4)
+class_offsets = class_means(hidden_pca) / hidden_pca.double().std(dim=0)  # (C, 4) mean score per class, in sd
+furthest = class_offsets.abs().argmax(dim=0)  # (4,)
+for c in range(4):
+    print(f"component {c + 1}: {class_names[furthest[c]]:24s} {class_offsets[furthest[c], c]:+.2f} sd")
+expected = ["Genetic_Algorithms", "Case_Based", "Reinforcement_Learning", "Reinforcement_Learning"]
+assert [class_names[c] for c in furthest.tolist()] == expected
+assert (class_offsets.abs().max(dim=0).values > 1.4).all()
+
+# %% [markdown]
+# Each component sets one class apart: the first *Genetic_Algorithms*, the second *Case_Based*,
+# the third (and the fourth) *Reinforcement_Learning*. Two 2-D views of PCA, beside the t-SNE
+# picture of section 6:
+
+# %%
+views = {"PCA, components 1 and 2": hidden_pca[:, :2], "PCA, components 3 and 4": hidden_pca[:, 2:],
+         "t-SNE, perplexity 30": hidden_2d}
+view_scores = {name: scores(view) for name, view in views.items()}
+fig = viz.plot_embedding_panels(views, y, test_index=test_idx, class_names=class_names, scores=view_scores,
+                                suptitle="the trained hidden layer (N, 64): two linear views and t-SNE")
+plt.show()
+assert all(view_scores[name]["agreement"] < view_scores["t-SNE, perplexity 30"]["agreement"] - 0.1
+           and view_scores[name]["silhouette"] < view_scores["t-SNE, perplexity 30"]["silhouette"]
+           for name in ("PCA, components 1 and 2", "PCA, components 3 and 4"))
+
+# %% [markdown]
+# Both PCA views are blurrier than t-SNE's (lower agreement and silhouette, asserted above):
+# classes overlap that the hidden layer keeps apart in the 62 dimensions each view leaves out.
+# What the first PCA view and t-SNE keep can be measured: the correlation between all pairwise
+# distances in the hidden layer and in the view (the large ones dominate it), the same for the
+# distances between the seven class means, and the k-NN agreement for the neighbourhoods.
+
+
+# %%
+def correlation(a, b):
+    """Pearson correlation of two vectors."""
+    return torch.corrcoef(torch.stack([a, b]))[0, 1].item()
+
+
+distances = torch.pdist(hidden.double())  # (N (N - 1) / 2,) every pair once
+mean_distances = torch.pdist(class_means(hidden))  # (21,)
+kept_by = {}
+print(f"{'':24s} {'all distances':>13s} {'class means':>11s} {'agreement':>9s} {'silhouette':>10s}")
+for name in ("PCA, components 1 and 2", "t-SNE, perplexity 30"):
+    view = torch.as_tensor(views[name]).double()  # (N, 2)
+    kept_by[name] = {"distances": correlation(distances, torch.pdist(view)),
+                     "class means": correlation(mean_distances, torch.pdist(class_means(view))),
+                     "agreement": view_scores[name]["agreement"], "silhouette": view_scores[name]["silhouette"]}
+    widths = (13, 11, 9, 10)
+    print(f"{name:24s}" + "".join(f" {value:{width}.3f}" for value, width in zip(kept_by[name].values(), widths)))
+print(f"{'the hidden layer':24s} {1:13.3f} {1:11.3f} {original['trained GAT, hidden']['agreement']:9.3f} "
+      f"{original['trained GAT, hidden']['silhouette']:10.3f}")
+linear, tsne_view = kept_by["PCA, components 1 and 2"], kept_by["t-SNE, perplexity 30"]
+assert linear["distances"] > tsne_view["distances"] + 0.05 and linear["class means"] > tsne_view["class means"] + 0.1
+assert tsne_view["agreement"] > linear["agreement"] + 0.1
+assert original["trained GAT, hidden"]["agreement"] - tsne_view["agreement"] < 0.03
+assert (torch.pdist(hidden_pca[:, :2].double()) <= distances * (1 + 1e-4) + 1e-4).all()  # a projection never stretches
+
+# %% [markdown]
+# The two views keep different things. PCA keeps the large-scale geometry better: its pairwise
+# distances, and above all the distances between the class means, follow those of the hidden
+# layer more closely, and no two nodes are further apart in it than in the layer (the last
+# assert). t-SNE keeps who is next to whom: its k-NN agreement is far higher, almost that of the
+# layer itself (section 4). So read class *neighbourhoods* off t-SNE, and *which classes lie far
+# apart* off PCA, or better off the class means in the layer itself.
+
 # %%
 print(f"chapter run time: {time.perf_counter() - chapter_started:.0f} s")
 
@@ -497,10 +649,9 @@ print(f"chapter run time: {time.perf_counter() - chapter_started:.0f} s")
 # ## Summary
 #
 # - `model.hidden(x, edge_index)` returns every layer's output (hidden (N, 64) after ELU, logits
-#   (N, 7)); `gatkit.embeddings.tsne` draws them in 2-D (section 5 printed how long it took).
-# - Back every picture with numbers in the original space: k-NN label agreement (local purity),
-#   k-NN accuracy from the training nodes (class-level organisation) and the silhouette (separation
-#   of whole classes).
+#   (N, 7)). Back every picture with numbers in the original space: k-NN label agreement (local
+#   purity), k-NN accuracy from the training nodes (class-level organisation) and the silhouette
+#   (separation of whole classes).
 # - The trained GAT's hidden layer organises the classes so well that a nearest-neighbour vote of
 #   the 140 training nodes comes close to the model's own test accuracy.
 # - An untrained GAT already has mostly single-class local neighbourhoods, because averaging
@@ -508,6 +659,10 @@ print(f"chapter run time: {time.perf_counter() - chapter_started:.0f} s")
 #   class from all over the graph.
 # - t-SNE keeps neighbourhoods, not distances: cluster sizes, gaps between clusters and how
 #   compact the classes look (which depends on the perplexity) are properties of the picture.
+# - PCA (centre, project onto the top right singular vectors, fix each direction's sign) is a
+#   projection with no settings: it keeps large distances and the layout of the class means
+#   better than t-SNE and neighbourhoods worse. Training squeezes the hidden layer into about
+#   six directions (over 90% of its variance), one class set apart by each of the first ones.
 #
 # ## Check your understanding
 #
@@ -523,12 +678,20 @@ print(f"chapter run time: {time.perf_counter() - chapter_started:.0f} s")
 #    layer, and why does that make the test nodes the honest ones to look at?
 # 6. Would you expect the untrained GAT's clumps to be as pure on a graph where most edges join
 #    different classes?
+# 7. No two nodes are further apart in a PCA view than in the embedding; in a t-SNE picture they
+#    can be. Why? And why do six components hold almost all of the trained hidden layer's
+#    variance, with seven classes?
 
 # %% [markdown]
 # ## Going further
 #
-# - This chapter's solutions are in the library as `gatkit.embeddings.knn_agreement` (9.1) and
-#   `silhouette_values` (9.2, scikit-learn's `silhouette_samples`).
+# - This chapter's solutions are in the library as `gatkit.embeddings.knn_agreement` (9.1),
+#   `silhouette_values` (9.2, scikit-learn's `silhouette_samples`) and `pca` (9.3, scikit-learn's
+#   `PCA` with the same sign rule).
+# - I. T. Jolliffe and J. Cadima, *Principal component analysis: a review and recent
+#   developments* (Phil. Trans. R. Soc. A, 2016); and Halko, Martinsson and Tropp, *Finding
+#   Structure with Randomness* (SIAM Review, 2011), the randomised SVD behind `torch.pca_lowrank`,
+#   and why it needs a gap in the spectrum.
 # - L. van der Maaten and G. Hinton, *Visualizing Data using t-SNE* (JMLR 2008); and Wattenberg,
 #   Viégas and Johnson, *How to Use t-SNE Effectively* (Distill, 2016), with interactive examples
 #   of what perplexity and cluster sizes do.

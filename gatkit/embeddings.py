@@ -16,13 +16,16 @@ can be computed both in the original space of the embedding and in the 2-D pictu
 :func:`embedding_scores`
     The three at once, as a dict.
 
-:func:`tsne` wraps scikit-learn's ``TSNE`` with fast, deterministic defaults. The pictures are
+:func:`pca` projects onto the first principal components: a linear view with no settings, which
+keeps the directions of largest variance and never lengthens a distance. :func:`tsne` wraps
+scikit-learn's ``TSNE`` with fast, deterministic defaults. The pictures are
 :func:`gatkit.viz.plot_embeddings` (colour = class, test nodes outlined, scores written in) and
 :func:`gatkit.viz.plot_embedding_panels` (several side by side with one legend).
 
-The k-NN scores need torch and NumPy only; :func:`silhouette`, :func:`embedding_scores` and
-:func:`tsne` need scikit-learn, which comes with the ``gatkit[plot]`` extra (without it they raise
-:class:`gatkit.extras.MissingExtraError`, which says how to install it).
+The k-NN scores and :func:`pca` need torch and NumPy only; :func:`silhouette`,
+:func:`embedding_scores` and :func:`tsne` need scikit-learn, which comes with the ``gatkit[plot]``
+extra (without it they raise :class:`gatkit.extras.MissingExtraError`, which says how to install
+it).
 
 Distances are Euclidean throughout and computed in float64. Inputs may be torch tensors (dense or
 sparse) or NumPy arrays; node sets (``index`` arguments) may be index tensors/arrays or boolean
@@ -46,6 +49,7 @@ __all__ = [
     "embedding_scores",
     "knn_accuracy",
     "knn_agreement",
+    "pca",
     "silhouette",
     "silhouette_values",
     "tsne",
@@ -317,6 +321,46 @@ def embedding_scores(embeddings, labels, *, train_index, test_index, k: int = 10
     return {"knn_accuracy": knn_accuracy(embeddings, labels, k=k, train_index=train_index, test_index=test_index),
             "agreement": knn_agreement(embeddings, labels, k=k),
             "silhouette": silhouette(embeddings, labels)}
+
+
+# --------------------------------------------------------------------------
+# PCA
+# --------------------------------------------------------------------------
+
+
+def pca(embeddings, k: int = 2) -> np.ndarray:
+    """The scores of the rows of ``embeddings`` on their first ``k`` principal components.
+
+    The rows are centred (the mean over the nodes subtracted) and projected onto the ``k``
+    orthonormal directions along which they vary most: ``scores = (z - z.mean(0)) @ V[:, :k]``,
+    with ``V`` the right singular vectors of the centred matrix (the eigenvectors of its
+    covariance) in order of decreasing singular value. The scores are not whitened: column ``c``
+    has variance ``S[c]**2 / (N - 1)``. A direction is only defined up to its sign, so each is
+    turned to make its entry of largest magnitude positive (scikit-learn's ``PCA`` does the same).
+
+    Parameters
+    ----------
+    embeddings : torch.Tensor or numpy.ndarray
+        (N, D), one row per node.
+    k : int
+        Components to keep, ``1 <= k <= min(N, D)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, k) float64. Distances between rows are never longer than in ``embeddings`` (it is an
+        orthogonal projection), and with ``k = D`` they are the same.
+    """
+    points = as_points(embeddings)
+    n, dims = points.shape
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 1 <= k <= min(n, dims):
+        raise ValueError(f"k must be an integer from 1 to min(N, D) = {min(n, dims)}, got {k!r}")
+    centred = points - points.mean(axis=0)  # (N, D)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)  # (min(N, D), D), rows by decreasing variance
+    directions = vt[:k].T  # (D, k)
+    largest = np.abs(directions).argmax(axis=0)  # (k,) the entry that sets each direction's sign
+    directions = directions * np.sign(directions[largest, np.arange(k)])  # (D, k)
+    return centred @ directions  # (N, k)
 
 
 # --------------------------------------------------------------------------

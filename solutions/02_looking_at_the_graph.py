@@ -20,8 +20,8 @@
 # way a model will meet it. Four questions decide a lot about how a Graph Attention Network
 # behaves here:
 #
-# 1. **How many neighbours does a node have?** A GAT layer computes one softmax per node, over
-#    its neighbours: the degree is the size of that softmax.
+# 1. **How many neighbours does a node have, and are they linked to each other?** A GAT layer
+#    computes one softmax per node, over its neighbours: the degree is the size of that softmax.
 # 2. **Is the graph connected?** Information only travels along edges, one hop per layer.
 # 3. **Do linked papers share a class?** If they mostly do (*homophily*), averaging neighbours is
 #    already a good classifier, and attention has little to correct.
@@ -57,33 +57,15 @@ print(cora)
 # Recall the convention: column `k` of `edge_index` is an edge `edge_index[0, k] -> edge_index[1, k]`,
 # from the **source** `j` to the **target** `i`. Node `i` attends over the sources of its incoming
 # edges, so the number that matters is its **in-degree**: how many columns have `i` in row 1.
-#
-# ## Exercise 2.1: the degree vector
-#
-# Write `degree(edge_index, num_nodes)` returning an int64 tensor of shape (N,) whose entry `i`
-# is the in-degree of node `i`. One call to `torch.bincount` does it. The check uses a small
-# *directed* graph, where in- and out-degree differ, and whose last node has no edges at all.
-
+# Chapter 01 counted it with one `torch.bincount` over row 1; `minlength=num_nodes` gives nodes
+# without incoming edges their 0 (`graph.degree` is the same line). Cora stores every edge in
+# both directions, so counting sources (row 0) gives the same vector. That is a property of this
+# graph, not of the code: on a directed graph the two differ.
 
 # %%
-def degree(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
-    """In-degree of every node: the number of columns with that node in row 1."""
-    ### BEGIN SOLUTION
-    return torch.bincount(edge_index[1], minlength=num_nodes)  # (N,)
-    ### END SOLUTION
-
-
-degree = exercise("2.1", degree)
-
-# %% [markdown]
-# Cora stores every edge in both directions, so counting sources (row 0) gives the same vector.
-# That is a property of this graph, not of the code: on the directed graph of the check it does
-# not hold.
-
-# %%
-deg = degree(edge_index, num_nodes)  # (N,)
+deg = torch.bincount(edge_index[1], minlength=num_nodes)  # (N,) in-degree
 out_deg = torch.bincount(edge_index[0], minlength=num_nodes)  # (N,)
-assert torch.equal(deg, out_deg)
+assert torch.equal(deg, out_deg) and torch.equal(deg, graph.degree(edge_index, num_nodes))
 assert int(deg.sum()) == edge_index.shape[1]  # every edge has exactly one target
 
 hubs, hub_degrees = graph.top_degree_nodes(deg, k=5)
@@ -128,7 +110,121 @@ plt.show()
 # weight of 1/169, a degree-1 node's only neighbour 1/2. Attention lets a hub concentrate on the
 # neighbours that matter, which a plain average cannot.
 #
-# ## 2. Connected components
+# ## 2. Clustering: are a node's neighbours linked?
+#
+# The degree says how many neighbours a node has; the **local clustering coefficient** says how
+# closely knit they are. A node `i` with `d_i` neighbours has `d_i (d_i - 1) / 2` pairs of
+# neighbours; every pair that is linked closes a **triangle** through `i`. With `T_i` such
+# triangles,
+#
+# $$c_i = \frac{T_i}{d_i (d_i - 1) / 2},$$
+#
+# 1 when the neighbours form a clique, 0 when none of them are linked; a node with fewer than 2
+# neighbours has no pairs and counts as 0 (networkx's convention). Clustering belongs to the
+# undirected simple graph: an edge links two nodes however it is listed, and a self-loop links a
+# node to itself, not to a neighbour.
+#
+# The triangles come from the dense adjacency matrix `A` (N, N), symmetric, 0/1, with zeros on the
+# diagonal. `(A @ A)[i, k]` counts the paths `i - j - k`: the neighbours `i` and `k` have in
+# common. Keeping only the `k` linked to `i` (times `A`, elementwise) and summing over `k` meets
+# every triangle through `i` twice, once from each of its two other corners:
+#
+# $$T_i = \tfrac{1}{2} \sum_k (A A)_{ik} A_{ik} = \tfrac{1}{2} (A^3)_{ii}.$$
+#
+# ## Exercise 2.1: the clustering coefficient
+#
+# Write `clustering_coefficients(edge_index, num_nodes)` returning a float (N,) tensor, `c_i` for
+# every node (about 8 lines). Build `A` so that it is symmetric whether an edge is listed one way,
+# both ways or twice, and zero on the diagonal; then take `T` and `d` from `A`. The check feeds a
+# toy graph with edges listed one way only, two self-loops, a node of degree 1 and an isolated
+# last node; a random directed graph; and Cora with its self-loops (dense, `A` takes 29 MB).
+
+
+# %%
+def clustering_coefficients(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
+    """Share of each node's pairs of neighbours that are linked (0 below two neighbours)."""
+    ### BEGIN SOLUTION
+    adj = torch.zeros(num_nodes, num_nodes)  # (N, N)
+    adj[edge_index[1], edge_index[0]] = 1.0  # j -> i; a repeated column just sets 1 again
+    adj = torch.maximum(adj, adj.T)  # undirected: either direction links both nodes
+    adj.fill_diagonal_(0.0)  # a self-loop is not a neighbour
+    triangles = (adj @ adj * adj).sum(dim=1) / 2  # (N,) each triangle seen from its two other corners
+    neighbours = adj.sum(dim=1)  # (N,)
+    pairs = neighbours * (neighbours - 1) / 2  # (N,)
+    return torch.where(pairs > 0, triangles / pairs.clamp(min=1), torch.zeros_like(pairs))
+    ### END SOLUTION
+
+
+clustering_coefficients = exercise("2.1", clustering_coefficients)
+
+# %% [markdown]
+# The mean of `c_i` over all nodes is the **average clustering**. networkx counts triangles its
+# own way, and igraph a third:
+
+# %%
+local = clustering_coefficients(edge_index, num_nodes)  # (N,)
+clustering = float(local.mean())
+clustering_nx = nx.average_clustering(graph.to_networkx(edge_index, num_nodes))
+clustering_ig = graph.to_igraph(edge_index, num_nodes).transitivity_avglocal_undirected(mode="zero")
+print(f"average clustering: yours {clustering:.4f}, networkx {clustering_nx:.4f}, igraph {clustering_ig:.4f}")
+print(f"nodes with clustering 0: {float((local == 0).double().mean()):.0%}; "
+      f"with clustering 1: {int((local == 1).sum())}")
+assert abs(clustering - clustering_nx) < 1e-6 and abs(clustering - clustering_ig) < 1e-6
+assert abs(clustering - 0.24) < 0.005
+density = edge_index.shape[1] / (num_nodes * (num_nodes - 1))  # share of possible edges present
+print(f"share of possible edges present: {density:.3%}, the clustering a random graph this sparse would have")
+assert density < 0.002 and clustering > 100 * density
+
+# %% [markdown]
+# An average clustering of about 0.24 means that, averaged over the papers, about a quarter of the
+# pairs of a paper's neighbours are linked themselves: over a hundred times what chance would give
+# in a graph this sparse (under 0.2% of all possible edges exist, chapter 01). Citation graphs are
+# locally dense: papers on one topic cite each other.
+#
+# Which papers are clustered? Grouped by degree:
+
+# %%
+bands = [(1, 1), (2, 3), (4, 5), (6, 9), (10, 19), (20, 168)]
+band_means = []
+for low, high in bands:
+    band = (deg >= low) & (deg <= high)  # (N,) bool
+    band_means.append(float(local[band].mean()))
+    degrees = f"{low}" if low == high else f"{low} to {high}"
+    print(f"degree {degrees:>10s}: {int(band.sum()):4d} nodes, mean clustering {band_means[-1]:.2f}")
+assert band_means[0] == 0 and 0.3 < band_means[1] < 0.37 and band_means[-1] < 0.1 and int((deg >= 20).sum()) == 24
+assert all(a > b for a, b in zip(band_means[1:], band_means[2:]))  # falls with the degree from 2 on
+
+# %% [markdown]
+# Clustering falls with the degree: papers with 2 or 3 neighbours have about a third of their
+# neighbour pairs linked, the 24 hubs of degree 20 or more under a tenth: a hub's many
+# neighbours are mostly not linked to each other.
+#
+# Beware: a second number is also called "clustering". The **global clustering** or
+# **transitivity**, 3 x triangles / connected triples, is the share of *all* pairs of neighbours
+# in the graph that are linked. That is the same `c_i`, averaged with the weight
+# `d_i (d_i - 1) / 2` instead of 1: node 1358 alone has 168 x 167 / 2 = 14028 pairs of
+# neighbours, so the hubs dominate it.
+
+# %%
+# no self-loops and no repeated columns, so deg is the degree of the simple graph
+assert (edge_index[0] != edge_index[1]).all() and torch.unique(edge_index, dim=1).shape[1] == edge_index.shape[1]
+pairs = deg * (deg - 1) / 2  # (N,) pairs of neighbours
+assert int(pairs[1358]) == 14028
+transitivity = float((local * pairs).sum() / pairs.sum())
+transitivity_ig = graph.to_igraph(edge_index, num_nodes).transitivity_undirected()
+hub_pairs = float(pairs[deg >= 20].sum() / pairs.sum())
+print(f"transitivity: yours {transitivity:.4f}, igraph {transitivity_ig:.4f} "
+      f"(average clustering {clustering:.4f}); the hubs of degree >= 20 hold {hub_pairs:.0%} of all pairs")
+assert abs(transitivity - transitivity_ig) < 1e-6 and transitivity < clustering / 2 and hub_pairs > 0.5
+
+# %% [markdown]
+# Cora's transitivity is under half its average clustering: more than half of all the pairs of
+# neighbours belong to the 24 hubs, whose clustering is low. Both numbers are correct; they
+# answer different questions (a typical paper, or a typical pair of neighbours), so say which
+# one you quote. The networkx function `average_clustering` is the first, `transitivity` the
+# second.
+#
+# ## 3. Connected components
 #
 # Two nodes are in the same **connected component** if a path of edges joins them. A GAT layer
 # moves information one hop, so nodes in different components never exchange anything, however
@@ -198,34 +294,6 @@ assert diameter == 19
 # %% [markdown]
 # A 2-layer GAT, as in the paper, lets each node see only its 2-hop neighbourhood; the two papers
 # furthest apart in it are 19 hops apart. Section 7 looks at how big such neighbourhoods are.
-#
-# ## 3. Clustering
-#
-# The **local clustering coefficient** of node `i` is the share of pairs of its neighbours that
-# are linked to each other: 1 when its neighbours form a clique, 0 when none of them are linked
-# (nodes with fewer than 2 neighbours count as 0). Its mean over the nodes is the **average
-# clustering**. `gatkit.graph` computes triangles with a sparse matrix product; networkx counts
-# them its own way, and igraph a third:
-
-# %%
-clustering = graph.average_clustering(edge_index, num_nodes)
-clustering_nx = nx.average_clustering(graph.to_networkx(edge_index, num_nodes))
-clustering_ig = graph.to_igraph(edge_index, num_nodes).transitivity_avglocal_undirected(mode="zero")
-local = graph.local_clustering(edge_index, num_nodes)  # (N,)
-print(f"average clustering: gatkit {clustering:.4f}, networkx {clustering_nx:.4f}, igraph {clustering_ig:.4f}")
-print(f"nodes with clustering 0: {float((local == 0).double().mean()):.0%}; "
-      f"with clustering 1: {int((local == 1).sum())}")
-assert abs(clustering - clustering_nx) < 1e-9 and abs(clustering - clustering_ig) < 1e-9
-assert abs(clustering - 0.24) < 0.005
-density = edge_index.shape[1] / (num_nodes * (num_nodes - 1))  # share of possible edges present
-print(f"share of possible edges present: {density:.3%}, the clustering a random graph this sparse would have")
-assert density < 0.002 and clustering > 100 * density
-
-# %% [markdown]
-# An average clustering of about 0.24 means that, averaged over the papers, about a quarter of the
-# pairs of a paper's neighbours are linked themselves: over a hundred times what chance would give
-# in a graph this sparse (under 0.2% of all possible edges exist, chapter 01). Citation graphs are
-# locally dense: papers on one topic cite each other.
 #
 # ## 4. Homophily: do neighbours share a class?
 #
@@ -560,12 +628,16 @@ display(panel)
 # ## Summary
 #
 # - The degree (in-degree, counted on row 1 with `torch.bincount(..., minlength=N)`) is the size
-#   of each node's attention softmax. Cora's degrees are heavy-tailed: median 3, maximum 168.
-# - Cora is not connected: 78 components, a giant one of 2485 nodes and 57 isolated pairs;
+#   of each node's attention softmax. Cora's degrees are heavy-tailed (median 3, maximum 168),
+#   and Cora is not connected: 78 components, a giant one of 2485 nodes and 57 isolated pairs;
 #   information never crosses between components.
-# - Clustering (about 0.24) and homophily (0.81 of edges join same-class papers) are high, so
-#   averaging neighbours is already a strong classifier, and trained attention is predicted to
-#   be close to uniform on Cora (chapter 08 tests it).
+# - The clustering coefficient counts triangles in the dense adjacency, `(A @ A * A).sum(1) / 2`
+#   with `A` symmetric and free of self-loops. Cora's average clustering is about 0.24, over 100
+#   times chance; hubs cluster least, so its transitivity, which weighs pairs of neighbours, is
+#   under half of that.
+# - Homophily is high (0.81 of edges join same-class papers), so averaging neighbours is already
+#   a strong classifier, and trained attention is predicted to be close to uniform on Cora
+#   (chapter 08 tests it).
 # - The training split is balanced (20 per class); validation and test are not (about 32%
 #   *Neural_Networks*).
 # - A seeded force-directed layout of the giant component, drawn as one `LineCollection` and one
@@ -573,13 +645,15 @@ display(panel)
 #
 # ## Check your understanding
 #
-# 1. Why must `degree` count row 1 and not row 0, although both give the same result on Cora?
-# 2. Label propagation needs as many rounds as what property of a component? Roughly how many
+# 1. Why does the in-degree count row 1 and not row 0, although both give the same result on Cora?
+# 2. In `(A @ A * A).sum(1) / 2`, why divide by 2? And what would a self-loop on node `i`, left on
+#    the diagonal of `A`, add to node `i`'s count?
+# 3. Label propagation needs as many rounds as what property of a component? Roughly how many
 #    rounds does Cora need?
-# 3. Why do self-loops inflate edge homophily, and why does GAT add them anyway?
-# 4. A graph has edge homophily 0.2. What would you expect a GAT's attention to learn there, compared
+# 4. Why do self-loops inflate edge homophily, and why does GAT add them anyway?
+# 5. A graph has edge homophily 0.2. What would you expect a GAT's attention to learn there, compared
 #    with Cora?
-# 5. What accuracy does a model get on Cora's test set by always answering the class most common
+# 6. What accuracy does a model get on Cora's test set by always answering the class most common
 #    in the *training* split?
 
 # %% [markdown] tags=["solution"]
@@ -587,27 +661,36 @@ display(panel)
 #
 # 1. A node attends over its incoming edges, the columns with it as target (row 1). On an
 #    undirected graph every edge is stored both ways, so rows 0 and 1 hold the same multiset of
-#    ids; on a directed graph (the check's toy) they differ, and only row 1 is the softmax size.
-# 2. A label moves one hop per round, so it takes as many rounds as the largest distance from a
+#    ids; on a directed graph they differ, and only row 1 is the softmax size.
+# 2. A triangle `i, j, k` closes two walks from `i`, `i -> j -> k -> i` and `i -> k -> j -> i`;
+#    the sum counts both. With `A[i, i] = 1`, every neighbour `k` gains a walk `i -> i -> k` and
+#    the term `k = i` adds `(A @ A)[i, i] = d_i + 1`: `2 d_i + 1` more, about `d_i` phantom
+#    triangles after halving, so even a star would look clustered. That is why the diagonal is
+#    zeroed first.
+# 3. A label moves one hop per round, so it takes as many rounds as the largest distance from a
 #    component's smallest node to any node in it (at most the diameter), plus one round to see
 #    that nothing changes. Cora's giant component has diameter 19, so at most 20 rounds.
-# 3. A self-loop joins a node to itself, always "same class", so counting loops adds N free
+# 4. A self-loop joins a node to itself, always "same class", so counting loops adds N free
 #    matches (Cora: 0.810 becomes 0.849). GAT adds self-loops for a different reason: so that a
 #    node's own features take part in its update with a learned weight.
-# 4. Most neighbours are of another class, so averaging them would mislead; attention can gain
+# 5. Most neighbours are of another class, so averaging them would mislead; attention can gain
 #    much more by weighing neighbours unevenly (or by weighing the self-loop heavily). Attention
 #    far from uniform would be expected, unlike on Cora. (Zhu et al., under "Going further",
 #    report that GAT does poorly on such graphs, and keep a node's own features apart from its
 #    neighbours'.)
-# 5. The training split has 20 nodes of every class, so there is no most common class: every
+# 6. The training split has 20 nodes of every class, so there is no most common class: every
 #    class ties, and whichever is picked scores its test share, between 6.4% (*Rule_Learning*)
 #    and 31.9% (*Neural_Networks*).
 
 # %% [markdown]
 # ## Going further
 #
-# - This chapter's solutions are in the library as `gatkit.graph.degree` (2.1),
-#   `connected_components` (2.2), `edge_homophily` (2.3) and `gatkit.edges.hop_distances` (2.4).
+# - This chapter's solutions are in the library as `gatkit.graph.local_clustering` (2.1, with a
+#   sparse matrix product instead of a dense one), `connected_components` (2.2), `edge_homophily`
+#   (2.3) and `gatkit.edges.hop_distances` (2.4); the degree is `gatkit.graph.degree`.
+# - Watts and Strogatz, *Collective dynamics of 'small-world' networks* (Nature 1998): where the
+#   local clustering coefficient comes from; Newman, *Networks* (2nd ed., 2018), the chapter on
+#   measures and metrics, on it and on transitivity.
 # - McPherson, Smith-Lovin, Cook, *Birds of a Feather: Homophily in Social Networks* (2001): where
 #   the word comes from.
 # - Zhu et al., *Beyond Homophily in Graph Neural Networks* (NeurIPS 2020) and Pei et al.,

@@ -306,3 +306,78 @@ def test_panels_share_one_legend_and_hide_unused_axes(blobs):
     texts = [t.get_text() for t in fig.legends[0].get_texts()]
     assert texts == [f"class {c} ({n})" for c, n in enumerate(np.bincount(labels))] + ["test node (outlined)"]
     assert fig._suptitle.get_text() == "all"
+
+
+# --- PCA --------------------------------------------------------------------------------------
+
+
+def _directions(points: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """The directions (D, k) behind ``scores``: scores = centred @ V, V orthonormal, so V = pinv(centred) @ scores."""
+    return np.linalg.pinv(points - points.mean(axis=0)) @ scores
+
+
+def test_pca_on_the_hand_worked_toy_of_the_check():
+    np.testing.assert_allclose(embeddings.pca(ch09.PCA_TOY_Z, k=2), ch09.PCA_TOY_ANSWER.numpy(), atol=1e-12)
+    # k = 3 adds the z axis: the last two points score +1 and -1 there
+    np.testing.assert_allclose(embeddings.pca(ch09.PCA_TOY_Z.numpy(), k=3)[4:, 2], [1.0, -1.0], atol=1e-12)
+
+
+def test_pca_equals_scikit_learn_and_follows_the_sign_rule(blobs):
+    from sklearn.decomposition import PCA
+
+    z, _ = blobs
+    scores = embeddings.pca(z, k=3)
+    assert scores.shape == (120, 3) and scores.dtype == np.float64
+    np.testing.assert_allclose(scores, PCA(n_components=3, svd_solver="full").fit_transform(z), atol=1e-10)
+    directions = _directions(z, scores)  # (D, 3)
+    np.testing.assert_allclose(directions.T @ directions, np.eye(3), atol=1e-10)  # orthonormal
+    largest = directions[np.abs(directions).argmax(axis=0), np.arange(3)]
+    assert (largest > 0).all()  # each direction's entry of largest magnitude is positive
+
+
+def test_pca_scores_are_centred_uncorrelated_and_ordered_by_variance(blobs):
+    z, _ = blobs
+    scores = embeddings.pca(z + 100.0, k=4)  # a shift of every point changes nothing
+    np.testing.assert_allclose(scores, embeddings.pca(z, k=4), atol=1e-9)
+    np.testing.assert_allclose(scores.mean(axis=0), 0.0, atol=1e-9)
+    covariance = np.cov(scores, rowvar=False)  # (4, 4)
+    np.testing.assert_allclose(covariance, np.diag(np.diag(covariance)), atol=1e-9)
+    singular = np.linalg.svd(z - z.mean(axis=0), compute_uv=False)
+    np.testing.assert_allclose(np.diag(covariance), singular[:4] ** 2 / (len(z) - 1))  # not whitened
+    assert (np.diff(np.diag(covariance)) < 0).all()
+
+
+def test_pca_never_lengthens_a_distance_and_keeps_all_of_them_with_every_component(blobs):
+    z, _ = blobs
+    original = np.linalg.norm(z[:, None] - z[None], axis=2)
+    for k in (1, 2, 3):
+        scores = embeddings.pca(z, k=k)
+        assert (np.linalg.norm(scores[:, None] - scores[None], axis=2) <= original + 1e-9).all()
+    scores = embeddings.pca(torch.from_numpy(z), k=z.shape[1])
+    np.testing.assert_allclose(np.linalg.norm(scores[:, None] - scores[None], axis=2), original, atol=1e-9)
+
+
+def test_pca_with_fewer_points_than_features_and_bad_k():
+    wide = np.random.default_rng(1).normal(size=(5, 9))
+    assert embeddings.pca(wide, k=5).shape == (5, 5)
+    for k in (0, 6, 2.0, True):
+        with pytest.raises(ValueError, match="k must be an integer from 1 to min"):
+            embeddings.pca(wide, k=k)
+
+
+def test_the_pca_check_accepts_eigh_and_rejects_unsigned_directions(capsys):
+    def pca_by_eigh(z, k=2):
+        centred = z.double() - z.double().mean(dim=0)
+        values, vectors = torch.linalg.eigh(centred.T @ centred)
+        directions = vectors[:, values.argsort(descending=True)[:k]]
+        directions *= torch.sign(directions.gather(0, directions.abs().argmax(dim=0, keepdim=True)))
+        return centred @ directions
+
+    def unsigned(z, k=2):
+        centred = z - z.mean(dim=0)
+        return centred @ torch.linalg.svd(centred, full_matrices=False)[2][:k].T
+
+    assert exercise("9.3", pca_by_eigh) is pca_by_eigh
+    assert "passed" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="turn each direction"):
+        exercise("9.3", unsigned)

@@ -272,3 +272,29 @@ def test_igraph_is_the_vertex_numbering_of_the_dataset(cora):
     igg = graph.to_igraph(cora.edge_index, cora.num_nodes)
     assert isinstance(igg, ig.Graph)
     assert sorted(igg.neighbors(1358)) == sorted(cora.edge_index[0, cora.edge_index[1] == 1358].tolist())
+
+
+# --- the clustering contract of exercise 2.1 ----------------------------------------------------
+
+def test_clustering_is_that_of_the_undirected_simple_graph_whatever_the_listing():
+    from course.checks import ch02
+
+    # the check's toy: edges listed one way, one twice, self-loops on 2 and 5, node 6 isolated
+    assert torch.equal(graph.local_clustering(ch02.CLUSTERING_TOY, 7), ch02.CLUSTERING_TOY_ANSWER)
+    simple = graph.undirected_pairs(ch02.CLUSTERING_TOY, 7)  # (2, 7) each edge once, no loops
+    both_ways = torch.cat([simple, simple.flip(0)], dim=1)
+    assert torch.equal(graph.local_clustering(both_ways, 7), ch02.CLUSTERING_TOY_ANSWER)
+
+
+def test_clustering_equals_the_dense_triangle_count_with_self_loops_kept_out(cora):
+    edge_index = cora.edge_index_with_self_loops
+    adj = torch.zeros(cora.num_nodes, cora.num_nodes, dtype=torch.float64)
+    adj[edge_index[1], edge_index[0]] = 1.0
+    adj.fill_diagonal_(0.0)  # Cora is stored both ways, so adj is symmetric already
+    triangles = torch.linalg.matrix_power(adj, 3).diagonal() / 2  # (N,)
+    pairs = adj.sum(dim=1) * (adj.sum(dim=1) - 1) / 2  # (N,)
+    expected = torch.where(pairs > 0, triangles / pairs.clamp(min=1), torch.zeros_like(pairs))
+    torch.testing.assert_close(graph.local_clustering(edge_index, cora.num_nodes), expected)
+    transitivity = float(triangles.sum() / pairs.sum())
+    igraph_transitivity = graph.to_igraph(cora.edge_index, cora.num_nodes).transitivity_undirected()
+    assert transitivity == pytest.approx(igraph_transitivity, abs=1e-12)

@@ -1,4 +1,4 @@
-"""Mutation suites for chapter 02, Looking at the graph: 2.1 the degree vector, 2.2 connected
+"""Mutation suites for chapter 02, Looking at the graph: 2.1 the clustering coefficient, 2.2 connected
 components, 2.3 edge homophily, 2.4 the receptive field.
 
 Each family is a kind of slip a learner who gets the exercise almost right could make; the loops
@@ -17,6 +17,11 @@ from scipy.sparse import csgraph
 
 from mutants import EQUIVALENT, add_mutant, alternative, mutant
 
+# The clustering coefficient is one of the undirected simple graph: the answer symmetrises the
+# adjacency and zeroes its diagonal, so reading every edge target -> source, leaving the
+# self-loops out or listing them twice changes nothing.
+EQUIVALENT.add(("2.1", "direction"))
+EQUIVALENT.add(("2.1", "self-loops"))
 # Connected components ignore the direction of the edges (weak connectivity), so reading every
 # edge target -> source gives the same components.
 EQUIVALENT.add(("2.2", "direction"))
@@ -31,117 +36,248 @@ EQUIVALENT.add(("2.3", "self-loops"))
 EQUIVALENT.add(("2.4", "self-loops"))
 
 
-# --- 2.1 the degree vector ------------------------------------------------------------------------
+# --- 2.1 the clustering coefficient ------------------------------------------------------------
 
-def _counts(row: torch.Tensor, num_nodes: int) -> torch.Tensor:
-    return torch.bincount(row, minlength=num_nodes)
-
-
-@mutant("2.1", "direction")
-def in_plus_out_degree(edge_index, num_nodes):
-    return _counts(edge_index[0], num_nodes) + _counts(edge_index[1], num_nodes)
-
-
-@mutant("2.1", "direction")
-def half_of_in_plus_out(edge_index, num_nodes):
-    return (_counts(edge_index[0], num_nodes) + _counts(edge_index[1], num_nodes)) // 2
+def _adjacency(edge_index, num_nodes, *, symmetric=True, loops=False, accumulate=False):
+    """Dense (N, N) adjacency, adj[i, j] = 1 for j -> i, made symmetric and loop-free unless told."""
+    adj = torch.zeros(num_nodes, num_nodes, dtype=torch.float64)
+    adj.index_put_((edge_index[1], edge_index[0]), torch.ones(edge_index.shape[1], dtype=torch.float64),
+                   accumulate=accumulate)
+    if symmetric:
+        adj = torch.maximum(adj, adj.T)
+    if not loops:
+        adj.fill_diagonal_(0.0)
+    return adj
 
 
-@mutant("2.1", "direction")
-def maximum_of_in_and_out(edge_index, num_nodes):
-    return torch.maximum(_counts(edge_index[0], num_nodes), _counts(edge_index[1], num_nodes))
+def _triangles(adj):
+    return (adj @ adj * adj).sum(dim=1) / 2  # (N,)
 
 
-@mutant("2.1", "direction")
-def dense_adjacency_summed_over_rows(edge_index, num_nodes):
-    adj = torch.zeros(num_nodes, num_nodes, dtype=torch.long)
-    adj[edge_index[1], edge_index[0]] = 1
-    return adj.sum(dim=0)  # out-degree
+def _share(triangles, neighbours, *, small=0.0):
+    pairs = neighbours * (neighbours - 1) / 2
+    return torch.where(pairs > 0, triangles / pairs.clamp(min=1), torch.full_like(pairs, small))
 
 
-@mutant("2.1", "repeats")
-def distinct_sources_only(edge_index, num_nodes):
-    return _counts(torch.unique(edge_index, dim=1)[1], num_nodes)
-
-
-@mutant("2.1", "repeats")
-def dense_adjacency_row_sums(edge_index, num_nodes):
-    adj = torch.zeros(num_nodes, num_nodes, dtype=torch.long)
-    adj[edge_index[1], edge_index[0]] = 1
-    return adj.sum(dim=1)
-
-
-@mutant("2.1", "repeats")
-def presence_not_count(edge_index, num_nodes):
-    return torch.zeros(num_nodes, dtype=torch.long).scatter_(0, edge_index[1], 1)
+def _clustering(edge_index, num_nodes, **options):
+    adj = _adjacency(edge_index, num_nodes, **options)
+    return _share(_triangles(adj), adj.sum(dim=1))
 
 
 @mutant("2.1", "self-loops")
-def self_loops_not_counted(edge_index, num_nodes):
-    return _counts(edge_index[1, edge_index[0] != edge_index[1]], num_nodes)
+def self_loops_kept_in_the_adjacency(edge_index, num_nodes):
+    return _clustering(edge_index, num_nodes, loops=True)
 
 
 @mutant("2.1", "self-loops")
-def self_loops_counted_twice(edge_index, num_nodes):
-    return _counts(edge_index[1], num_nodes) + _counts(edge_index[1, edge_index[0] == edge_index[1]], num_nodes)
+def degree_counts_the_self_loops(edge_index, num_nodes):
+    adj = _adjacency(edge_index, num_nodes)
+    return _share(_triangles(adj), _adjacency(edge_index, num_nodes, loops=True).sum(dim=1))
 
 
 @mutant("2.1", "self-loops")
-def one_self_loop_added_per_node(edge_index, num_nodes):
-    return _counts(edge_index[1], num_nodes) + 1
+def degree_from_bincount_of_the_targets(edge_index, num_nodes):
+    adj = _adjacency(edge_index, num_nodes)
+    return _share(_triangles(adj), torch.bincount(edge_index[1], minlength=num_nodes).double())
 
 
-@mutant("2.1", "sorted")
-def searchsorted_assumes_sorted_targets(edge_index, num_nodes):
-    bounds = torch.searchsorted(edge_index[1].contiguous(), torch.arange(num_nodes + 1))
-    return (bounds[1:] - bounds[:-1]).clamp(min=0)
+@mutant("2.1", "self-loops")
+def loops_removed_by_subtracting_the_identity(edge_index, num_nodes):
+    adj = _adjacency(edge_index, num_nodes, loops=True) - torch.eye(num_nodes, dtype=torch.float64)
+    return _share(_triangles(adj), adj.sum(dim=1))  # -1 on the diagonal of nodes without a loop
 
 
-@mutant("2.1", "sorted")
-def run_lengths_of_the_targets(edge_index, num_nodes):
-    values, counts = torch.unique_consecutive(edge_index[1], return_counts=True)
-    degree = torch.zeros(num_nodes, dtype=torch.long)
-    degree[values] = counts  # a later run of the same target overwrites an earlier one
-    return degree
+@mutant("2.1", "direction")
+def adjacency_not_symmetrised(edge_index, num_nodes):
+    return _clustering(edge_index, num_nodes, symmetric=False)
 
 
-@mutant("2.1", "loop")
-def python_loop_skips_the_last_node(edge_index, num_nodes):
-    counted = [int((edge_index[1] == i).sum()) for i in range(num_nodes - 1)]
-    return torch.tensor(counted + [0], dtype=torch.long)
+@mutant("2.1", "direction")
+def symmetrised_by_adding_the_transpose(edge_index, num_nodes):
+    adj = _adjacency(edge_index, num_nodes, symmetric=False)
+    adj = adj + adj.T  # an edge stored both ways becomes 2
+    return _share(_triangles(adj), adj.sum(dim=1))
 
 
-@mutant("2.1", "loop")
-def python_loop_over_columns_skips_the_last(edge_index, num_nodes):
-    degree = torch.zeros(num_nodes, dtype=torch.long)
-    for target in edge_index[1, :-1].tolist():
-        degree[target] += 1
-    return degree
+@mutant("2.1", "direction")
+def only_columns_with_source_below_target_symmetrised(edge_index, num_nodes):
+    return _clustering(edge_index[:, edge_index[0] < edge_index[1]], num_nodes)
+
+
+@mutant("2.1", "direction")
+def out_degree_from_the_one_way_adjacency(edge_index, num_nodes):
+    adj = _adjacency(edge_index, num_nodes)
+    return _share(_triangles(adj), _adjacency(edge_index, num_nodes, symmetric=False).sum(dim=0))
+
+
+@mutant("2.1", "repeats")
+def repeated_columns_accumulated(edge_index, num_nodes):
+    return _clustering(edge_index, num_nodes, accumulate=True)
+
+
+@mutant("2.1", "repeats")
+def sparse_coo_to_dense_sums_repeats(edge_index, num_nodes):
+    values = torch.ones(edge_index.shape[1], dtype=torch.float64)
+    adj = torch.sparse_coo_tensor(edge_index.flip(0), values, (num_nodes, num_nodes),
+                                  check_invariants=True).to_dense()
+    adj = torch.maximum(adj, adj.T)
+    adj.fill_diagonal_(0.0)
+    return _share(_triangles(adj), adj.sum(dim=1))
+
+
+@mutant("2.1", "triangles")
+def triangles_not_halved(edge_index, num_nodes):
+    adj = _adjacency(edge_index, num_nodes)
+    return _share(2 * _triangles(adj), adj.sum(dim=1))
+
+
+@mutant("2.1", "triangles")
+def triangles_divided_by_six(edge_index, num_nodes):
+    adj = _adjacency(edge_index, num_nodes)
+    return _share(_triangles(adj) / 3, adj.sum(dim=1))
+
+
+@mutant("2.1", "triangles")
+def diagonal_of_a_squared(edge_index, num_nodes):
+    adj = _adjacency(edge_index, num_nodes)
+    return _share((adj @ adj).diagonal() / 2, adj.sum(dim=1))
+
+
+@mutant("2.1", "triangles")
+def paths_of_length_two_not_closed(edge_index, num_nodes):
+    adj = _adjacency(edge_index, num_nodes)
+    return _share((adj @ adj).fill_diagonal_(0).sum(dim=1) / 2, adj.sum(dim=1))
+
+
+@mutant("2.1", "triangles")
+def common_neighbours_of_all_pairs_not_only_linked(edge_index, num_nodes):
+    adj = _adjacency(edge_index, num_nodes)
+    common = (adj @ adj).fill_diagonal_(0)  # (N, N) paths i - j - k, k linked to i or not
+    return _share((common > 0).double().sum(dim=1) / 2, adj.sum(dim=1))
+
+
+@mutant("2.1", "denominator")
+def pairs_counted_as_d_squared_over_2(edge_index, num_nodes):
+    adj = _adjacency(edge_index, num_nodes)
+    d = adj.sum(dim=1)
+    return torch.where(d > 1, _triangles(adj) / (d * d / 2).clamp(min=1), torch.zeros_like(d))
+
+
+@mutant("2.1", "denominator")
+def pairs_counted_as_d_d_plus_1_over_2(edge_index, num_nodes):
+    adj = _adjacency(edge_index, num_nodes)
+    d = adj.sum(dim=1)
+    return torch.where(d > 1, _triangles(adj) / (d * (d + 1) / 2), torch.zeros_like(d))
+
+
+@mutant("2.1", "denominator")
+def ordered_pairs_with_halved_triangles(edge_index, num_nodes):
+    adj = _adjacency(edge_index, num_nodes)
+    d = adj.sum(dim=1)
+    return torch.where(d > 1, _triangles(adj) / (d * (d - 1)).clamp(min=1), torch.zeros_like(d))
+
+
+@mutant("2.1", "small degrees")
+def nan_for_fewer_than_two_neighbours(edge_index, num_nodes):
+    adj = _adjacency(edge_index, num_nodes)
+    d = adj.sum(dim=1)
+    return _triangles(adj) / (d * (d - 1) / 2)
+
+
+@mutant("2.1", "small degrees")
+def one_for_fewer_than_two_neighbours(edge_index, num_nodes):
+    adj = _adjacency(edge_index, num_nodes)
+    return _share(_triangles(adj), adj.sum(dim=1), small=1.0)
+
+
+@mutant("2.1", "small degrees")
+def only_isolated_nodes_guarded(edge_index, num_nodes):
+    adj = _adjacency(edge_index, num_nodes)
+    d = adj.sum(dim=1)
+    return torch.where(d > 0, _triangles(adj) / (d * (d - 1) / 2), torch.zeros_like(d))  # degree 1: 0 / 0
+
+
+@mutant("2.1", "global")
+def global_transitivity(edge_index, num_nodes):
+    adj = _adjacency(edge_index, num_nodes)
+    d = adj.sum(dim=1)
+    return _triangles(adj).sum() / (d * (d - 1) / 2).sum()
+
+
+@mutant("2.1", "global")
+def global_transitivity_for_every_node(edge_index, num_nodes):
+    return global_transitivity(edge_index, num_nodes).expand(num_nodes).clone()
+
+
+@mutant("2.1", "global")
+def average_clustering_for_every_node(edge_index, num_nodes):
+    return _clustering(edge_index, num_nodes).mean().expand(num_nodes).clone()
+
+
+@mutant("2.1", "global")
+def average_clustering_as_a_number(edge_index, num_nodes):
+    return _clustering(edge_index, num_nodes).mean()
+
+
+@mutant("2.1", "nodes")
+def trailing_isolated_nodes_dropped(edge_index, num_nodes):
+    return _clustering(edge_index, int(edge_index.max()) + 1)
 
 
 @mutant("2.1", "dtype")
-def int32_degrees(edge_index, num_nodes):
-    return _counts(edge_index[1], num_nodes).int()
+def integer_division_of_the_counts(edge_index, num_nodes):
+    adj = _adjacency(edge_index, num_nodes).long()
+    d = adj.sum(dim=1)
+    pairs = d * (d - 1) // 2
+    return torch.where(pairs > 0, (adj @ adj * adj).sum(dim=1) // 2 // pairs.clamp(min=1), torch.zeros_like(d))
 
 
 @alternative("2.1")
-def scatter_add_of_ones(edge_index, num_nodes):
-    return torch.zeros(num_nodes, dtype=torch.long).scatter_add_(0, edge_index[1], torch.ones_like(edge_index[1]))
+def cube_diagonal_over_ordered_pairs(edge_index, num_nodes):
+    adj = torch.zeros(num_nodes, num_nodes)
+    adj[edge_index[0], edge_index[1]] = 1.0
+    adj[edge_index[1], edge_index[0]] = 1.0
+    adj *= 1 - torch.eye(num_nodes)
+    closed = torch.linalg.matrix_power(adj, 3).diagonal()  # (N,) 2 T_i
+    d = adj.sum(dim=1)
+    return torch.nan_to_num(closed / (d * (d - 1)), nan=0.0)
 
 
 @alternative("2.1")
-def python_counter(edge_index, num_nodes):
-    degree = [0] * num_nodes
-    for target in edge_index[1].tolist():
-        degree[target] += 1
-    return torch.tensor(degree)
+def python_sets_of_neighbours(edge_index, num_nodes):
+    neighbours = [set() for _ in range(num_nodes)]
+    for j, i in edge_index.T.tolist():
+        if i != j:
+            neighbours[i].add(j)
+            neighbours[j].add(i)
+    out = []
+    for mine in neighbours:
+        linked = sum(len(neighbours[a] & mine) for a in mine) / 2
+        pairs = len(mine) * (len(mine) - 1) / 2
+        out.append(linked / pairs if pairs else 0.0)
+    return torch.tensor(out, dtype=torch.float64)
 
 
 @alternative("2.1")
-def numpy_add_at(edge_index, num_nodes):
-    degree = np.zeros(num_nodes, dtype=np.int64)
-    np.add.at(degree, edge_index[1].numpy(), 1)
-    return torch.from_numpy(degree)
+def networkx_clustering(edge_index, num_nodes):
+    import networkx as nx
+    g = nx.Graph()
+    g.add_nodes_from(range(num_nodes))
+    g.add_edges_from((j, i) for j, i in edge_index.T.tolist() if j != i)
+    found = nx.clustering(g)
+    return torch.tensor([found[i] for i in range(num_nodes)])
+
+
+@alternative("2.1")
+def torch_sparse_products(edge_index, num_nodes):
+    both = torch.cat([edge_index, edge_index.flip(0)], dim=1)
+    both = torch.unique(both[:, both[0] != both[1]], dim=1)  # (2, M) each direction once, no loops
+    adj = torch.sparse_coo_tensor(both, torch.ones(both.shape[1], dtype=torch.float64),
+                                  (num_nodes, num_nodes), check_invariants=True).coalesce()
+    triangles = torch.sparse.sum(torch.sparse.mm(adj, adj) * adj, dim=1).to_dense() / 2  # (N,)
+    d = torch.bincount(both[0], minlength=num_nodes).double()
+    pairs = d * (d - 1) / 2
+    return torch.where(pairs > 0, triangles / pairs.clamp(min=1), torch.zeros_like(pairs))
 
 
 # --- 2.2 connected components ------------------------------------------------------------------

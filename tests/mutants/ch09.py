@@ -1,4 +1,5 @@
-"""Mutation suites for chapter 09, seeing embeddings: 9.1 k-NN label agreement, 9.2 silhouette values.
+"""Mutation suites for chapter 09, seeing embeddings: 9.1 k-NN label agreement, 9.2 silhouette values,
+9.3 principal components.
 
 For 9.1 squared distances pick the same neighbours (an alternative, not a mutant); for 9.2 they
 change every mean distance (a mutant).
@@ -315,3 +316,278 @@ def numpy_loop_over_nodes(z, labels):
         b = min(d[y == c].mean() for c in np.unique(y) if c != y[i])
         out[i] = (b - a) / max(a, b)
     return torch.from_numpy(out).to(z.dtype)
+
+
+# --- 9.3 principal components ------------------------------------------------------------------------
+
+def _centred(z):
+    return z - z.mean(dim=0)
+
+
+def _sign_by_largest_entry(directions):
+    """``directions`` (D, k) with each column's entry of largest magnitude made positive."""
+    largest = directions.abs().argmax(dim=0)
+    return directions * torch.sign(directions[largest, torch.arange(directions.shape[1])])
+
+
+def _top_directions(x, k):
+    """The top ``k`` right singular vectors of ``x`` (D, k), signed by the rule."""
+    return _sign_by_largest_entry(torch.linalg.svd(x, full_matrices=False)[2][:k].T)
+
+
+def _right(z, k):
+    centred = _centred(z)
+    return centred, _top_directions(centred, k)
+
+
+# centring
+@mutant("9.3", "centring")
+def not_centred(z, k=2):
+    return z @ _top_directions(z, k)
+
+
+@mutant("9.3", "centring")
+def directions_of_the_centred_rows_applied_to_the_raw_rows(z, k=2):
+    _, directions = _right(z, k)
+    return z @ directions
+
+
+@mutant("9.3", "centring")
+def each_node_centred_on_its_own_mean(z, k=2):
+    centred = z - z.mean(dim=1, keepdim=True)
+    return centred @ _top_directions(centred, k)
+
+
+@mutant("9.3", "centring")
+def centred_by_the_mean_of_all_entries(z, k=2):
+    centred = z - z.mean()  # one number for every feature
+    return centred @ _top_directions(centred, k)
+
+
+@mutant("9.3", "centring")
+def covariance_without_centring_scores_centred(z, k=2):
+    _, vectors = torch.linalg.eigh(z.T @ z)  # second moments, not the covariance
+    return _centred(z) @ _sign_by_largest_entry(vectors.flip(1)[:, :k])
+
+
+# which components
+@mutant("9.3", "order")
+def smallest_components_from_eigh(z, k=2):
+    centred = _centred(z)
+    return centred @ _sign_by_largest_entry(torch.linalg.eigh(centred.T @ centred)[1][:, :k])
+
+
+@mutant("9.3", "order")
+def top_k_in_ascending_order(z, k=2):
+    centred = _centred(z)
+    return centred @ _sign_by_largest_entry(torch.linalg.eigh(centred.T @ centred)[1][:, -k:])
+
+
+@mutant("9.3", "order")
+def first_component_skipped(z, k=2):
+    centred = _centred(z)
+    vh = torch.linalg.svd(centred)[2]  # (D, D)
+    return centred @ _sign_by_largest_entry(vh[1:k + 1].T)
+
+
+@mutant("9.3", "order")
+def largest_variance_features_instead_of_directions(z, k=2):
+    centred = _centred(z)
+    top = centred.var(dim=0).argsort(descending=True)[:k]
+    return centred[:, top]
+
+
+# rows and columns
+@mutant("9.3", "axes")
+def first_k_columns_of_vh(z, k=2):
+    centred = _centred(z)
+    return centred @ _sign_by_largest_entry(torch.linalg.svd(centred)[2][:, :k])
+
+
+@mutant("9.3", "axes")
+def eigenvectors_of_the_node_gram_matrix(z, k=2):
+    centred = _centred(z)
+    _, vectors = torch.linalg.eigh(centred @ centred.T)  # (N, N): components over the nodes
+    return _sign_by_largest_entry(vectors.flip(1)[:, :k])
+
+
+@mutant("9.3", "axes")
+def torch_svd_v_read_as_vh(z, k=2):
+    centred = _centred(z)
+    v = torch.svd(centred, some=False).V  # the old torch.svd returns V itself (D, D): its COLUMNS are the directions
+    return centred @ _sign_by_largest_entry(v[:k].T)
+
+
+@mutant("9.3", "approximate")
+def pca_lowrank_with_its_defaults(z, k=2):
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        _, _, v = torch.pca_lowrank(z, center=True)  # q = min(6, N, D), 2 iterations: randomised
+    return _centred(z) @ _sign_by_largest_entry(v[:, :k])
+
+
+# scale
+@mutant("9.3", "scale")
+def u_without_the_singular_values(z, k=2):
+    centred = _centred(z)
+    u, s, vh = torch.linalg.svd(centred, full_matrices=False)
+    signs = torch.sign(vh[:k].gather(1, vh[:k].abs().argmax(dim=1, keepdim=True)).T)  # (1, k)
+    return u[:, :k] * signs
+
+
+@mutant("9.3", "scale")
+def whitened_to_unit_variance(z, k=2):
+    centred, directions = _right(z, k)
+    scores = centred @ directions
+    return scores / scores.std(dim=0)
+
+
+@mutant("9.3", "scale")
+def scaled_by_the_singular_values_twice(z, k=2):
+    centred, directions = _right(z, k)
+    s = torch.linalg.svdvals(centred)[:k]
+    return centred @ directions * s
+
+
+@mutant("9.3", "scale")
+def divided_by_the_number_of_nodes(z, k=2):
+    centred, directions = _right(z, k)
+    return centred @ directions / len(z)
+
+
+@mutant("9.3", "scale")
+def directions_weighted_by_their_eigenvalues(z, k=2):
+    centred, directions = _right(z, k)
+    eigenvalues = torch.linalg.svdvals(centred)[:k] ** 2 / (len(z) - 1)
+    return centred @ (directions * eigenvalues)
+
+
+# signs
+@mutant("9.3", "sign")
+def signs_as_torch_svd_returns_them(z, k=2):
+    centred = _centred(z)
+    return centred @ torch.linalg.svd(centred, full_matrices=False)[2][:k].T
+
+
+@mutant("9.3", "sign")
+def signs_as_torch_eigh_returns_them(z, k=2):
+    centred = _centred(z)
+    return centred @ torch.linalg.eigh(centred.T @ centred)[1].flip(1)[:, :k]
+
+
+@mutant("9.3", "sign")
+def largest_score_positive(z, k=2):
+    centred, directions = _right(z, k)
+    scores = centred @ directions
+    return scores * torch.sign(scores[scores.abs().argmax(dim=0), torch.arange(k)])
+
+
+@mutant("9.3", "sign")
+def first_entry_positive(z, k=2):
+    centred, directions = _right(z, k)
+    return centred @ (directions * torch.sign(directions[0]))
+
+
+@mutant("9.3", "sign")
+def sum_of_the_entries_positive(z, k=2):
+    centred, directions = _right(z, k)
+    return centred @ (directions * torch.sign(directions.sum(dim=0)))
+
+
+@mutant("9.3", "sign")
+def largest_entry_negative(z, k=2):
+    centred, directions = _right(z, k)
+    return -(centred @ directions)
+
+
+@mutant("9.3", "sign")
+def first_node_scores_positive(z, k=2):
+    centred, directions = _right(z, k)
+    scores = centred @ directions
+    return scores * torch.sign(scores[0])
+
+
+@mutant("9.3", "sign")
+def sign_from_the_largest_entry_without_abs(z, k=2):
+    centred = _centred(z)
+    directions = torch.linalg.svd(centred, full_matrices=False)[2][:k].T  # (D, k) as returned
+    return centred @ (directions * torch.sign(directions[directions.argmax(dim=0), torch.arange(k)]))
+
+
+# features rescaled first
+@mutant("9.3", "features")
+def features_standardised(z, k=2):
+    standard = _centred(z) / z.std(dim=0)
+    return standard @ _top_directions(standard, k)
+
+
+@mutant("9.3", "features")
+def features_min_max_scaled(z, k=2):
+    scaled = (z - z.min(dim=0).values) / (z.max(dim=0).values - z.min(dim=0).values)
+    centred = _centred(scaled)
+    return centred @ _top_directions(centred, k)
+
+
+@mutant("9.3", "features")
+def rows_normalised_to_length_1(z, k=2):
+    centred = _centred(F.normalize(z, dim=1))
+    return centred @ _top_directions(centred, k)
+
+
+# k
+@mutant("9.3", "k")
+def always_two_components(z, k=2):
+    centred, directions = _right(z, 2)
+    return centred @ directions
+
+
+@mutant("9.3", "k")
+def one_component_too_many(z, k=2):
+    centred, directions = _right(z, min(k + 1, min(z.shape)))
+    return centred @ directions
+
+
+@mutant("9.3", "k")
+def one_component_too_few(z, k=2):
+    centred, directions = _right(z, k)
+    return centred @ directions[:, :k - 1]
+
+
+@alternative("9.3")
+def eigh_of_the_covariance(z, k=2):
+    centred = z - z.mean(dim=0)
+    _, vectors = torch.linalg.eigh(centred.T @ centred / (len(z) - 1))  # ascending
+    directions = vectors.flip(1)[:, :k]  # (D, k) largest first
+    largest = directions.abs().argmax(dim=0)
+    return centred @ (directions * torch.sign(directions[largest, torch.arange(k)]))
+
+
+@alternative("9.3")
+def numpy_svd_in_float64(z, k=2):
+    points = z.double().numpy()
+    centred = points - points.mean(axis=0)
+    directions = np.linalg.svd(centred, full_matrices=False)[2][:k].T
+    directions *= np.sign(directions[np.abs(directions).argmax(axis=0), np.arange(k)])
+    return torch.from_numpy(centred @ directions)
+
+
+@alternative("9.3")
+def scikit_learn_pca(z, k=2):
+    from sklearn.decomposition import PCA
+    return torch.from_numpy(PCA(n_components=k, svd_solver="full").fit_transform(z.double().numpy()))
+
+
+@alternative("9.3")
+def pca_lowrank_with_every_direction(z, k=2):
+    u, s, v = torch.pca_lowrank(z, q=min(z.shape), center=True)  # q = min(N, D): exact, not randomised
+    directions = v[:, :k]
+    largest = directions.abs().argmax(dim=0)
+    return (z - z.mean(dim=0)) @ (directions * torch.sign(directions[largest, torch.arange(k)]))
+
+
+@alternative("9.3")
+def full_svd_and_u_times_s(z, k=2):
+    centred = z - z.mean(dim=0)
+    u, s, vh = torch.linalg.svd(centred)  # full matrices
+    signs = torch.sign(vh[torch.arange(k), vh[:k].abs().argmax(dim=1)])  # (k,)
+    return u[:, :k] * s[:k] * signs

@@ -10,65 +10,116 @@ from course.checks.cases import directed_graph, load_cora, seeded_generator
 from course.checks.core import Case, Check, as_float64, register
 
 
-# --- 2.1 the degree vector -------------------------------------------------------------------
+# --- 2.1 the clustering coefficient ----------------------------------------------------------
 
-# 0->1, 0->2, 1->2, 3->2 on 5 nodes: node 2 receives three edges but sends none, node 0 sends two
-# but receives none, and node 4 (the last id) has no edge at all.
-DIRECTED_TOY = torch.tensor([[0, 0, 1, 3], [1, 2, 2, 2]])
-
-
-def _degree_cases() -> list[Case]:
-    return [Case("directed toy graph (5 nodes, node 4 isolated)", (DIRECTED_TOY, 5)),
-            Case("directed graph (12 nodes, columns in random order, one edge listed twice, "
-                 "self-loops on nodes 0, 5 and 11 only)",
-                 directed_graph(12, 30, seed=21, loops=(0, 5, 11), repeated=1)),
-            Case("Cora", (load_cora().edge_index, load_cora().num_nodes))]
+# The undirected simple graph: triangles 0-1-2 and 2-3-4, the tail 4-5, node 6 alone (the last
+# id). Listed with quirks: 0-2, 2-3, 2-4 and 4-5 one way only, 2-3 a second time, self-loops on
+# 2 and 5. Degrees 2, 2, 4, 2, 3, 1, 0; triangles 1, 1, 2, 1, 1, 0, 0; so
+# c = 1, 1, 2/6, 1, 1/3, 0, 0 (node 5 has one neighbour and node 6 none: 0 by convention).
+# Kept self-loops would give node 2 extra "triangles"; an unsymmetrised A misses the one-way
+# edges; the global transitivity is 3 * 2 / 12 = 0.5, not one value per node.
+CLUSTERING_TOY = torch.tensor([[0, 1, 2, 1, 2, 3, 2, 3, 4, 5, 2, 5, 3],
+                               [1, 0, 0, 2, 1, 2, 4, 4, 3, 4, 2, 5, 2]])
+CLUSTERING_TOY_ANSWER = torch.tensor([1, 1, 1 / 3, 1, 1 / 3, 0, 0], dtype=torch.float64)
 
 
-def _degree_reference(edge_index, num_nodes):
-    return graph.degree(edge_index, num_nodes)
+def _clustering_cases() -> list[Case]:
+    cora = load_cora()
+    return [Case("toy graph (7 nodes: triangles 0-1-2 and 2-3-4, tail 4-5, node 6 alone; some edges "
+                 "listed one way, self-loops on 2 and 5)", (CLUSTERING_TOY, 7)),
+            Case("directed graph (42 nodes, many edges without their reverse, 4 columns listed twice, "
+                 "self-loops on nodes 3, 17 and 38, nodes 40 and 41 isolated)",
+                 directed_graph(40, 160, seed=20, loops=(3, 17, 38), repeated=4, isolated=2)),
+            Case("Cora with self-loops", (cora.edge_index_with_self_loops, cora.num_nodes))]
 
 
-def _counts_sources(edge_index, num_nodes):
-    return torch.bincount(edge_index[0], minlength=num_nodes)
+def _clustering_reference(edge_index, num_nodes):
+    return graph.local_clustering(edge_index, num_nodes)
 
 
-def _no_minlength(edge_index, num_nodes):
-    return torch.bincount(edge_index[1])
+def _dense(edge_index, num_nodes, *, symmetric=True, loops=False):
+    """The (N, N) 0/1 adjacency the mistakes build, A[i, j] = 1 for j -> i."""
+    adj = torch.zeros(num_nodes, num_nodes, dtype=torch.float64)
+    adj[edge_index[1], edge_index[0]] = 1.0
+    if symmetric:
+        adj = torch.maximum(adj, adj.T)
+    if not loops:
+        adj.fill_diagonal_(0.0)
+    return adj
 
 
-def _unique_counts(edge_index, num_nodes):
-    return torch.unique(edge_index[1], return_counts=True)[1]
+def _coefficients(triangles, neighbours):
+    pairs = neighbours * (neighbours - 1) / 2
+    return torch.where(pairs > 0, triangles / pairs.clamp(min=1), torch.zeros_like(pairs))
 
 
-def _repeats_counted_once(edge_index, num_nodes):
-    return torch.bincount(torch.unique(edge_index, dim=1)[1], minlength=num_nodes)
+def _loops_kept(edge_index, num_nodes):
+    adj = _dense(edge_index, num_nodes, loops=True)
+    return _coefficients((adj @ adj * adj).sum(dim=1) / 2, adj.sum(dim=1))
 
 
-def _float_degrees(edge_index, num_nodes):
-    return torch.zeros(num_nodes).index_add_(0, edge_index[1], torch.ones(edge_index.shape[1]))
+def _degree_with_loops(edge_index, num_nodes):
+    adj = _dense(edge_index, num_nodes)
+    return _coefficients((adj @ adj * adj).sum(dim=1) / 2, _dense(edge_index, num_nodes, loops=True).sum(dim=1))
+
+
+def _not_symmetrised(edge_index, num_nodes):
+    adj = _dense(edge_index, num_nodes, symmetric=False)
+    return _coefficients((adj @ adj * adj).sum(dim=1) / 2, adj.sum(dim=1))
+
+
+def _not_halved(edge_index, num_nodes):
+    adj = _dense(edge_index, num_nodes)
+    return _coefficients((adj @ adj * adj).sum(dim=1), adj.sum(dim=1))
+
+
+def _square_not_cube(edge_index, num_nodes):
+    adj = _dense(edge_index, num_nodes)
+    return _coefficients((adj @ adj).diagonal() / 2, adj.sum(dim=1))
+
+
+def _nan_for_small_degrees(edge_index, num_nodes):
+    adj = _dense(edge_index, num_nodes)
+    neighbours = adj.sum(dim=1)
+    return (adj @ adj * adj).sum(dim=1) / 2 / (neighbours * (neighbours - 1) / 2)
+
+
+def _global_transitivity(edge_index, num_nodes):
+    adj = _dense(edge_index, num_nodes)
+    neighbours = adj.sum(dim=1)
+    return (adj @ adj * adj).sum() / 2 / (neighbours * (neighbours - 1) / 2).sum()  # 0-dim
 
 
 register(Check(
     id="2.1",
-    title="the degree vector",
-    reference=_degree_reference,
-    cases=_degree_cases,
-    hint="Count how often each node id occurs as a target, in row 1: "
-         "torch.bincount(edge_index[1], minlength=num_nodes) gives an int64 tensor of shape (N,).",
+    title="the clustering coefficient",
+    reference=_clustering_reference,
+    cases=_clustering_cases,
+    normalise=as_float64,
+    hint="Build adj = torch.zeros(N, N), set adj[edge_index[1], edge_index[0]] = 1, make it symmetric "
+         "(torch.maximum(adj, adj.T)) and zero its diagonal (fill_diagonal_(0)). Then the triangles "
+         "are (adj @ adj * adj).sum(1) / 2, the degrees adj.sum(1), and c = triangles / (d (d - 1) / 2) "
+         "where d >= 2, else 0.",
     mistakes={
-        "You counted sources (row 0): the degree GAT needs is the number of edges *into* node i, "
-        "the columns whose target, edge_index[1], is i. On a directed graph the two differ.":
-            _counts_sources,
-        "Your vector is too short: bincount stops at the largest id it sees, so trailing nodes "
-        "without edges (node 4 here) are missing. Pass minlength=num_nodes.": _no_minlength,
-        "torch.unique only lists the nodes that occur, so every node without incoming edges is "
-        "dropped and the positions no longer match node ids. Use torch.bincount(..., "
-        "minlength=num_nodes), which has one entry per node.": _unique_counts,
-        "Degrees are counts: return int64, e.g. from torch.bincount, not float.": _float_degrees,
-        "An edge listed twice counted once: the degree counts the *columns* whose target is i, "
-        "repeats included (the softmax runs over every column). Count row 1 as it is, without "
-        "torch.unique or a dense 0/1 matrix.": _repeats_counted_once,
+        "Self-loops stayed in A: a loop i -> i is not a neighbour, but on the diagonal it adds walks "
+        "i -> i -> k that look like triangles. Zero the diagonal, adj.fill_diagonal_(0), before "
+        "counting anything.": _loops_kept,
+        "Your triangles are right, but your degrees count the self-loops: d is the number of "
+        "*other* nodes linked to i. Take it from the adjacency after zeroing its diagonal.":
+            _degree_with_loops,
+        "A is not symmetric: an edge listed one way only (the toy has several) must link both "
+        "nodes. Clustering is a property of the undirected graph: adj = torch.maximum(adj, adj.T).":
+            _not_symmetrised,
+        "Each triangle through i was counted twice: (A @ A * A).sum(1) walks it from both of its "
+        "other corners, i -> j -> k -> i and i -> k -> j -> i. Divide by 2.": _not_halved,
+        "diag(A @ A) counts walks i -> j -> i, i.e. the degree, not triangles. A triangle is a "
+        "closed walk of three steps: diag(A @ A @ A) / 2, or (A @ A * A).sum(1) / 2.": _square_not_cube,
+        "Nodes with fewer than two neighbours give 0 / 0 = nan: they have no pairs of neighbours "
+        "and count as 0. Use torch.where(pairs > 0, triangles / pairs.clamp(min=1), 0).":
+            _nan_for_small_degrees,
+        "That is the global clustering (transitivity, 3 x triangles / connected triples), one number "
+        "for the whole graph. The exercise asks for c_i for every node, an (N,) tensor.":
+            _global_transitivity,
     },
 ))
 

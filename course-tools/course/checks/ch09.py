@@ -1,8 +1,9 @@
 """Checks for chapter 09, Seeing embeddings.
 
 Exercise 9.1 is the k-nearest-neighbour label agreement of an embedding (a node is never its own
-neighbour), 9.2 the silhouette value of every node. Both are checked on a small point set whose
-answer can be worked out by hand, on seeded random points and on an embedding of all of Cora.
+neighbour), 9.2 the silhouette value of every node, 9.3 the scores on the first principal
+components. Each is checked on a small point set whose answer can be worked out by hand, on
+seeded random points and on an embedding of all of Cora.
 
 In the toy and random cases no two candidates tie for the k-th place, so any correct way of
 computing the distances (``torch.cdist``, squared differences, a loop) picks the same neighbours.
@@ -13,8 +14,16 @@ order a library such as scikit-learn may break differently, and ``torch.cdist`` 
 on the toy case already. A second toy puts two nodes at the same point: no tie for the k-th place
 either, but a node's distance 0 to itself ties with its duplicate's, so only an answer that
 leaves the node out by its index (not by its distance, nor by its place in a sorted row) is
-right. The references are the library's :func:`gatkit.embeddings.knn_agreement`
-and :func:`gatkit.embeddings.silhouette_values` (scikit-learn's ``silhouette_samples``).
+right. The references are the library's :func:`gatkit.embeddings.knn_agreement`,
+:func:`gatkit.embeddings.silhouette_values` (scikit-learn's ``silhouette_samples``) and
+:func:`gatkit.embeddings.pca`.
+
+For 9.3 the answer is unique once each direction's sign is fixed (its entry of largest
+magnitude positive) and the spectrum has gaps: every exact method (``torch.linalg.svd``,
+``eigh`` of the covariance, NumPy, scikit-learn's ``PCA``) in float32 or float64 lands within
+1e-5 of the float64 reference, and the tolerance (1e-4) leaves room for that. Cora's embedding
+has two close singular values (1.85 and 1.82, as a real embedding may), which a randomised
+``torch.pca_lowrank`` with a small ``q`` misses by 1e-2 and more: it passes with ``q = D``.
 """
 
 from __future__ import annotations
@@ -307,5 +316,142 @@ register(Check(
         "You averaged SQUARED distances (** 2, or the sum of squared differences without the square "
         "root): the silhouette averages Euclidean distances, and squaring changes every mean (for the "
         "nearest neighbours of 9.1 it changed nothing; here it does).": _squared_distances,
+    },
+))
+
+
+# --- 9.3 principal components ----------------------------------------------------------------------
+
+def pca_tensor(z: torch.Tensor, k: int = 2) -> torch.Tensor:
+    """Scores (N, k): the centred rows on the top ``k`` principal directions, each turned so that
+    its entry of largest magnitude is positive."""
+    return torch.from_numpy(embeddings.pca(z, k))  # (N, k) float64
+
+
+# Toy, k = 2: six points in 3-D around the mean (1, 2, 3), each off it along one axis:
+#   centred:  (0, 3, 0) (0, -3, 0) (2, 0, 0) (-2, 0, 0) (0, 0, 1) (0, 0, -1)
+# The sums of squares along the axes are 8 (x), 18 (y) and 2 (z), so the principal directions are
+# y, then x, then z (singular values sqrt(18), sqrt(8), sqrt(2)), each with its one non-zero
+# entry +1. Scores: (3, 0) (-3, 0) (0, 2) (0, -2) (0, 0) (0, 0). Without centring the mean shows
+# up in every score; the smallest components first give z and x; scores divided by the singular
+# values (U) give (0.71, 0) ... instead of (3, 0).
+PCA_TOY_Z = torch.tensor([[1.0, 5.0, 3.0], [1.0, -1.0, 3.0], [3.0, 2.0, 3.0], [-1.0, 2.0, 3.0],
+                          [1.0, 2.0, 4.0], [1.0, 2.0, 2.0]])  # (N, 3)
+PCA_TOY_ANSWER = torch.tensor([[3.0, 0.0], [-3.0, 0.0], [0.0, 2.0], [0.0, -2.0], [0.0, 0.0], [0.0, 0.0]])  # (N, 2)
+
+
+def spread_points(n: int, dims: int, scales: list[float], offset: float, seed: int) -> torch.Tensor:
+    """``n`` seeded points (n, dims), spread ``scales`` (descending) along random orthogonal
+    directions, around a random mean of size about ``offset``.
+
+    The seeds used below give singular values at least 1.4 times apart up to the (k + 1)-th, so
+    every exact method finds the same directions, and directions whose largest entry beats the
+    next by at least 0.05, so the sign rule is not left to rounding. In some of them the entry
+    of largest magnitude and the sum of the entries, or the first entry, have different signs.
+    """
+    generator = seeded_generator(seed)
+    rotation, _ = torch.linalg.qr(torch.randn(dims, dims, generator=generator))  # (dims, dims) orthogonal
+    z = torch.randn(n, dims, generator=generator) * torch.tensor(scales) @ rotation.T  # (n, dims)
+    return z + offset * torch.randn(dims, generator=generator)
+
+
+def _pca_cases() -> list[Case]:
+    return [Case("toy: 6 points in 3-D off their mean along the axes, k = 2", (PCA_TOY_Z, 2)),
+            Case("random points (60 in 5-D, far from the origin), k = 3",
+                 (spread_points(60, 5, [5.0, 3.0, 2.0, 1.0, 0.5], 4.0, seed=98), 3)),
+            Case("random points (40 in 4-D), k = 1", (spread_points(40, 4, [3.0, 1.5, 1.0, 0.5], 5.0, seed=94), 1)),
+            Case("fewer points than features (8 in 12-D), k = 2",
+                 (spread_points(8, 12, [4.0, 2.5, 1.5, 1.0, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05], 3.0,
+                                seed=97), 2)),
+            Case("an embedding of Cora (2708 nodes, 16-D), k = 2", (cora_embedding(), 2))]
+
+
+def _svd_parts(z):
+    """The centred rows (N, D) and their SVD, for the mistakes."""
+    centred = z - z.mean(dim=0)
+    return (centred, *torch.linalg.svd(centred, full_matrices=False))
+
+
+def _signed(directions):
+    """``directions`` (D, k) turned so that each column's entry of largest magnitude is positive."""
+    largest = directions.abs().argmax(dim=0)  # (k,)
+    return directions * torch.sign(directions[largest, torch.arange(directions.shape[1])])
+
+
+def _not_centred(z, k=2):
+    _, _, vh = torch.linalg.svd(z, full_matrices=False)
+    return z @ _signed(vh[:k].T)
+
+
+def _smallest_components(z, k=2):
+    centred = z - z.mean(dim=0)
+    _, vectors = torch.linalg.eigh(centred.T @ centred)  # eigenvalues in ASCENDING order
+    return centred @ _signed(vectors[:, :k])
+
+
+def _columns_of_vh(z, k=2):
+    centred = z - z.mean(dim=0)
+    _, _, vh = torch.linalg.svd(centred)  # full_matrices=True: Vh is (D, D)
+    return centred @ _signed(vh[:, :k])  # the directions are the ROWS of Vh
+
+
+def _unscaled(z, k=2):
+    centred, u, _, vh = _svd_parts(z)
+    return u[:, :k] * torch.sign(vh[:k].gather(1, vh[:k].abs().argmax(dim=1, keepdim=True)).T)
+
+
+def _no_sign_rule(z, k=2):
+    centred, _, _, vh = _svd_parts(z)
+    return centred @ vh[:k].T
+
+
+def _sign_from_the_scores(z, k=2):
+    centred, u, s, vh = _svd_parts(z)
+    scores = u[:, :k] * s[:k]  # (N, k)
+    return scores * torch.sign(scores[scores.abs().argmax(dim=0), torch.arange(k)])
+
+
+def _standardised(z, k=2):
+    standard = (z - z.mean(dim=0)) / z.std(dim=0)
+    _, _, vh = torch.linalg.svd(standard, full_matrices=False)
+    return standard @ _signed(vh[:k].T)
+
+
+def _two_components_always(z, k=2):
+    centred, _, _, vh = _svd_parts(z)
+    return centred @ _signed(vh[:2].T)
+
+
+register(Check(
+    id="9.3",
+    title="principal components",
+    reference=pca_tensor,
+    cases=_pca_cases,
+    normalise=as_float64,
+    rtol=1e-4,
+    atol=1e-4,
+    hint="Centre the rows, centred = z - z.mean(dim=0); U, S, Vh = torch.linalg.svd(centred, "
+         "full_matrices=False); the principal directions are the first k ROWS of Vh, so "
+         "V = Vh[:k].T (D, k). Turn each column of V so that its entry of largest magnitude is "
+         "positive, then return centred @ V (N, k).",
+    mistakes={
+        "The rows were not centred: PCA looks at how the points vary around their mean, so "
+        "subtract z.mean(dim=0) first (the toy's mean (1, 2, 3) shows up in your scores).": _not_centred,
+        "You took the components of SMALLEST variance: torch.linalg.eigh returns the eigenvalues in "
+        "ascending order, so the top k directions are its LAST k columns, largest first "
+        "(vectors.flip(1)[:, :k]).": _smallest_components,
+        "You took the first k COLUMNS of Vh: torch.linalg.svd returns Vh = V^T, whose ROWS are the "
+        "directions. Use Vh[:k].T (D, k).": _columns_of_vh,
+        "Your scores are U[:, :k] (each column of length 1), the scores divided by the singular "
+        "values. The exercise asks for the projections themselves, centred @ V[:, :k] = U[:, :k] * "
+        "S[:k].": _unscaled,
+        "The directions are right up to their signs, which are not fixed: turn each direction "
+        "(a column of V) so that its entry of largest magnitude is positive.": _no_sign_rule,
+        "Your signs make the largest score of each component positive; the convention here is "
+        "about the direction: the entry of largest magnitude in each column of V (D, k) is "
+        "positive.": _sign_from_the_scores,
+        "You standardised the features (divided by their standard deviations): that is PCA of "
+        "the correlation matrix, and changes the directions. Only centre them.": _standardised,
+        "Your answer has 2 columns whatever k is: return k components.": _two_components_always,
     },
 ))
