@@ -63,10 +63,10 @@ print(f"N = {N}, E = {E} (with self-loops); |N(i)| from {int(in_degree.min())} t
 # %% [markdown]
 # ## 1. A trained GAT and its coefficients
 #
-# We train the paper's model once, with the recipe of chapter 07 (seed 0), and ask it for its
-# attention. `model(x, edge_index, return_attention=True)` returns the logits and a list
-# `alphas`, one tensor per layer: `alphas[l]` has one row per column of `edge_index` and one
-# column per head, after the softmax. We number the layers from 1 as the paper does (layer 1 is
+# We train the paper's model once with the library's loop, `gatkit.train` (chapter 07's recipe,
+# seed 0), and ask it for its attention. `model(x, edge_index, return_attention=True)` returns
+# the logits and a list `alphas`, one tensor per layer: `alphas[l]` has one row per column of
+# `edge_index` and one column per head, after the softmax. We number the layers from 1 as the paper does (layer 1 is
 # `alphas[0]`, 8 heads; layer 2 is `alphas[1]`, 1 head) and the heads from 0, as columns.
 
 # %%

@@ -62,9 +62,10 @@ assert (N, F_in, C, len(train_idx), len(test_idx)) == (2708, 1433, 7, 140, 1000)
 # %% [markdown]
 # ## 1. What the layers produce
 #
-# We train the paper's GAT once, exactly as in chapter 07 (`gatkit.train`, seed 0), and ask the
-# model for every layer's output with `model.hidden(x, edge_index)`. It runs in eval mode (no
-# dropout) without gradients and returns a list: the hidden layer after ELU, then the logits.
+# We train the paper's GAT once with the library's loop, `gatkit.train` (chapter 07's recipe,
+# seed 0), and ask the model for every layer's output with `model.hidden(x, edge_index)`. It runs
+# in eval mode (no dropout) without gradients and returns a list: the hidden layer after ELU,
+# then the logits.
 
 # %%
 config = paper_config(seed=0)
@@ -608,7 +609,8 @@ assert (class_offsets.abs().max(dim=0).values > 1.4).all()
 # %% [markdown]
 # Each component sets one class apart: the first *Genetic_Algorithms*, the second *Case_Based*,
 # the third (and the fourth) *Reinforcement_Learning*. Two 2-D views of PCA, beside the t-SNE
-# picture of section 6:
+# picture of section 6 (the PCA panels are zoomed to where all but a few per cent of the nodes
+# lie; the cell prints how many fall outside):
 
 # %%
 views = {"PCA, components 1 and 2": hidden_pca[:, :2], "PCA, components 3 and 4": hidden_pca[:, 2:],
@@ -616,6 +618,15 @@ views = {"PCA, components 1 and 2": hidden_pca[:, :2], "PCA, components 3 and 4"
 view_scores = {name: scores(view) for name, view in views.items()}
 fig = viz.plot_embedding_panels(views, y, test_index=test_idx, class_names=class_names, scores=view_scores,
                                 suptitle="the trained hidden layer (N, 64): two linear views and t-SNE")
+outside = []
+for ax, view in zip(fig.axes, [hidden_pca[:, :2], hidden_pca[:, 2:]]):  # zoom the PCA panels past a few outliers
+    low, high = torch.quantile(view, torch.tensor([0.005, 0.995]), dim=0)  # (2,), (2,)
+    low, high = low - 0.05 * (high - low), high + 0.05 * (high - low)  # (2,), (2,)
+    ax.set_xlim(low[0].item(), high[0].item())
+    ax.set_ylim(low[1].item(), high[1].item())
+    outside.append(int(((view < low) | (view > high)).any(dim=1).sum()))
+print("nodes outside the zoom (at most; equal axes may widen it):", outside)
+assert max(outside) < 0.03 * len(y)
 plt.show()
 assert all(view_scores[name]["agreement"] < view_scores["t-SNE, perplexity 30"]["agreement"] - 0.1
            and view_scores[name]["silhouette"] < view_scores["t-SNE, perplexity 30"]["silhouette"]

@@ -1,237 +1,528 @@
 """Checks for chapter 07, Training on Cora.
 
-Exercise 7.1 is the loss on the training nodes, 7.2 the accuracy, 7.3 the early-stopping rule of
-the official GAT code replayed on a whole validation curve. The early-stopping cases are synthetic
-curves built so that each typical mistake changes the answer on the first case it gets wrong.
-The references are the library's :func:`gatkit.train.node_loss`, :func:`gatkit.train.accuracy`
-and :class:`gatkit.train.EarlyStopping` (with ``keep="both"``, the official code's snapshot).
+The learner writes the pieces of training: 7.1 the model (a class), 7.2 the training step, 7.3
+evaluation, 7.4 the official early-stopping rule replayed on a validation curve, 7.5 the loop
+that trains with early stopping and restores the best weights. Every reference is built from
+the library: :class:`gatkit.layers.GAT`, :func:`gatkit.train.train_step`,
+:func:`gatkit.train.evaluate` and :class:`gatkit.train.EarlyStopping`.
 
-The loss's logits require grad in every case, and a loss that autograd cannot differentiate is
-rejected (``Check.needs_gradients``); one case has logits in the hundreds, where the log of a softmax
-underflows. Accuracy sees rows whose largest logit is tied, where the prediction is the first
-tied class, as ``argmax`` returns it.
+None of 7.1, 7.2, 7.3 and 7.5 is a plain function of its inputs, so each has a ``run`` that
+builds or drives the answer and returns what is compared (a dict, so a difference is reported
+by name):
+
+- 7.1 builds the model, gives its parameters seeded values layer by layer (the layers are found
+  by gatkit's parameter names ``linear.weight``, ``a_src``, ``a_dst``, ``bias``, whatever the
+  attributes holding them are called), and compares the logits in eval and in train mode with
+  dropout recorded instead of applied (:func:`course.checks.modules.recorded_dropout`); the
+  recorded calls say which tensors were dropped, matched by value against each layer's input
+  and attention coefficients.
+- 7.2 and 7.3 hand the answer a small seeded GAT (dropout on) and an optimiser, in a state that
+  separates the classic slips: the model in the wrong mode, stale gradients in ``.grad``. A
+  forward hook records whether the model ran in train mode and with gradients enabled.
+- 7.5 runs the loop on a small graph with class structure, long enough for early stopping to
+  stop it, and compares ``(best_epoch, epochs_run)`` and the weights the model ends with.
+
+Every run works on a fork of the global random state (the chapter's own stream is left as it
+was) and seeds it, so the answer and the reference draw the same dropout masks.
 """
 
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
+from types import SimpleNamespace
+from typing import Any, Callable, Iterator
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from course.checks.cases import load_cora, seeded_generator
-from course.checks.core import Case, Check, as_float64, register
-from gatkit.train import EarlyStopping, accuracy, node_loss
-
-
-# --- 7.1 the loss on the training nodes --------------------------------------------------------
-
-# Toy: 5 nodes, 3 classes, training nodes 0 and 3. The logits are log-probabilities, so the loss
-# can be read off: node 0 gives its label 0 probability 1/2, node 3 its label 2 probability 1/2,
-# and the loss is ln 2. The other nodes are confidently wrong, so any loss over them differs.
-TOY_LOGITS = torch.log(torch.tensor([[0.50, 0.25, 0.25],
-                                     [0.10, 0.80, 0.10],
-                                     [0.70, 0.20, 0.10],
-                                     [0.25, 0.25, 0.50],
-                                     [0.05, 0.05, 0.90]]))  # (N, C)
-TOY_LABELS = torch.tensor([0, 0, 1, 2, 0])  # (N,)
-TOY_TRAIN_IDX = torch.tensor([0, 3])
+from course.checks.cases import load_cora, random_graph, seeded_generator
+from course.checks.core import Case, Check, register
+from course.checks.modules import recorded_dropout
+from gatkit.layers import GAT, GATLayerEdge
+from gatkit.ops import dropout as sparse_dropout
+from gatkit.train import EarlyStopping, build_model, node_loss, paper_config
+from gatkit.train import evaluate as evaluate_splits
+from gatkit.train import train_step as library_train_step
 
 
-def _loss_cases() -> list[Case]:
-    """The cases of 7.1; every case's logits require grad, as a model's output does."""
-    cora = load_cora()
-    random_logits = 2 * torch.randn(30, 7, generator=seeded_generator(70))  # (N, C)
-    random_labels = torch.randint(0, 7, (30,), generator=seeded_generator(71))  # (N,)
-    random_idx = torch.randperm(30, generator=seeded_generator(72))[:10]
-    cora_logits = 3 * torch.randn(cora.num_nodes, cora.num_classes, generator=seeded_generator(73))  # (N, C)
-    cases = [Case("toy: 5 nodes, 3 classes, training nodes 0 and 3 (loss ln 2)",
-                  (TOY_LOGITS.clone(), TOY_LABELS, TOY_TRAIN_IDX)),
-             Case("random logits (30 nodes, 7 classes, 10 training nodes in random order)",
-                  (random_logits, random_labels, random_idx)),
-             Case("random logits on Cora (2708 nodes, the 140 training nodes)",
-                  (cora_logits, cora.y, cora.train_idx)),
-             Case("confident logits (20 nodes, 5 classes, spread in the hundreds: some labels have "
-                  "probability below 1e-45)", _confident_logits())]
-    for case in cases:
-        case.args[0].requires_grad_()
-    return cases
+@contextmanager
+def _seeded(seed: int) -> Iterator[None]:
+    """A fork of the global random state, seeded: what a run draws leaves the chapter's stream alone."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
 
 
-def _confident_logits() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Logits of a very confident model: exp overflows and softmax probabilities underflow in float32.
+def _number(value: Any) -> Any:
+    """A Python number for a one-element tensor; anything else as it is (and so reported)."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return value.item()
+    return value
 
-    F.cross_entropy (log_softmax inside) stays finite; the log of a softmax gives ln 0 = -inf for
-    a confidently wrong node, and exp without a shift gives inf / inf.
+
+def _small_gat(in_features: int, num_classes: int, dropout: float = 0.5) -> GAT:
+    """A small GAT (2 heads of 4 features, then 1 head) for driving steps, evaluations and loops."""
+    return GAT([in_features, 4, num_classes], [2, 1], dropout=dropout)
+
+
+class _Passes:
+    """Records, for every forward pass of a model, whether it ran in train mode and with gradients."""
+
+    def __init__(self, model: nn.Module):
+        self.seen: list[tuple[bool, bool]] = []
+        self._handle = model.register_forward_hook(self._record)
+
+    def _record(self, module, inputs, output) -> None:
+        self.seen.append((module.training, torch.is_grad_enabled()))
+
+    def close(self) -> list[tuple[bool, bool]]:
+        """The distinct (train mode, gradients enabled) pairs seen, in the order first seen."""
+        self._handle.remove()
+        return list(dict.fromkeys(self.seen))
+
+
+PASSES = "forward passes seen (train mode, gradients enabled)"
+
+
+# --- 7.1 the model ------------------------------------------------------------------------------
+
+def gat_model(in_features: int, hidden_features: int, num_classes: int, heads: int = 8, output_heads: int = 1,
+              dropout: float = 0.6) -> GAT:
+    """The paper's two-layer GAT as exercise 7.1 builds it (the reference of ``GATModel``).
+
+    ``heads`` heads of ``hidden_features`` concatenated, ELU, then ``output_heads`` heads of
+    ``num_classes`` averaged into logits; dropout ``dropout`` on both layers' inputs and attention
+    coefficients, as the paper's text says. The projected features are not dropped
+    (``value_dropout=0``): that third dropout is in the authors' code and gatkit's default.
     """
-    logits = 60 * torch.randn(20, 5, generator=seeded_generator(78))  # (N, C)
-    labels = torch.randint(0, 5, (20,), generator=seeded_generator(79))  # (N,)
-    return logits, labels, torch.randperm(20, generator=seeded_generator(80))[:12]
+    return GAT([in_features, hidden_features, num_classes], [heads, output_heads], dropout=dropout,
+               attention_dropout=dropout, value_dropout=0.0)
 
 
-def _loss_over_all_nodes(logits, labels, train_idx):
-    return F.cross_entropy(logits, labels)
+LAYER_PARAMETERS = ("linear.weight", "a_src", "a_dst", "bias")
 
 
-def _double_softmax(logits, labels, train_idx):
-    return F.cross_entropy(logits[train_idx].softmax(dim=1), labels[train_idx])
+def _gat_layers(model: nn.Module, in_features: int) -> tuple[list[dict], list[str]]:
+    """The model's GAT layers as ``{gatkit parameter name: parameter or None}``, the layer that
+    reads the input first, and the names of any parameters outside them.
+
+    A layer is whatever holds an ``a_src``; its other parameters are looked up beside it, so
+    the attributes may have any names (``self.layers[0]``, ``self.hidden``, ``self.conv1``...).
+    """
+    params = dict(model.named_parameters())
+    prefixes = [name[:-len("a_src")] for name in params if name == "a_src" or name.endswith(".a_src")]
+    layers = [{part: params.get(prefix + part) for part in LAYER_PARAMETERS} for prefix in prefixes]
+    layers.sort(key=lambda layer: not _reads(layer, in_features))  # stable: otherwise in order of definition
+    inside = {prefix + part for prefix in prefixes for part in LAYER_PARAMETERS}
+    return layers, sorted(set(params) - inside)
 
 
-def _softmax_over_nodes(logits, labels, train_idx):
-    return F.nll_loss(logits[train_idx].log_softmax(dim=0), labels[train_idx])
+def _reads(layer: dict, in_features: int) -> bool:
+    weight = layer["linear.weight"]
+    return weight is not None and weight.dim() == 2 and weight.shape[1] == in_features
 
 
-def _nll_on_raw_logits(logits, labels, train_idx):
-    return F.nll_loss(logits[train_idx], labels[train_idx])
+def _shapes(layers: list[dict]) -> dict[str, str]:
+    return {f"layer {number}": ", ".join(f"{part} {tuple(p.shape) if p is not None else 'missing'}"
+                                         for part, p in layer.items())
+            for number, layer in enumerate(layers, start=1)}
 
 
-def _summed_loss(logits, labels, train_idx):
-    return F.cross_entropy(logits[train_idx], labels[train_idx], reduction="sum")
+def _fill(layers: list[dict], seed: int) -> None:
+    """Seeded values for every layer's parameters, so answers built any way compute comparable logits."""
+    with torch.no_grad():
+        for number, layer in enumerate(layers):
+            generator = seeded_generator(seed + number)
+            for part, param in layer.items():
+                scale = 1.5 / math.sqrt(param.shape[1]) if part == "linear.weight" else 0.3 if part == "bias" else 1.0
+                param.copy_(scale * torch.randn(param.shape, generator=generator))
 
 
-def _log_of_softmax(logits, labels, train_idx):
-    probs = F.softmax(logits[train_idx], dim=1)  # (n, C)
-    return -probs[torch.arange(len(train_idx)), labels[train_idx]].log().mean()
+def _dense(t: torch.Tensor) -> torch.Tensor:
+    return t.to_dense() if t.layout != torch.strided else t
 
 
-def _softmax_by_hand_without_shift(logits, labels, train_idx):
-    exp = logits[train_idx].exp()  # (n, C): inf above about 88
-    probs = exp / exp.sum(dim=1, keepdim=True)
-    return -probs[torch.arange(len(train_idx)), labels[train_idx]].log().mean()
+def _dropped(calls, targets: dict[str, torch.Tensor]) -> dict[str, Any]:
+    """The ``p`` with which each target was dropped (0.0 if it was not), and what else was."""
+    dropped: dict[str, Any] = {name: 0.0 for name in targets}
+    others = []
+    for call in calls:
+        if not call.active:
+            continue
+        value = _dense(call.input).float()
+        name = next((name for name, target in targets.items() if value.numel() == target.numel()
+                     and torch.allclose(value.reshape(target.shape), target, rtol=1e-4, atol=1e-5)), None)
+        if name is None or dropped[name]:
+            others.append(f"{name} a second time" if name else f"a tensor of shape {tuple(call.input.shape)}")
+        else:
+            dropped[name] = call.p
+    dropped["anything else"] = others
+    return dropped
 
 
-def _detached(logits, labels, train_idx):
-    return torch.tensor(F.cross_entropy(logits[train_idx], labels[train_idx]).item())
+def _drive_model(answer: Callable, in_features: int, hidden_features: int, num_classes: int, x: torch.Tensor,
+                 edge_index: torch.Tensor, *, heads: int, output_heads: int, dropout: float, seed: int) -> dict:
+    """Build the answer's model and compare what it computes and where it drops (see the module docstring)."""
+    sizes = dict(heads=heads, output_heads=output_heads, dropout=dropout)
+    with _seeded(seed), torch.no_grad():
+        model = answer(in_features, hidden_features, num_classes, **sizes)
+        probe = gat_model(in_features, hidden_features, num_classes, **sizes)  # the reference's parts, to match
+        layers, others = _gat_layers(model, in_features)
+        probe_layers, _ = _gat_layers(probe, in_features)
+        result: dict[str, Any] = {"parameter shapes": _shapes(layers), "parameters outside the GAT layers": others,
+                                  "logits in eval mode": None, "logits in train mode, dropout recorded": None,
+                                  "dropout in eval mode": None, "dropout in train mode": None,
+                                  "logits shape in train mode, dropout applied": None}
+        if result["parameter shapes"] != _shapes(probe_layers):
+            return result  # the model's layers are not the paper's: nothing else can be compared
+        _fill(layers, seed)
+        _fill(probe_layers, seed)
+        _, alphas = probe.eval()(x, edge_index, return_attention=True)  # alphas[l]: (E, H_l)
+        targets = {"layer 1 input": _dense(x), "layer 1 attention": alphas[0],
+                   "layer 2 input": probe.hidden(x, edge_index)[0],  # (N, H * F'), after the ELU
+                   "layer 2 attention": alphas[1]}
+        for mode, logits in (("eval", "logits in eval mode"), ("train", "logits in train mode, dropout recorded")):
+            model.train(mode == "train")
+            with recorded_dropout() as calls:
+                result[logits] = model(x, edge_index)  # (N, C)
+            result[f"dropout in {mode} mode"] = _dropped(calls, targets)
+        result["logits shape in train mode, dropout applied"] = tuple(model.train()(x, edge_index).shape)
+        return result
+
+
+def _model_cases() -> list[Case]:
+    x_small = torch.randn(7, 5, generator=seeded_generator(700))  # (N, F)
+    x_mid = torch.randn(11, 9, generator=seeded_generator(701))  # (N, F)
+    x_sparse = torch.relu(torch.randn(12, 20, generator=seeded_generator(702)) - 0.8)  # (N, F), mostly zeros
+    return [
+        Case("7 nodes, F = 5, 2 hidden heads of 4 features, 3 classes, 1 output head, dropout 0.6",
+             (5, 4, 3, x_small, random_graph(7, 14, seed=703)),
+             dict(heads=2, output_heads=1, dropout=0.6, seed=710)),
+        Case("11 nodes, F = 9, 3 hidden heads of 2 features, 4 classes, 3 output heads (averaged), dropout 0.5",
+             (9, 2, 4, x_mid, random_graph(11, 30, seed=704)),
+             dict(heads=3, output_heads=3, dropout=0.5, seed=711)),
+        Case("sparse CSR features as the chapter feeds Cora's (12 nodes, F = 20, the paper's 8 heads of 8 "
+             "features, 7 classes)",
+             (20, 8, 7, x_sparse.to_sparse_csr(), random_graph(12, 30, seed=705)),
+             dict(heads=8, output_heads=1, dropout=0.6, seed=712)),
+    ]
+
+
+class _Model(nn.Module):
+    """The shape of a learner's model, with the parts the mistakes below change as arguments."""
+
+    def __init__(self, in_features, hidden_features, num_classes, heads=8, output_heads=1, dropout=0.6, *,
+                 activation=F.elu, final=lambda logits: logits, concat_output=False, concat_hidden=True,
+                 second_width=None, second_dropout=None, attention_dropout=None, value_dropout=0.0):
+        super().__init__()
+        attention = dropout if attention_dropout is None else attention_dropout
+        width = heads * hidden_features if concat_hidden else hidden_features
+        self.activation, self.final = activation, final
+        self.hidden = GATLayerEdge(in_features, hidden_features, heads, concat=concat_hidden, dropout=dropout,
+                                   attention_dropout=attention, value_dropout=value_dropout)
+        self.output = GATLayerEdge(width if second_width is None else second_width(heads, hidden_features),
+                                   num_classes, output_heads, concat=concat_output,
+                                   dropout=dropout if second_dropout is None else second_dropout,
+                                   attention_dropout=attention, value_dropout=value_dropout)
+
+    def forward(self, x, edge_index):
+        return self.final(self.output(self.activation(self.hidden(x, edge_index)), edge_index))
+
+
+def _model_mistake(**parts) -> Callable:
+    def build(in_features, hidden_features, num_classes, heads=8, output_heads=1, dropout=0.6):
+        return _Model(in_features, hidden_features, num_classes, heads, output_heads, dropout, **parts)
+    return build
+
+
+class _DropoutAlwaysOn(nn.Module):
+    """Input dropout written by hand with F.dropout's default training=True: it drops in eval mode too."""
+
+    def __init__(self, in_features, hidden_features, num_classes, heads=8, output_heads=1, dropout=0.6):
+        super().__init__()
+        self.p, self.drop = dropout, sparse_dropout
+        self.hidden = GATLayerEdge(in_features, hidden_features, heads, attention_dropout=dropout)
+        self.output = GATLayerEdge(heads * hidden_features, num_classes, output_heads, concat=False,
+                                   attention_dropout=dropout)
+
+    def forward(self, x, edge_index):
+        h = F.elu(self.hidden(self.drop(x, self.p, True), edge_index))  # (N, H * F')
+        return self.output(F.dropout(h, self.p), edge_index)  # (N, C)
 
 
 register(Check(
     id="7.1",
-    title="the loss on the training nodes",
-    reference=node_loss,
-    cases=_loss_cases,
-    needs_gradients=True,
-    hint="Select the training rows first, logits[train_idx] (n, C) and labels[train_idx] (n,), then "
-         "F.cross_entropy(logits, labels): it applies log_softmax over the classes itself and "
-         "averages over the rows.",
+    title="the model",
+    reference=gat_model,
+    cases=_model_cases,
+    run=_drive_model,
+    hint="Two GATLayerEdge layers: GATLayerEdge(in_features, hidden_features, heads, dropout=dropout, "
+         "attention_dropout=dropout) (it concatenates its heads), then GATLayerEdge(heads * hidden_features, "
+         "num_classes, output_heads, concat=False, dropout=dropout, attention_dropout=dropout). forward: "
+         "F.elu on the first layer's output, the second layer's output returned as it is (logits). The check "
+         "finds your layers by gatkit's parameter names (linear.weight, a_src, a_dst, bias) and gives them "
+         "its own values; it records where dropout is applied instead of applying it.",
     mistakes={
-        "Your loss runs over ALL nodes: in the transductive setting every node is in the forward "
-        "pass, but only the training labels may be used. Select logits[train_idx] and "
-        "labels[train_idx].": _loss_over_all_nodes,
-        "You applied softmax before F.cross_entropy: cross_entropy takes raw logits and applies "
-        "log_softmax itself, so a second softmax squashes the loss towards ln C and the gradients "
-        "towards 0.": _double_softmax,
-        "Your softmax runs over the nodes (dim=0): the probabilities of one node over the C "
-        "classes must sum to 1, so normalise over dim=1 (F.cross_entropy does that for you).":
-            _softmax_over_nodes,
-        "F.nll_loss expects log-probabilities, not raw logits: use F.cross_entropy (log_softmax "
-        "plus nll_loss in one call).": _nll_on_raw_logits,
-        "Your loss is the sum over the training nodes: use the mean (F.cross_entropy's default "
-        "reduction), so the learning rate does not depend on how many labels there are.":
-            _summed_loss,
-        "You took the log of softmax probabilities: for a confidently wrong node the probability of "
-        "its label underflows to 0 in float32 and ln 0 = -inf, so the loss is inf. F.cross_entropy "
-        "(or F.log_softmax then F.nll_loss) computes the log-probabilities directly, without that "
-        "underflow.": _log_of_softmax,
-        "You computed the softmax by hand without subtracting each row's max: exp of a logit above "
-        "about 88 overflows to inf in float32, and inf / inf = nan. F.cross_entropy (log_softmax "
-        "inside) shifts each row by its max for you.": _softmax_by_hand_without_shift,
-        "Your loss is cut off from autograd: torch.tensor(loss.item()), "
-        ".detach() or a NumPy round trip gives a tensor that backward() cannot differentiate, so "
-        "training would get no gradients. Return the tensor F.cross_entropy gives.": _detached,
+        "Your hidden activation is not ELU: the paper applies ELU (F.elu) to the first layer's output, which "
+        "keeps a smooth negative part where ReLU cuts it to 0.": _model_mistake(activation=F.relu),
+        "You applied ELU to the output layer too: the second layer's output goes out as it is, as logits "
+        "(F.cross_entropy wants raw logits, any real number).": _model_mistake(final=F.elu),
+        "Your output layer concatenates its heads (its bias has num_classes * output_heads entries): the "
+        "output layer AVERAGES its heads, GATLayerEdge(..., concat=False), so the logits have num_classes "
+        "columns.": _model_mistake(concat_output=True),
+        "Your hidden layer averages its heads: the hidden layer CONCATENATES them (GATLayerEdge's default "
+        "concat=True), giving heads * hidden_features features per node.":
+            _model_mistake(concat_hidden=False, second_width=lambda heads, hidden: hidden),
+        "Your second layer reads hidden_features inputs: the hidden layer concatenates its heads, so the "
+        "second layer's input width is heads * hidden_features.":
+            _model_mistake(second_width=lambda heads, hidden: hidden),
+        "Your second layer's input is not dropped: the paper drops BOTH layers' inputs (pass dropout= to "
+        "the second GATLayerEdge too).": _model_mistake(second_dropout=0.0),
+        "Your attention coefficients are not dropped: pass attention_dropout=dropout to both layers (the "
+        "paper drops the normalised coefficients too, so each node aggregates a random part of its "
+        "neighbourhood in every step).": _model_mistake(attention_dropout=0.0),
+        "Your model ends with log_softmax: return the logits as they are; F.cross_entropy applies "
+        "log_softmax itself.": _model_mistake(final=lambda logits: F.log_softmax(logits, dim=1)),
+        "Your model ends with softmax: return the raw logits; F.cross_entropy applies log_softmax itself, "
+        "and a softmax before it squashes the loss and its gradients.":
+            _model_mistake(final=lambda logits: F.softmax(logits, dim=1)),
+        "You also drop the projected features z (N, H, F') before aggregating them (value_dropout): the "
+        "authors' code and gatkit's GAT do, but this exercise follows the paper's text, which drops the "
+        "layers' inputs and the attention coefficients only; leave value_dropout at 0 (GATLayerEdge's "
+        "default).": _model_mistake(value_dropout=0.6),
+        "Your dropout is also active in eval mode: F.dropout(h, p) drops by default (training=True); pass "
+        "training=self.training, or let the layers drop their inputs (dropout=), which follows the mode "
+        "for you.": _DropoutAlwaysOn,
     },
 ))
 
 
-# --- 7.2 accuracy ------------------------------------------------------------------------------
+# --- 7.2 the training step ----------------------------------------------------------------------
+
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, edge_index: torch.Tensor,
+               y: torch.Tensor, train_idx: torch.Tensor) -> float:
+    """One step of :func:`gatkit.train.train_step`; returns the loss of that step's forward pass."""
+    logits = library_train_step(model, optimizer, x, edge_index, y, train_idx)  # (n, C), train mode, detached
+    return node_loss(logits, y[train_idx], torch.arange(len(train_idx))).item()
 
 
-# Toy: 4 nodes and 4 classes (square on purpose, so that an argmax over the wrong axis still runs
-# and can be recognised); the predictions are 0, 1, 3, 3 against labels 0, 1, 2, 3: 3 of 4 right.
-ACC_TOY_LOGITS = torch.tensor([[3.0, 1.0, 0.0, 0.5],
-                               [0.0, 2.0, 1.2, 1.5],
-                               [0.5, 0.0, 1.0, 2.0],
-                               [-1.0, 0.0, 0.8, 1.5]])  # (N, C), no ties along either axis
-ACC_TOY_LABELS = torch.tensor([0, 1, 2, 3])  # (N,)
+def _drive_step(answer: Callable, x: torch.Tensor, edge_index: torch.Tensor, y: torch.Tensor,
+                train_idx: torch.Tensor, *, seed: int, paper_model: bool = False, handed_in: str = "train",
+                stale_gradients: bool = False) -> dict:
+    """Two steps of the answer on a seeded GAT with Adam; the losses, the weights, gradients and Adam's state."""
+    with _seeded(seed):
+        num_classes = int(y.max()) + 1
+        if paper_model:
+            config = paper_config()
+            model = build_model(config, x.shape[1], num_classes)
+            optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        else:
+            model = _small_gat(x.shape[1], num_classes)
+            optimizer = torch.optim.Adam(model.parameters(), lr=0.01, weight_decay=5e-4)
+        model.train(handed_in == "train")
+        if stale_gradients:  # left over from something else, e.g. a look at the gradients of another loss
+            generator = seeded_generator(seed)
+            for param in model.parameters():
+                param.grad = torch.randn(param.shape, generator=generator)
+        passes = _Passes(model)
+        losses = [_number(answer(model, optimizer, x, edge_index, y, train_idx)) for _ in range(2)]
+        names = dict(model.named_parameters())
+        return {PASSES: passes.close(),
+                "loss of each step": losses,
+                "parameters after two steps": {name: p.detach().clone() for name, p in names.items()},
+                "gradients after two steps": {name: None if p.grad is None else p.grad.clone()
+                                              for name, p in names.items()},
+                "Adam's state after two steps": {f"{name}: {key}": optimizer.state[p][key].clone()
+                                                 for name, p in names.items() if p in optimizer.state
+                                                 for key in ("exp_avg", "exp_avg_sq")}}
 
 
-def _accuracy_cases() -> list[Case]:
+def _step_cases() -> list[Case]:
     cora = load_cora()
-    random_logits = torch.randn(25, 7, generator=seeded_generator(74))  # (n, C)
-    random_labels = torch.randint(0, 7, (25,), generator=seeded_generator(75))  # (n,)
-    cora_logits = torch.randn(cora.num_nodes, cora.num_classes, generator=seeded_generator(76))  # (N, C)
-    cora_logits[torch.arange(cora.num_nodes), cora.y] += 1.0  # better than chance, far from perfect
-    return [Case("toy: 4 nodes, 4 classes, 3 of 4 predicted right", (ACC_TOY_LOGITS, ACC_TOY_LABELS)),
-            Case("random logits (25 nodes, 7 classes)", (random_logits, random_labels)),
-            Case("Cora's 1000 test nodes, logits nudged towards the labels",
-                 (cora_logits[cora.test_idx], cora.y[cora.test_idx])),
-            Case("ties: whole-number logits (30 nodes, 4 classes), the first 5 rows all zeros as from an "
-                 "untrained output layer; argmax takes the first of the tied classes", _tied_logits())]
+    x = torch.randn(15, 6, generator=seeded_generator(720))  # (N, F)
+    y = torch.randint(0, 3, (15,), generator=seeded_generator(721))  # (N,)
+    train_idx = torch.randperm(15, generator=seeded_generator(722))[:6]
+    edge_index = random_graph(15, 40, seed=723)  # (2, E)
+    return [Case("15 nodes, 3 classes, 6 training nodes in random order; the model is handed over in eval mode",
+                 (x, edge_index, y, train_idx), dict(seed=724, handed_in="eval")),
+            Case("the same graph; the model's .grad holds stale gradients from an earlier computation",
+                 (x, edge_index, y, train_idx), dict(seed=725, stale_gradients=True)),
+            Case("Cora: the paper's model and optimiser, the 140 training nodes",
+                 (cora.x_sparse, cora.edge_index_with_self_loops, cora.y, cora.train_idx),
+                 dict(seed=726, paper_model=True))]
 
 
-def _tied_logits() -> tuple[torch.Tensor, torch.Tensor]:
-    """Logits (30, 4) with ties for the largest entry in many rows, and labels (30,)."""
-    logits = torch.randint(0, 3, (30, 4), generator=seeded_generator(81)).float()  # (n, C)
-    logits[:5] = 0.0  # all four classes tie
-    labels = torch.randint(0, 4, (30,), generator=seeded_generator(82))  # (n,)
-    return logits, labels
-
-
-def _argmax_over_nodes(logits, labels):
-    return (logits.argmax(dim=0) == labels).float().mean()
-
-
-def _count_not_share(logits, labels):
-    return (logits.argmax(dim=1) == labels).sum()
-
-
-def _percent(logits, labels):
-    return (logits.argmax(dim=1) == labels).float().mean() * 100
-
-
-def _one_hot_compared(logits, labels):
-    classes = logits.shape[1]
-    return (F.one_hot(logits.argmax(dim=1), classes) == F.one_hot(labels, classes)).float().mean()
-
-
-def _max_values(logits, labels):
-    return (logits.max(dim=1).values == labels).float().mean()
-
-
-def _tie_counts_as_right(logits, labels):
-    label_logit = logits.gather(1, labels.unsqueeze(1)).squeeze(1)  # (n,)
-    return (label_logit == logits.max(dim=1).values).float().mean()
+def _step_mistake(*, mode=True, zero=True, rows="train", order=("backward", "step"), detach=False, no_grad=False,
+                  reduction="mean") -> Callable:
+    """A training step with one part changed (see the mistakes below)."""
+    def step(model, optimizer, x, edge_index, y, train_idx):
+        if mode:
+            model.train()
+        if zero:
+            optimizer.zero_grad()
+        if no_grad:
+            with torch.no_grad():
+                logits = model(x, edge_index)  # (N, C), no graph recorded
+        else:
+            logits = model(x, edge_index)  # (N, C)
+        index = train_idx if rows == "train" else slice(None)
+        loss = F.cross_entropy(logits[index], y[index], reduction=reduction)
+        if detach or no_grad:  # the usual "fix" for "element 0 of tensors does not require grad"
+            loss = torch.tensor(loss.item(), requires_grad=True) if detach else loss.requires_grad_()
+        for part in order:
+            if part == "backward":
+                loss.backward()
+            else:
+                optimizer.step()
+        return loss.item()
+    return step
 
 
 register(Check(
     id="7.2",
-    title="accuracy",
-    reference=accuracy,
-    cases=_accuracy_cases,
-    normalise=as_float64,
-    hint="The prediction of a node is the class with the largest logit, logits.argmax(dim=1) (n,); "
-         "compare it with labels and average the booleans as floats: a 0-dim tensor between 0 and 1. "
-         "Where several classes tie for the largest logit, the prediction is the FIRST of them, as "
-         "argmax returns it (topk and sort may return another of the tied classes).",
+    title="the training step",
+    reference=train_step,
+    cases=_step_cases,
+    run=_drive_step,
+    hint="In this order: model.train(); optimizer.zero_grad(); logits = model(x, edge_index) on ALL nodes; "
+         "loss = F.cross_entropy(logits[train_idx], y[train_idx]); loss.backward(); optimizer.step(); "
+         "return loss.item(). The check runs two steps on a model with dropout and compares the losses, the "
+         "weights, the gradients and Adam's state after them.",
     mistakes={
-        "Your argmax runs over the nodes (dim=0): a node's prediction is the largest of ITS C logits, "
-        "logits.argmax(dim=1).": _argmax_over_nodes,
-        "That is the number of correct nodes: accuracy is the share, so average, "
-        "(pred == labels).float().mean().": _count_not_share,
-        "That is a percentage: return the share between 0 and 1 (multiply by 100 only when "
-        "printing).": _percent,
-        "You compared one-hot vectors entry by entry: a wrong prediction still agrees on C - 2 of "
-        "the C zeros, which inflates the score. Compare the class indices, logits.argmax(dim=1) == "
-        "labels.": _one_hot_compared,
-        "logits.max(dim=1) returns (values, indices): the prediction is the INDEX of the largest "
-        "logit, logits.argmax(dim=1), not its value.": _max_values,
-        "You count a node as right when its label's logit EQUALS the largest one: where several classes "
-        "tie for the largest logit that counts every one of them as predicted. The prediction is one "
-        "class, logits.argmax(dim=1) (the first of the tied classes).": _tie_counts_as_right,
+        "Your forward pass ran in eval mode: the model was handed over in eval mode (as after an "
+        "evaluation) and the step must switch dropout on itself, model.train(), first.":
+            _step_mistake(mode=False),
+        "You did not clear the gradients: backward() ADDS to .grad, so without optimizer.zero_grad() at the "
+        "start of the step the gradients of earlier steps (or computations) are mixed into this one.":
+            _step_mistake(zero=False),
+        "Your loss uses ALL nodes: every node is in the forward pass, but only the training labels may be "
+        "learned from: F.cross_entropy(logits[train_idx], y[train_idx]).": _step_mistake(rows="all"),
+        "Your loss is the sum over the training nodes: use the mean (F.cross_entropy's default), so the step "
+        "size does not grow with the number of labels.": _step_mistake(reduction="sum"),
+        "Your weights did not change although gradients were computed: optimizer.step() must come AFTER "
+        "loss.backward() (a step before it finds no gradients: zero_grad() just cleared them), and it must "
+        "not be left out.": _step_mistake(order=("backward",)),
+        "Your loss was cut off from the model before backward(): loss.item() (or .detach()) turned into a "
+        "new tensor has no history, so backward() reaches no parameter and nothing is learned. Call "
+        "loss.backward() on the tensor F.cross_entropy returned, and .item() only for the return value.":
+            _step_mistake(detach=True),
+        "Your forward pass ran under torch.no_grad(): no graph was recorded, so backward() reaches no "
+        "parameter (requires_grad_() on the loss only hides the error). Run the forward pass with "
+        "gradients on; no_grad belongs in the evaluation.": _step_mistake(no_grad=True),
     },
 ))
 
 
-# --- 7.3 early stopping ------------------------------------------------------------------------
+# --- 7.3 evaluation -----------------------------------------------------------------------------
+
+def evaluate(model: nn.Module, x: torch.Tensor, edge_index: torch.Tensor, y: torch.Tensor,
+             idx: torch.Tensor) -> tuple[float, float]:
+    """``(loss, accuracy)`` on the rows ``idx`` in eval mode, without gradients: :func:`gatkit.train.evaluate`."""
+    metrics = evaluate_splits(model, SimpleNamespace(y=y, eval_idx=idx), x, edge_index, ("eval",))
+    return metrics["eval_loss"], metrics["eval_acc"]
+
+
+def _drive_evaluation(answer: Callable, x: torch.Tensor, edge_index: torch.Tensor, y: torch.Tensor,
+                      idx: torch.Tensor, *, seed: int, paper_model: bool = False, ties: bool = False) -> dict:
+    """The answer on a seeded GAT handed over in train mode (dropout on); what it returns and what it did."""
+    with _seeded(seed):
+        num_classes = int(y.max()) + 1
+        model = build_model(paper_config(), x.shape[1], num_classes) if paper_model else _small_gat(
+            x.shape[1], num_classes)
+        if ties:  # an output layer of zeros, as if untrained: every class ties in every row
+            with torch.no_grad():
+                for param in model.layers[-1].parameters():
+                    param.zero_()
+        before = [p.detach().clone() for p in model.parameters()]
+        passes = _Passes(model.train())
+        result = answer(model, x, edge_index, y, idx)
+        loss, accuracy = result if isinstance(result, (tuple, list)) and len(result) == 2 else (result, None)
+        return {PASSES: passes.close(), "loss": _number(loss), "accuracy": _number(accuracy),
+                "parameters changed": any(not torch.equal(p, b) for p, b in zip(model.parameters(), before)),
+                "gradients written to .grad": any(p.grad is not None for p in model.parameters())}
+
+
+def _evaluation_cases() -> list[Case]:
+    cora = load_cora()
+    x = torch.randn(20, 6, generator=seeded_generator(730))  # (N, F)
+    y = torch.randint(0, 3, (20,), generator=seeded_generator(731))  # (N,)
+    idx = torch.randperm(20, generator=seeded_generator(732))[:8]
+    y_square = torch.tensor([0, 1, 2, 3, 4, 2])  # (N,): 6 nodes, 5 classes
+    return [Case("6 nodes, 5 classes, the 5 nodes 4, 0, 3, 1, 5 (as many nodes as classes, so an argmax over "
+                 "the wrong axis still runs)",
+                 (torch.randn(6, 4, generator=seeded_generator(733)), random_graph(6, 10, seed=734), y_square,
+                  torch.tensor([4, 0, 3, 1, 5])), dict(seed=743)),
+            Case("20 nodes, 3 classes, 8 of them in random order", (x, random_graph(20, 50, seed=736), y, idx),
+                 dict(seed=737)),
+            Case("ties: the output layer is all zeros, so every class ties in every row and the prediction is "
+                 "the first class, as argmax returns it (9 nodes: 4, 3 and 2 of classes 0, 1, 2)",
+                 (x, random_graph(20, 50, seed=736), y, torch.randperm(20, generator=seeded_generator(745))[:9]),
+                 dict(seed=738, ties=True)),
+            Case("Cora's 500 validation nodes, the paper's model (untrained)",
+                 (cora.x_sparse, cora.edge_index_with_self_loops, cora.y, cora.val_idx),
+                 dict(seed=739, paper_model=True))]
+
+
+def _evaluation_mistake(*, eval_mode=True, no_grad=True, rows="idx", predict=lambda rows: rows.argmax(dim=1),
+                        share=lambda right: right.float().mean().item(), backward=False) -> Callable:
+    """An evaluation with one part changed (see the mistakes below)."""
+    def run(model, x, edge_index, y, idx):
+        if eval_mode:
+            model.eval()
+        with torch.set_grad_enabled(not no_grad):
+            logits = model(x, edge_index)  # (N, C)
+        index = idx if rows == "idx" else slice(None)
+        loss = F.cross_entropy(logits[index], y[index])
+        if backward:
+            loss.backward()
+        return loss.item(), share(predict(logits[index]) == y[index])
+    return run
+
+
+def _tie_counts_as_right(model, x, edge_index, y, idx):
+    model.eval()
+    with torch.no_grad():
+        rows = model(x, edge_index)[idx]  # (n, C)
+    label_logit = rows.gather(1, y[idx].unsqueeze(1)).squeeze(1)  # (n,)
+    return F.cross_entropy(rows, y[idx]).item(), (label_logit == rows.max(dim=1).values).float().mean().item()
+
+
+register(Check(
+    id="7.3",
+    title="evaluation",
+    reference=evaluate,
+    cases=_evaluation_cases,
+    run=_drive_evaluation,
+    hint="model.eval(), then under torch.no_grad(): logits = model(x, edge_index) (all nodes); loss = "
+         "F.cross_entropy(logits[idx], y[idx]); accuracy = share of rows whose argmax over the classes "
+         "(dim=1) equals the label; return (loss.item(), accuracy.item()). The check hands the model over in "
+         "train mode with dropout on.",
+    mistakes={
+        "Your evaluation ran in train mode: the model was handed over in train mode, so dropout was still "
+        "dropping features and attention. Call model.eval() first.": _evaluation_mistake(eval_mode=False),
+        "Your evaluation recorded gradients: wrap the forward pass in torch.no_grad() (or decorate the "
+        "function with @torch.no_grad()); nothing is learned here, and the graph costs memory.":
+            _evaluation_mistake(no_grad=False),
+        "Your loss and accuracy run over ALL nodes: read only the rows idx, logits[idx] and y[idx].":
+            _evaluation_mistake(rows="all"),
+        "Your argmax runs over the nodes (dim=0): a node's prediction is the largest of ITS C logits, "
+        "argmax(dim=1).": _evaluation_mistake(predict=lambda rows: rows.argmax(dim=0)),
+        "Your accuracy is a percentage: return the share between 0 and 1 (multiply by 100 only when "
+        "printing).": _evaluation_mistake(share=lambda right: 100 * right.float().mean().item()),
+        "Your accuracy is the number of right nodes: return the share, (pred == labels).float().mean().":
+            _evaluation_mistake(share=lambda right: int(right.sum())),
+        "You count a node as right when its label's logit EQUALS the largest one: where several classes tie "
+        "for the largest logit that counts every one of them as predicted. The prediction is one class, "
+        "argmax(dim=1) (the first of the tied classes).": _tie_counts_as_right,
+        "Your evaluation wrote gradients into the model's .grad (a backward() inside it): evaluation only "
+        "reads the model; no backward, no optimiser step.": _evaluation_mistake(no_grad=False, backward=True),
+    },
+))
+
+
+# --- 7.4 early stopping -------------------------------------------------------------------------
 
 def early_stopping(val_accs: torch.Tensor, val_losses: torch.Tensor, patience: int) -> torch.Tensor:
     """Replay the official GAT code's early stopping on a validation curve.
@@ -389,7 +680,7 @@ def _early_stopping_cases() -> list[Case]:
 
 
 register(Check(
-    id="7.3",
+    id="7.4",
     title="early stopping",
     reference=early_stopping,
     cases=_early_stopping_cases,
@@ -421,5 +712,154 @@ register(Check(
         "You compared each epoch with the PREVIOUS epoch: the rule compares it with the best accuracy "
         "and the lowest loss SO FAR (best_acc = max(best_acc, acc), best_loss = min(best_loss, loss)), "
         "so a small recovery after a bad epoch is not an improvement.": _compared_with_previous_epoch,
+    },
+))
+
+
+# --- 7.5 the training loop ----------------------------------------------------------------------
+
+def _copied_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of the model's weights: ``state_dict()`` alone returns the live tensors."""
+    return {name: tensor.clone() for name, tensor in model.state_dict().items()}
+
+
+def fit(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, edge_index: torch.Tensor,
+        y: torch.Tensor, train_idx: torch.Tensor, val_idx: torch.Tensor, *, patience: int,
+        max_epochs: int) -> tuple[int, int]:
+    """Train with early stopping and restore the weights of the epoch with the lowest validation loss.
+
+    The counter follows the official rule (:class:`gatkit.train.EarlyStopping`: an epoch that
+    ties or beats the best validation accuracy or loss resets it) and the weights kept are those
+    of ``keep="val_loss"``, gatkit's default. Returns ``(best_epoch, epochs_run)``.
+    """
+    stopper, best_state, epoch = EarlyStopping(patience), _copied_state(model), -1
+    for epoch in range(max_epochs):
+        library_train_step(model, optimizer, x, edge_index, y, train_idx)
+        val_loss, val_acc = evaluate(model, x, edge_index, y, val_idx)
+        stop = stopper.step(epoch, val_acc, val_loss)
+        if stopper.best_epoch == epoch:
+            best_state = _copied_state(model)
+        if stop:
+            break
+    model.load_state_dict(best_state)
+    return stopper.best_epoch, epoch + 1
+
+
+def class_graph(num_nodes: int, num_classes: int, num_features: int, seed: int, *, degree: int = 3,
+                homophily: float = 0.8, signal: float = 0.6) -> tuple[torch.Tensor, ...]:
+    """A small seeded graph with class structure, on which a GAT learns and then overfits.
+
+    Features are a class centre times ``signal`` plus unit noise; each node receives ``degree``
+    edges (before removing loops), each from a node of its own class with probability
+    ``homophily``, and a self-loop. Returns ``x`` (N, F), ``edge_index`` (2, E) with shuffled
+    columns, ``y`` (N,) and a random order of the nodes (to split them).
+    """
+    generator = seeded_generator(seed)
+    y = torch.randint(0, num_classes, (num_nodes,), generator=generator)  # (N,)
+    centres = torch.randn(num_classes, num_features, generator=generator)  # (C, F)
+    x = signal * centres[y] + torch.randn(num_nodes, num_features, generator=generator)  # (N, F)
+    targets = torch.arange(num_nodes).repeat_interleave(degree)  # (N * degree,)
+    sources = torch.randint(0, num_nodes, (len(targets),), generator=generator)
+    same_class = torch.rand(len(targets), generator=generator) < homophily
+    for k in torch.nonzero(same_class).flatten().tolist():
+        members = torch.nonzero(y == y[targets[k]]).flatten()
+        sources[k] = members[torch.randint(0, len(members), (1,), generator=generator)]
+    keep = sources != targets
+    edge_index = torch.cat([torch.stack([sources[keep], targets[keep]]), torch.arange(num_nodes).repeat(2, 1)],
+                           dim=1)  # (2, E)
+    edge_index = edge_index[:, torch.randperm(edge_index.shape[1], generator=generator)]
+    return x, edge_index, y, torch.randperm(num_nodes, generator=generator)
+
+
+def _drive_fit(answer: Callable, x: torch.Tensor, edge_index: torch.Tensor, y: torch.Tensor,
+               train_idx: torch.Tensor, val_idx: torch.Tensor, *, seed: int, patience: int, max_epochs: int) -> dict:
+    """The answer's loop on a seeded small GAT with Adam: what it returns and the weights it leaves."""
+    with _seeded(seed):
+        model = _small_gat(x.shape[1], int(y.max()) + 1)
+        optimizer = torch.optim.Adam(model.parameters(), lr=0.05, weight_decay=5e-4)
+        result = answer(model, optimizer, x, edge_index, y, train_idx, val_idx, patience=patience,
+                        max_epochs=max_epochs)
+        if isinstance(result, (tuple, list)):
+            result = tuple(_number(value) for value in result)
+        return {"(best_epoch, epochs_run)": result,
+                "weights at the end": {name: p.detach().clone() for name, p in model.named_parameters()}}
+
+
+def _fit_cases() -> list[Case]:
+    cases = []
+    for seed, patience, max_epochs, what in ((3, 10, 100, "patience runs out: best epoch 16, 27 epochs run"),
+                                             (1, 10, 100, "patience runs out: best epoch 31, 59 epochs run"),
+                                             (0, 10, 30, "max_epochs = 30 comes first: best epoch 26, 30 run")):
+        x, edge_index, y, order = class_graph(40, 3, 8, seed)
+        cases.append(Case(f"40 nodes in 3 classes, 6 training and 20 validation nodes, patience {patience}: {what}",
+                          (x, edge_index, y, order[:6], order[6:26]),
+                          dict(seed=seed, patience=patience, max_epochs=max_epochs)))
+    return cases
+
+
+def _loop_mistake(*, stop_when=lambda stop, counter, patience: stop, keep="val_loss", copy_state=True,
+                  restore=True, step_first=True, rule=None) -> Callable:
+    """A training loop with one part changed (see the mistakes below)."""
+    def loop(model, optimizer, x, edge_index, y, train_idx, val_idx, *, patience, max_epochs):
+        stopper = EarlyStopping(patience, keep=keep if keep in ("val_loss", "both") else "val_loss")
+        best_loss, best_epoch, best_state, epoch = math.inf, None, _copied_state(model), -1
+        for epoch in range(max_epochs):
+            if step_first:
+                library_train_step(model, optimizer, x, edge_index, y, train_idx)
+            val_loss, val_acc = evaluate(model, x, edge_index, y, val_idx)
+            if keep == "train_loss":
+                val_loss_for_best = evaluate(model, x, edge_index, y, train_idx)[0]
+            else:
+                val_loss_for_best = val_loss
+            if not step_first:
+                library_train_step(model, optimizer, x, edge_index, y, train_idx)
+            stop = stopper.step(epoch, val_acc, val_loss)
+            if keep in ("val_loss", "both"):
+                improved = stopper.best_epoch == epoch
+            else:
+                improved = val_loss_for_best <= best_loss
+                best_loss = min(best_loss, val_loss_for_best)
+            if improved:
+                best_epoch = epoch
+                best_state = _copied_state(model) if copy_state else model.state_dict()
+            if stop_when(stop, stopper.counter, patience):
+                break
+        if restore:
+            model.load_state_dict(best_state)
+        return best_epoch, epoch + 1
+    return loop
+
+
+register(Check(
+    id="7.5",
+    title="the training loop",
+    reference=fit,
+    cases=_fit_cases,
+    run=_drive_fit,
+    hint="stopper = EarlyStopping(patience) (keep='val_loss'); each epoch: train_step(...), then "
+         "val_loss, val_acc = evaluate(model, x, edge_index, y, val_idx); stop = stopper.step(epoch, val_acc, "
+         "val_loss); if stopper.best_epoch == epoch, keep a COPY of the weights, copy.deepcopy(model."
+         "state_dict()); if stop, break. After the loop load the copy back, model.load_state_dict(best), and "
+         "return (stopper.best_epoch, epoch + 1).",
+    mistakes={
+        "Your model ends with the LAST epoch's weights. Either you never load the best weights back "
+        "(model.load_state_dict(best_state) after the loop), or what you kept is model.state_dict() itself: "
+        "its tensors ARE the live weights, so the optimiser keeps changing your 'best' state. Keep a copy, "
+        "copy.deepcopy(model.state_dict()) or {k: v.clone() for k, v in model.state_dict().items()}.":
+            _loop_mistake(copy_state=False),
+        "You stop one epoch late: stop in the epoch where patience epochs in a row have passed without "
+        "improvement (EarlyStopping.step returns True then).":
+            _loop_mistake(stop_when=lambda stop, counter, patience: counter > patience),
+        "Your loop never stops early: it runs all max_epochs. Break out of the loop when "
+        "stopper.step(...) returns True.": _loop_mistake(stop_when=lambda stop, counter, patience: False),
+        "You stop at the first epoch without improvement: wait for patience epochs in a row without one.":
+            _loop_mistake(stop_when=lambda stop, counter, patience: counter >= 1),
+        "You chose the best epoch by the TRAINING loss: it keeps falling as the model fits the training "
+        "labels. The best epoch is the one with the lowest VALIDATION loss.": _loop_mistake(keep="train_loss"),
+        "You kept the official snapshot (EarlyStopping keep='both', exercise 7.4's rule): this loop keeps "
+        "the weights of the lowest validation loss, gatkit's default keep='val_loss'.": _loop_mistake(keep="both"),
+        "You evaluate BEFORE the training step: epoch e's validation loss then belongs to the weights before "
+        "the step, and the weights you keep are one step later than the ones measured. Step first, then "
+        "evaluate.": _loop_mistake(step_first=False),
     },
 ))
