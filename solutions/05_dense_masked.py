@@ -13,7 +13,6 @@
 #     name: python3
 # ---
 
-
 # %% [markdown]
 # # Chapter 05 · Implementation 2: dense with a connectivity mask
 #
