@@ -22,8 +22,8 @@ from gatkit.functional import combine_heads, dense_scores, dense_softmax, node_s
 
 def dense_scores_of_heads(z: torch.Tensor, a_src: torch.Tensor, a_dst: torch.Tensor) -> torch.Tensor:
     """``scores`` (H, N, N): ``scores[h, i, j] = LeakyReLU(a_dst[h]·z[h, i] + a_src[h]·z[h, j])``."""
-    s_src = node_scores(z, a_src.unsqueeze(1)).T  # (N, H)
-    s_dst = node_scores(z, a_dst.unsqueeze(1)).T  # (N, H)
+    s_src = node_scores(z, a_src.unsqueeze(1)).transpose(0, 1)  # (N, H)
+    s_dst = node_scores(z, a_dst.unsqueeze(1)).transpose(0, 1)  # (N, H)
     return dense_scores(s_src, s_dst)  # (H, N, N)
 
 
