@@ -620,7 +620,7 @@ fig = viz.plot_embedding_panels(views, y, test_index=test_idx, class_names=class
                                 suptitle="the trained hidden layer (N, 64): two linear views and t-SNE")
 outside = []
 for ax, view in zip(fig.axes, [hidden_pca[:, :2], hidden_pca[:, 2:]]):  # zoom the PCA panels past a few outliers
-    low, high = torch.quantile(view, torch.tensor([0.005, 0.995]), dim=0)  # (2,), (2,)
+    low, high = torch.quantile(view, torch.tensor([0.005, 0.995], dtype=view.dtype), dim=0)  # (2,), (2,)
     low, high = low - 0.05 * (high - low), high + 0.05 * (high - low)  # (2,), (2,)
     ax.set_xlim(low[0].item(), high[0].item())
     ax.set_ylim(low[1].item(), high[1].item())

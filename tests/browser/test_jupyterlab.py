@@ -136,10 +136,12 @@ def checked(code: str) -> str:
 
 
 def test_exercise_workflow_from_editor_to_pytest(page, lab, artifacts):
+    page.goto(lab.page_url())  # what `./course lab` opens: JupyterLab at chapter 00
+    Notebook(page, lab, "chapters/00_big_picture.ipynb").wait_until_open()
+    assert "/lab/tree/chapters/00_big_picture.ipynb" in page.url
     path = "chapters/01_loading_cora.ipynb"
-    page.goto(lab.page_url())  # what `./course lab` opens: JupyterLab at chapter 01
+    page.goto(lab.page_url(f"lab/tree/{path}"))
     notebook = Notebook(page, lab, path).wait_until_open()
-    assert f"/lab/tree/{path}" in page.url
     notebook.run_all()
     index = notebook.cell_index("raise NotImplementedError('Exercise 1.3")
     assert "Exercise 1.3 (add self-loops) not attempted yet" in notebook.output_text(index)
