@@ -4,7 +4,7 @@ Each family is a kind of slip a learner who gets the exercise almost right could
 generate its members. Every mutant runs on every case of its check (a crash would not be a
 plausible accepted answer) and computes something else on at least one of them.
 
-6.3's answers are layer classes: each mutant is a correct layer (``_Layer``) with one step
+6.3's answers are layer classes: each mutant is a correct layer (``StepwiseLayer``) with one step
 changed, and the alternatives are correct layers laid out otherwise (a parameter used as
 ``x @ W``, a loop over heads, the paper's single ``a``, nn.Dropout modules, dense matrices).
 """
@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course.checks.ch06 import StepwiseLayer
+from gatkit import functional as fn
 from mutants import add_mutant, alternative, mutant
 
 
@@ -461,75 +463,9 @@ def flat_scatter_over_node_and_head(scores, edge_index, num_nodes):
 
 # --- 6.3 the layer as an nn.Module -------------------------------------------------------------------
 
-def _functional():
-    from gatkit import functional
-    return functional
-
-
-class _Layer(nn.Module):
-    """A correct layer in small steps; every 6.3 mutant changes one of them."""
-
-    projection_bias = False
-
-    def __init__(self, in_features, out_features, heads=1, *, concat=True, dropout=0.0, attention_dropout=0.0):
-        super().__init__()
-        self.heads, self.out_features, self.concat = heads, out_features, concat
-        self.dropout, self.attention_dropout = dropout, attention_dropout
-        self.linear = nn.Linear(in_features, heads * out_features, bias=self.projection_bias)  # (H*F', F)
-        self.a_src = nn.Parameter(torch.empty(heads, out_features))  # (H, F')
-        self.a_dst = nn.Parameter(torch.empty(heads, out_features))  # (H, F')
-        self.bias = nn.Parameter(torch.zeros(self.bias_size()))
-        self.initialise()
-
-    def bias_size(self):
-        return self.heads * self.out_features if self.concat else self.out_features
-
-    def initialise(self):
-        for weight in (self.linear.weight, self.a_src, self.a_dst):
-            nn.init.xavier_uniform_(weight)
-
-    def drop(self, t, p):
-        return F.dropout(t, p, self.training)
-
-    def drop_input(self, x):
-        return self.drop(x, self.dropout)
-
-    def drop_projected(self, z):
-        return z
-
-    def drop_scores(self, e):
-        return e
-
-    def drop_attention(self, alpha):
-        return self.drop(alpha, self.attention_dropout)
-
-    def project(self, x):
-        return self.linear(x).view(x.shape[0], self.heads, self.out_features)  # (N, H, F')
-
-    def scores(self, z, edge_index):
-        s_src, s_dst = (z * self.a_src).sum(-1), (z * self.a_dst).sum(-1)  # (N, H) each
-        return F.leaky_relu(s_src[edge_index[0]] + s_dst[edge_index[1]], 0.2)  # (E, H)
-
-    def softmax(self, e, edge_index, n):
-        return _functional().neighbourhood_softmax(e, edge_index, n)  # (E, H)
-
-    def aggregate(self, alpha, z, edge_index):
-        return _functional().aggregate(alpha, z, edge_index)  # (N, H, F')
-
-    def finish(self, out):
-        combined = out.reshape(out.shape[0], -1) if self.concat else out.mean(dim=1)  # (N, H*F') or (N, F')
-        return combined + self.bias
-
-    def forward(self, x, edge_index):
-        n = x.shape[0]
-        z = self.drop_projected(self.project(self.drop_input(x)))  # (N, H, F')
-        alpha = self.softmax(self.drop_scores(self.scores(z, edge_index)), edge_index, n)  # (E, H)
-        return self.finish(self.aggregate(self.drop_attention(alpha), z, edge_index))
-
-
 def _layer_mutant(family: str, name: str, **steps) -> type:
-    """Register, as a mutant named ``name``, a _Layer with the given steps (methods, class attributes) replaced."""
-    return add_mutant("6.3", family, name, type(name, (_Layer,), steps))
+    """Register, as a mutant named ``name``, a StepwiseLayer with the given steps (methods, class attributes) replaced."""
+    return add_mutant("6.3", family, name, type(name, (StepwiseLayer,), steps))
 
 
 # dropout: where it goes, with which p, and in which mode
@@ -553,7 +489,7 @@ _layer_mutant("dropout", "attention_dropout_with_the_input_p", drop_attention=la
 _layer_mutant("dropout", "dropout_on_the_messages_instead_of_alpha",
               drop_attention=lambda self, a: a, aggregate=lambda self, a, z, ei: _dropped_messages(self, a, z, ei))
 _layer_mutant("dropout", "dropout_on_the_output_instead_of_alpha", drop_attention=lambda self, a: a,
-              finish=lambda self, out: self.drop(_Layer.finish(self, out), self.attention_dropout))
+              finish=lambda self, out: self.drop(StepwiseLayer.finish(self, out), self.attention_dropout))
 
 
 def _dropped_before_division(layer, e, edge_index, n):
@@ -569,7 +505,7 @@ def _dropped_messages(layer, alpha, z, edge_index):
 
 
 @mutant("6.3", "dropout")
-class NnDropoutForXButFDropoutWithoutTrainingForAlpha(_Layer):
+class NnDropoutForXButFDropoutWithoutTrainingForAlpha(StepwiseLayer):
     """nn.Dropout for x, but alpha dropped by F.dropout without the training flag."""
 
     def __init__(self, *args, **kwargs):
@@ -600,7 +536,7 @@ _layer_mutant("bias", "bias_in_the_projection", projection_bias=True)
 _layer_mutant("bias", "bias_per_head_before_combining", bias_size=lambda self: self.heads * self.out_features,
               finish=lambda self, out: _combined(self, out + self.bias.view(self.heads, self.out_features)))
 _layer_mutant("bias", "bias_added_to_z_before_the_aggregation",
-              project=lambda self, x: _Layer.project(self, x) + self.bias.view(-1, self.out_features),
+              project=lambda self, x: StepwiseLayer.project(self, x) + self.bias.view(-1, self.out_features),
               finish=lambda self, out: _combined(self, out))
 
 
@@ -610,11 +546,11 @@ def _combined(layer, out):
 
 
 _layer_mutant("bias", "bias_initialised_to_ones",
-              initialise=lambda self: (_Layer.initialise(self), nn.init.ones_(self.bias)))
+              initialise=lambda self: (StepwiseLayer.initialise(self), nn.init.ones_(self.bias)))
 
 
 @mutant("6.3", "bias")
-class NoBiasAtAll(_Layer):
+class NoBiasAtAll(StepwiseLayer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         del self.bias
@@ -627,11 +563,11 @@ _layer_mutant("attention vectors", "a_src_and_a_dst_swapped",
 _layer_mutant("attention vectors", "a_src_scores_both_ends",
               scores=lambda self, z, ei: F.leaky_relu((z * self.a_src).sum(-1)[ei[0]] + (z * self.a_src).sum(-1)[ei[1]], 0.2))
 _layer_mutant("attention vectors", "edges_read_target_to_source_in_the_scores",
-              scores=lambda self, z, ei: _Layer.scores(self, z, ei.flip(0)))
+              scores=lambda self, z, ei: StepwiseLayer.scores(self, z, ei.flip(0)))
 _layer_mutant("attention vectors", "softmax_over_the_sources_edges",
-              softmax=lambda self, e, ei, n: _functional().neighbourhood_softmax(e, ei.flip(0), n))
+              softmax=lambda self, e, ei, n: StepwiseLayer.softmax(self, e, ei.flip(0), n))
 _layer_mutant("attention vectors", "aggregated_into_the_sources",
-              aggregate=lambda self, a, z, ei: _functional().aggregate(a, z, ei.flip(0)))
+              aggregate=lambda self, a, z, ei: StepwiseLayer.aggregate(self, a, z, ei.flip(0)))
 
 # initialisation
 _layer_mutant("initialisation", "W_left_at_nn_linear_default",
@@ -640,7 +576,7 @@ _layer_mutant("initialisation", "a_left_at_zero",
               initialise=lambda self: (nn.init.xavier_uniform_(self.linear.weight), nn.init.zeros_(self.a_src),
                                        nn.init.zeros_(self.a_dst)))
 _layer_mutant("initialisation", "W_xavier_normal",
-              initialise=lambda self: (_Layer.initialise(self), nn.init.xavier_normal_(self.linear.weight)))
+              initialise=lambda self: (StepwiseLayer.initialise(self), nn.init.xavier_normal_(self.linear.weight)))
 _layer_mutant("initialisation", "W_xavier_with_gain_1.414_as_pyGAT",
               initialise=lambda self: [nn.init.xavier_uniform_(w, gain=1.414) for w in
                                        (self.linear.weight, self.a_src, self.a_dst)])
@@ -668,12 +604,12 @@ _layer_mutant("scores", "leaky_relu_on_the_node_scores",
               scores=lambda self, z, ei: F.leaky_relu((z * self.a_src).sum(-1), 0.2)[ei[0]]
               + F.leaky_relu((z * self.a_dst).sum(-1), 0.2)[ei[1]])
 _layer_mutant("scores", "elu_after_the_layer",
-              finish=lambda self, out: F.elu(_Layer.finish(self, out)))
+              finish=lambda self, out: F.elu(StepwiseLayer.finish(self, out)))
 
 
 # autograd: parameters that are not trained
 @mutant("6.3", "autograd")
-class ASrcAPlainTensorAttribute(_Layer):
+class ASrcAPlainTensorAttribute(StepwiseLayer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         a_src = self.a_src.detach().clone()
@@ -682,7 +618,7 @@ class ASrcAPlainTensorAttribute(_Layer):
 
 
 @mutant("6.3", "autograd")
-class ADstABuffer(_Layer):
+class ADstABuffer(StepwiseLayer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         a_dst = self.a_dst.detach().clone()
@@ -713,7 +649,6 @@ class WAsAParameterUsedAsXAtW(nn.Module):
         self.bias = nn.Parameter(torch.zeros(heads * out_features if concat else out_features))
 
     def forward(self, x, edge_index):
-        fn = _functional()
         n = x.shape[0]
         z = (F.dropout(x, self.dropout, self.training) @ self.W).view(n, self.heads, -1)  # (N, H, F')
         e = fn.edge_scores((z * self.a_src).sum(-1), (z * self.a_dst).sum(-1), edge_index)  # (E, H)
@@ -740,7 +675,6 @@ class ALoopOverHeadsWithPerHeadParameters(nn.Module):
         self.bias = nn.ParameterList([nn.Parameter(torch.zeros(out_features)) for _ in range(heads if concat else 1)])
 
     def forward(self, x, edge_index):
-        fn = _functional()
         n = x.shape[0]
         x = F.dropout(x, self.dropout, self.training)
         outs = []
@@ -770,7 +704,6 @@ class ThePapersSingleAWithNnDropoutModules(nn.Module):
         self.input_dropout, self.attention_dropout = nn.Dropout(dropout), nn.Dropout(attention_dropout)
 
     def forward(self, x, edge_index):
-        fn = _functional()
         n = x.shape[0]
         z = self.proj(self.input_dropout(x)).view(n, self.heads, self.out_features)  # (N, H, F')
         pairs = torch.cat([z[edge_index[1]], z[edge_index[0]]], dim=-1)  # (E, H, 2F'): [z_i || z_j]

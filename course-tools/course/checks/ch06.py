@@ -411,8 +411,9 @@ def _gradients(layer: nn.Module, mapping: GATParameterMap, x: torch.Tensor, edge
 
 # -- known mistakes: a learner's layer, one step changed at a time -------------------------------------
 
-class _Layer(nn.Module):
-    """The layer as a learner writes it, in steps; each known mistake below changes one step."""
+class StepwiseLayer(nn.Module):
+    """A correct layer as a learner writes it, one overridable method per step: each known
+    mistake here, and each mutant in the test suite, changes one step."""
 
     projection_bias = False
 
@@ -448,26 +449,34 @@ class _Layer(nn.Module):
     def drop_attention(self, alpha):
         return self.drop(alpha, self.attention_dropout)
 
+    def project(self, x):
+        return self.linear(x).view(x.shape[0], self.heads, self.out_features)  # (N, H, F')
+
     def scores(self, z, edge_index):
         return edge_scores(node_scores(z, self.a_src), node_scores(z, self.a_dst), edge_index)  # (E, H)
+
+    def softmax(self, e, edge_index, n):
+        return neighbourhood_softmax(e, edge_index, n)  # (E, H)
+
+    def aggregate(self, alpha, z, edge_index):
+        return aggregate(alpha, z, edge_index)  # (N, H, F')
 
     def finish(self, out):
         return combine_heads(out, self.concat) + self.bias  # (N, H*F') or (N, F')
 
     def forward(self, x, edge_index):
         n = x.shape[0]
-        z = self.linear(self.drop_input(x)).view(n, self.heads, self.out_features)  # (N, H, F')
-        z = self.drop_projected(z)
-        alpha = neighbourhood_softmax(self.drop_scores(self.scores(z, edge_index)), edge_index, n)  # (E, H)
-        return self.finish(aggregate(self.drop_attention(alpha), z, edge_index))
+        z = self.drop_projected(self.project(self.drop_input(x)))  # (N, H, F')
+        alpha = self.softmax(self.drop_scores(self.scores(z, edge_index)), edge_index, n)  # (E, H)
+        return self.finish(self.aggregate(self.drop_attention(alpha), z, edge_index))
 
 
-class _DropoutInEvalMode(_Layer):
+class _DropoutInEvalMode(StepwiseLayer):
     def drop(self, t, p):
         return F.dropout(t, p)  # training defaults to True
 
 
-class _AttentionDropoutOnScores(_Layer):
+class _AttentionDropoutOnScores(StepwiseLayer):
     def drop_scores(self, e):
         return self.drop(e, self.attention_dropout)
 
@@ -475,7 +484,7 @@ class _AttentionDropoutOnScores(_Layer):
         return alpha
 
 
-class _InputDropoutAfterProjection(_Layer):
+class _InputDropoutAfterProjection(StepwiseLayer):
     def drop_input(self, x):
         return x
 
@@ -483,12 +492,12 @@ class _InputDropoutAfterProjection(_Layer):
         return self.drop(z, self.dropout)
 
 
-class _NoAttentionDropout(_Layer):
+class _NoAttentionDropout(StepwiseLayer):
     def drop_attention(self, alpha):
         return alpha
 
 
-class _DropoutProbabilitiesSwapped(_Layer):
+class _DropoutProbabilitiesSwapped(StepwiseLayer):
     def drop_input(self, x):
         return self.drop(x, self.attention_dropout)
 
@@ -496,7 +505,7 @@ class _DropoutProbabilitiesSwapped(_Layer):
         return self.drop(alpha, self.dropout)
 
 
-class _HeadsCombinedTheOtherWay(_Layer):
+class _HeadsCombinedTheOtherWay(StepwiseLayer):
     def bias_size(self):
         return self.out_features if self.concat else self.heads * self.out_features
 
@@ -504,11 +513,11 @@ class _HeadsCombinedTheOtherWay(_Layer):
         return combine_heads(out, not self.concat) + self.bias
 
 
-class _BiasInTheProjection(_Layer):
+class _BiasInTheProjection(StepwiseLayer):
     projection_bias = True  # nn.Linear's default
 
 
-class _BiasPerHeadBeforeTheMean(_Layer):
+class _BiasPerHeadBeforeTheMean(StepwiseLayer):
     def bias_size(self):
         return self.heads * self.out_features
 
@@ -516,35 +525,35 @@ class _BiasPerHeadBeforeTheMean(_Layer):
         return combine_heads(out + self.bias.view(self.heads, self.out_features), self.concat)
 
 
-class _AttentionVectorsSwapped(_Layer):
+class _AttentionVectorsSwapped(StepwiseLayer):
     def scores(self, z, edge_index):
         return edge_scores(node_scores(z, self.a_dst), node_scores(z, self.a_src), edge_index)
 
 
-class _LinearDefaultInitialisation(_Layer):
+class _LinearDefaultInitialisation(StepwiseLayer):
     def initialise(self):
         for weight in (self.a_src, self.a_dst):
             nn.init.xavier_uniform_(weight)  # W keeps nn.Linear's own init
 
 
-class _ZeroAttentionVectors(_Layer):
+class _ZeroAttentionVectors(StepwiseLayer):
     def initialise(self):
         nn.init.xavier_uniform_(self.linear.weight)  # a_src, a_dst: zeros
         nn.init.zeros_(self.a_src)
         nn.init.zeros_(self.a_dst)
 
 
-class _NoLeakyReLU(_Layer):
+class _NoLeakyReLU(StepwiseLayer):
     def scores(self, z, edge_index):
         return node_scores(z, self.a_src)[edge_index[0]] + node_scores(z, self.a_dst)[edge_index[1]]
 
 
-class _LeakyReLUDefaultSlope(_Layer):
+class _LeakyReLUDefaultSlope(StepwiseLayer):
     def scores(self, z, edge_index):
         return F.leaky_relu(node_scores(z, self.a_src)[edge_index[0]] + node_scores(z, self.a_dst)[edge_index[1]])
 
 
-class _PlainTensorAttribute(_Layer):
+class _PlainTensorAttribute(StepwiseLayer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         a_src = self.a_src.detach().clone()
