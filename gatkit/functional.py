@@ -9,6 +9,9 @@ Veličković et al. (2018), equations 1-4, for every target ``i``, source ``j`` 
     out_i = sum_{j -> i} alpha_ij z_j                     (N, H, F')    aggregate
     concatenate the heads (hidden layers) or average them (output)     combine_heads
 
+GATv2 (Brody et al., 2022) scores each edge with ``a`` after the nonlinearity,
+``e_ij = a . LeakyReLU(W_dst x_i + W_src x_j)``: :func:`gatv2_scores`; the rest is unchanged.
+
 Two layouts, the same numbers:
 
 * edge list (implementation 3): ``e`` and ``alpha`` hold one row per column of ``edge_index``
@@ -47,6 +50,7 @@ __all__ = [
     "dense_softmax",
     "edge_coefficients",
     "edge_scores",
+    "gatv2_scores",
     "gcn_coefficients",
     "gcn_layer",
     "masked_attention",
@@ -92,6 +96,42 @@ def edge_scores(s_src: Tensor, s_dst: Tensor, edge_index: Tensor, *,
     """Raw scores ``e`` (E, H): ``LeakyReLU(s_src[j] + s_dst[i])`` for every edge ``j -> i``."""
     lifted = s_src.index_select(0, edge_index[0]) + s_dst.index_select(0, edge_index[1])  # (E, H)
     return F.leaky_relu(lifted, negative_slope)
+
+
+def gatv2_scores(z_src: Tensor, z_dst: Tensor, a: Tensor, edge_index: Tensor, *,
+                 negative_slope: float = NEGATIVE_SLOPE) -> Tensor:
+    """GATv2's raw scores ``e`` (E, H): ``a[h] . LeakyReLU(z_dst[i, h] + z_src[j, h])`` for every edge ``j -> i``.
+
+    GATv2 (Brody, Alon and Yahav, 2022) applies ``a`` after the nonlinearity. The score no longer
+    splits into a per-node part of the source plus one of the target (as in :func:`node_scores`),
+    so it is computed per edge, from the pair's projected features.
+
+    Parameters
+    ----------
+    z_src : Tensor
+        (N, H, F'), ``x W_src^T`` per head: the projections of the sources ``j``.
+    z_dst : Tensor
+        (N, H, F'), ``x W_dst^T`` per head: the projections of the targets ``i`` (``z_src``
+        itself when the weights are shared).
+    a : Tensor
+        (H, F'), each head's attention vector.
+    edge_index : Tensor
+        (2, E) int64, row 0 the source ``j``, row 1 the target ``i``.
+    negative_slope : float, default 0.2
+        The LeakyReLU's slope.
+
+    Returns
+    -------
+    Tensor
+        (E, H), one row per column of ``edge_index``, the dtype of ``z_src``.
+
+    Notes
+    -----
+    The intermediate is (E, H, F'): still linear in the number of edges, but F' times the
+    memory of GAT's (E, H) scores.
+    """
+    pairs = z_src.index_select(0, edge_index[0]) + z_dst.index_select(0, edge_index[1])  # (E, H, F')
+    return (F.leaky_relu(pairs, negative_slope) * a).sum(dim=-1)  # (E, H)
 
 
 def dense_scores(s_src: Tensor, s_dst: Tensor, *, negative_slope: float = NEGATIVE_SLOPE) -> Tensor:

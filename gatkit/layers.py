@@ -18,8 +18,18 @@ loads into all three) and differ only in how they lay the computation out in mem
   softmax built from ``scatter_reduce`` and ``index_add``.
 
 Each ``_attend`` is a few calls of :mod:`gatkit.functional`, the equations as small functions;
-:class:`GATLayer` holds what the three share (parameters, input checks, dropout, heads, bias).
+:class:`GATLayer` holds what the three share (parameters ``W``, ``a_src``, ``a_dst``).
 The fast paths for sparse input and dropout are isolated in :mod:`gatkit.ops`.
+
+:class:`GATv2LayerEdge` is GATv2 (Brody, Alon and Yahav, ICLR 2022), which moves ``a`` outside
+the nonlinearity::
+
+    e_ij = a[h] . LeakyReLU(W_dst x_i + W_src x_j)[h],    h'_i[h] = sum_j alpha_ij (W_src x_j)[h].
+
+GAT's LeakyReLU is monotone, so every target ranks its neighbours ``j`` in one order, that of
+``a_src . z_j`` ("static" attention); in GATv2 the ranking can depend on the target ("dynamic").
+:class:`GraphAttentionLayer` holds what every layer here shares (input checks, dropout, heads,
+residual, bias); ``GAT(..., attention="gatv2")`` builds the model from GATv2 layers.
 
 Notation (as in the whole course): N nodes, E edges (self-loops included), F input features,
 F' features per head, H heads. ``edge_index`` is int64 ``(2, E)``, row 0 the source ``j``, row 1
@@ -48,16 +58,19 @@ from torch import Tensor, nn
 
 from gatkit.edges import to_dense_adjacency, validate_edge_index
 from gatkit.functional import (aggregate, combine_heads, connectivity_mask, dense_scores, dense_softmax,
-                               edge_coefficients, edge_scores, masked_attention, neighbourhood_softmax,
-                               node_scores, project_heads)
+                               edge_coefficients, edge_scores, gatv2_scores, masked_attention,
+                               neighbourhood_softmax, node_scores, project_heads)
 from gatkit.ops import dropout, linear
 
 __all__ = [
+    "ATTENTION_TYPES",
     "GAT",
     "GATLayer",
     "GATLayerDense",
     "GATLayerEdge",
     "GATLayerMasked",
+    "GATv2LayerEdge",
+    "GraphAttentionLayer",
     "LAYER_TYPES",
 ]
 
@@ -74,13 +87,17 @@ def _check_probability(name: str, value: object) -> float:
     return float(value)
 
 
-class GATLayer(nn.Module):
-    """Shared base of the three GAT layer implementations: parameters, validation, dropout, output.
+class GraphAttentionLayer(nn.Module):
+    """Shared base of every attention layer here: settings, validation, dropout, heads, residual, bias.
 
-    Subclasses implement only :meth:`_attend`, the attention and aggregation step. Everything else
-    (the parameters and their initialisation, input checks, input dropout, concatenating or
-    averaging the heads, the residual connection and the bias) lives here, so the three
-    implementations cannot drift apart.
+    A subclass creates its own projection and attention parameters (:meth:`_create_weights`,
+    called before the residual projection and the bias are created, which keeps the parameter
+    order, and so the optimiser's, and the seeded initialisation of the GAT layers as they were
+    before GATv2), initialises them (:meth:`reset_parameters`, then ``super()``'s) and
+    implements :meth:`_attend`, the attention and aggregation step. Everything else (the input
+    checks, input dropout, concatenating or averaging the heads, the residual connection and the
+    bias) lives here, so that the layers cannot drift apart. Use :class:`GATLayer`'s three
+    implementations or :class:`GATv2LayerEdge`.
 
     Parameters
     ----------
@@ -103,7 +120,7 @@ class GATLayer(nn.Module):
         only). The authors' code applies its input dropout here a second time; on Citeseer it
         is worth about two points of test accuracy.
     negative_slope : float, default 0.2
-        Slope of the LeakyReLU applied to the raw scores.
+        Slope of the LeakyReLU applied in the scores.
     residual : bool, default False
         Add a learned linear projection of the (dropped-out) input to the output.
     bias : bool, default True
@@ -111,12 +128,6 @@ class GATLayer(nn.Module):
 
     Attributes
     ----------
-    linear : torch.nn.Linear
-        ``linear.weight`` is ``W``, shape ``(H * F', F)``; head ``h`` uses rows
-        ``h * F' .. (h + 1) * F' - 1``.
-    a_src, a_dst : torch.nn.Parameter
-        ``(H, F')`` each: the halves of the paper's attention vector ``a`` that score the source
-        ``j`` and the target ``i`` of an edge ``j -> i``.
     bias : torch.nn.Parameter or None
         ``(H * F',)`` if ``concat`` else ``(F',)``.
     residual : torch.nn.Linear or None
@@ -139,9 +150,7 @@ class GATLayer(nn.Module):
         self.negative_slope = float(negative_slope)
 
         out_total = heads * out_features if self.concat else out_features
-        self.linear = nn.Linear(in_features, heads * out_features, bias=False)  # W: (H*F', F)
-        self.a_src = nn.Parameter(torch.empty(heads, out_features))  # (H, F')
-        self.a_dst = nn.Parameter(torch.empty(heads, out_features))  # (H, F')
+        self._create_weights()  # the subclass's projection(s) and attention vector(s)
         self.residual = nn.Linear(in_features, out_total, bias=False) if residual else None
         if bias:
             self.bias = nn.Parameter(torch.empty(out_total))  # (H*F',) or (F',)
@@ -149,11 +158,13 @@ class GATLayer(nn.Module):
             self.register_parameter("bias", None)
         self.reset_parameters()
 
+    def _create_weights(self) -> None:
+        """Register the projection(s) and attention vector(s): what tells the layers apart."""
+        raise NotImplementedError("GraphAttentionLayer is the shared base class; use GATLayerEdge "
+                                  "(or GATLayerDense, GATLayerMasked) or GATv2LayerEdge")
+
     def reset_parameters(self) -> None:
-        """Glorot-uniform ``W``, ``a_src``, ``a_dst`` (and the residual projection); zero bias."""
-        nn.init.xavier_uniform_(self.linear.weight)
-        nn.init.xavier_uniform_(self.a_src)
-        nn.init.xavier_uniform_(self.a_dst)
+        """Glorot-uniform residual projection; zero bias (subclasses initialise their weights first)."""
         if self.residual is not None:
             nn.init.xavier_uniform_(self.residual.weight)
         if self.bias is not None:
@@ -166,11 +177,7 @@ class GATLayer(nn.Module):
                 f"negative_slope={self.negative_slope}, residual={self.residual is not None}, "
                 f"bias={self.bias is not None}")
 
-    # -- the parts every implementation shares --------------------------------------------------
-
-    def project(self, x: Tensor) -> Tensor:
-        """``z = x W^T`` viewed per head: ``(N, F)`` -> ``(N, H, F')``; ``x`` may be sparse CSR."""
-        return linear(x, self.linear.weight).view(x.shape[0], self.heads, self.out_features)  # (N, H, F')
+    # -- the parts every layer shares -----------------------------------------------------------
 
     def validate(self, x: object, edge_index: object) -> None:
         """Raise ``ValueError`` (saying how to fix it) unless ``x`` and ``edge_index`` fit this layer."""
@@ -190,9 +197,10 @@ class GATLayer(nn.Module):
             raise ValueError(f"x has {x.shape[1]} features per node but this layer was built with "
                              f"in_features={self.in_features}; pass x of shape (N, {self.in_features}) "
                              f"or build the layer with in_features={x.shape[1]}")
-        if x.dtype != self.linear.weight.dtype:
-            raise ValueError(f"x has dtype {x.dtype} but the layer's parameters are {self.linear.weight.dtype}; "
-                             f"convert one of them, e.g. x.to({self.linear.weight.dtype})")
+        dtype = next(self.parameters()).dtype  # all the layer's parameters share it
+        if x.dtype != dtype:
+            raise ValueError(f"x has dtype {x.dtype} but the layer's parameters are {dtype}; "
+                             f"convert one of them, e.g. x.to({dtype})")
         validate_edge_index(edge_index, x.shape[0])
         if edge_index.device != x.device:
             raise ValueError(f"edge_index is on {edge_index.device} but x is on {x.device}; "
@@ -241,6 +249,52 @@ class GATLayer(nn.Module):
         if self.bias is not None:
             out = out + self.bias  # (N, H*F') or (N, F')
         return (out, alpha) if return_attention else out
+
+    def _attend(self, x: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor]:
+        """Attention and aggregation: ``x`` (N, F) -> (``out`` (N, H, F'), ``alpha`` (E, H))."""
+        raise NotImplementedError(f"{type(self).__name__} must implement _attend")
+
+
+class GATLayer(GraphAttentionLayer):
+    """Shared base of the three GAT layer implementations: GAT's parameters ``W``, ``a_src``, ``a_dst``.
+
+    Subclasses implement only :meth:`_attend`. The parameters and their initialisation live
+    here, and the input checks, dropout, heads, residual and bias in
+    :class:`GraphAttentionLayer`, so the three implementations cannot drift apart.
+
+    Parameters
+    ----------
+    in_features, out_features, heads, concat, dropout, attention_dropout, value_dropout, negative_slope, residual, bias
+        See :class:`GraphAttentionLayer`.
+
+    Attributes
+    ----------
+    linear : torch.nn.Linear
+        ``linear.weight`` is ``W``, shape ``(H * F', F)``; head ``h`` uses rows
+        ``h * F' .. (h + 1) * F' - 1``.
+    a_src, a_dst : torch.nn.Parameter
+        ``(H, F')`` each: the halves of the paper's attention vector ``a`` that score the source
+        ``j`` and the target ``i`` of an edge ``j -> i``.
+    bias : torch.nn.Parameter or None
+        ``(H * F',)`` if ``concat`` else ``(F',)``.
+    residual : torch.nn.Linear or None
+        ``residual.weight`` is ``(H * F' or F', F)``, no bias.
+    """
+
+    def _create_weights(self) -> None:
+        self.linear = nn.Linear(self.in_features, self.heads * self.out_features, bias=False)  # W: (H*F', F)
+        self.a_src = nn.Parameter(torch.empty(self.heads, self.out_features))  # (H, F')
+        self.a_dst = nn.Parameter(torch.empty(self.heads, self.out_features))  # (H, F')
+
+    def reset_parameters(self) -> None:
+        """Glorot-uniform ``W``, ``a_src``, ``a_dst`` (and the residual projection); zero bias."""
+        for weight in (self.linear.weight, self.a_src, self.a_dst):
+            nn.init.xavier_uniform_(weight)
+        super().reset_parameters()
+
+    def project(self, x: Tensor) -> Tensor:
+        """``z = x W^T`` viewed per head: ``(N, F)`` -> ``(N, H, F')``; ``x`` may be sparse CSR."""
+        return linear(x, self.linear.weight).view(x.shape[0], self.heads, self.out_features)  # (N, H, F')
 
     def _attend(self, x: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor]:
         """Attention and aggregation: ``x`` (N, F) -> (``out`` (N, H, F'), ``alpha`` (E, H))."""
@@ -318,8 +372,106 @@ class GATLayerEdge(GATLayer):
 LAYER_TYPES: dict[int, type[GATLayer]] = {1: GATLayerDense, 2: GATLayerMasked, 3: GATLayerEdge}
 
 
+class GATv2LayerEdge(GraphAttentionLayer):
+    """GATv2 (Brody, Alon and Yahav, ICLR 2022) on an edge list: attention that can depend on the target.
+
+    For every edge ``j -> i`` and head ``h``::
+
+        e_ij = a[h] . LeakyReLU(W_dst x_i + W_src x_j)[h]            (E, H)
+        alpha_ij = softmax of e_ij over the incoming edges of i      (E, H)
+        h'_i[h] = sum_j alpha_ij (W_src x_j)[h]                      (N, H, F')
+
+    The paper writes ``W [x_i || x_j]`` with ``W = [W_dst | W_src]``. Applying ``a`` after the
+    nonlinearity is the whole change from GAT: GAT's score is a monotone function of
+    ``a_src . z_j`` plus a term of the target, so every target ranks its neighbours in the same
+    order; here the ranking can differ from target to target. The scores are computed per edge
+    (:func:`gatkit.functional.gatv2_scores`, an ``(E, H, F')`` intermediate), then normalised
+    and aggregated as in :class:`GATLayerEdge`, with the same dropout sites. Repeated edges are
+    attended separately. Weights are laid out as PyTorch Geometric's ``GATv2Conv`` without its
+    linear biases (``lin_l`` = ``linear_src``, ``lin_r`` = ``linear_dst``, ``att`` = ``a``).
+
+    Parameters
+    ----------
+    in_features, out_features, heads, concat, dropout, attention_dropout, value_dropout, negative_slope, residual, bias
+        See :class:`GraphAttentionLayer`.
+    share_weights : bool, default False
+        Use one projection for source and target, ``W_dst = W_src`` (the paper's ``W``
+        applied to both halves of the pair).
+
+    Attributes
+    ----------
+    linear_src : torch.nn.Linear
+        ``W_src``, weight ``(H * F', F)``, no bias: projects the source ``j``, both for its
+        score and for the message it sends. With ``share_weights`` it projects the target too.
+    linear_dst : torch.nn.Linear or None
+        ``W_dst``, weight ``(H * F', F)``, no bias: projects the target ``i`` for the score;
+        None with ``share_weights``.
+    a : torch.nn.Parameter
+        ``(H, F')``, the attention vector of each head.
+    bias : torch.nn.Parameter or None
+        ``(H * F',)`` if ``concat`` else ``(F',)``.
+    residual : torch.nn.Linear or None
+        ``residual.weight`` is ``(H * F' or F', F)``, no bias.
+
+    Examples
+    --------
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> layer = GATv2LayerEdge(4, 3, heads=2)
+    >>> edge_index = torch.tensor([[0, 1, 2, 1], [0, 1, 2, 0]])      # self-loops and 1 -> 0
+    >>> out, alpha = layer(torch.randn(3, 4), edge_index, return_attention=True)
+    >>> tuple(out.shape), tuple(alpha.shape)                          # (N, H*F'), (E, H)
+    ((3, 6), (4, 2))
+    """
+
+    def __init__(self, in_features: int, out_features: int, heads: int = 1, *, concat: bool = True,
+                 dropout: float = 0.0, attention_dropout: float = 0.0, value_dropout: float = 0.0,
+                 negative_slope: float = 0.2, residual: bool = False, bias: bool = True,
+                 share_weights: bool = False) -> None:
+        self.share_weights = bool(share_weights)  # first: the base's __init__ calls _create_weights
+        super().__init__(in_features, out_features, heads, concat=concat, dropout=dropout,
+                         attention_dropout=attention_dropout, value_dropout=value_dropout,
+                         negative_slope=negative_slope, residual=residual, bias=bias)
+
+    def _create_weights(self) -> None:
+        width = self.heads * self.out_features
+        self.linear_src = nn.Linear(self.in_features, width, bias=False)  # W_src: (H*F', F)
+        self.linear_dst = None if self.share_weights else nn.Linear(self.in_features, width, bias=False)  # W_dst
+        self.a = nn.Parameter(torch.empty(self.heads, self.out_features))  # (H, F')
+
+    def reset_parameters(self) -> None:
+        """Glorot-uniform ``W_src``, ``W_dst``, ``a`` (and the residual projection); zero bias."""
+        for module in (self.linear_src, self.linear_dst):
+            if module is not None:
+                nn.init.xavier_uniform_(module.weight)
+        nn.init.xavier_uniform_(self.a)
+        super().reset_parameters()
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, share_weights={self.share_weights}"
+
+    def project(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``(z_src, z_dst)``, ``x W_src^T`` and ``x W_dst^T`` per head, (N, H, F') each; one tensor if shared."""
+        shape = (x.shape[0], self.heads, self.out_features)
+        z_src = linear(x, self.linear_src.weight).view(shape)  # (N, H, F')
+        z_dst = z_src if self.linear_dst is None else linear(x, self.linear_dst.weight).view(shape)  # (N, H, F')
+        return z_src, z_dst
+
+    def _attend(self, x: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor]:
+        z_src, z_dst = self.project(x)  # (N, H, F') each
+        e = gatv2_scores(z_src, z_dst, self.a, edge_index, negative_slope=self.negative_slope)  # (E, H)
+        alpha = neighbourhood_softmax(e, edge_index, x.shape[0])  # (E, H)
+        values = self._drop_values(z_src)  # (N, H, F'): the messages are W_src x_j
+        out = aggregate(self._drop_attention(alpha), values, edge_index)  # (N, H, F')
+        return out, alpha  # (N, H, F'), (E, H)
+
+
+#: The attention mechanisms :class:`GAT` builds: GAT's (static) and GATv2's (dynamic).
+ATTENTION_TYPES: tuple[str, ...] = ("gat", "gatv2")
+
+
 class GAT(nn.Module):
-    """The GAT model: a stack of :class:`GATLayer` s, ELU between them, logits out.
+    """The GAT model: a stack of :class:`GATLayer` s (or :class:`GATv2LayerEdge` s), ELU between them, logits out.
 
     Hidden layers concatenate their heads and apply ELU; the last layer averages its heads and
     applies no activation. Each layer drops out its input with ``dropout``, its attention
@@ -337,6 +489,10 @@ class GAT(nn.Module):
         Which implementation to use: a key of :data:`LAYER_TYPES` (1 dense, 2 masked, 3 edge list).
         The parameter names (``layers.0.linear.weight``, ``layers.0.a_src``, ...) are the same for
         every type, so a state dict moves freely between them.
+    attention : {"gat", "gatv2"}, default "gat"
+        The attention mechanism (:data:`ATTENTION_TYPES`): GAT's, or GATv2's, which builds every
+        layer as a :class:`GATv2LayerEdge` (parameters ``layers.0.linear_src.weight``,
+        ``layers.0.linear_dst.weight``, ``layers.0.a``, ...) and needs ``layer_type=3``.
     dropout : float, default 0.6
         Dropout on each layer's input.
     attention_dropout : float or None, default None
@@ -348,8 +504,8 @@ class GAT(nn.Module):
     """
 
     def __init__(self, features_per_layer: Sequence[int], heads_per_layer: Sequence[int], *,
-                 layer_type: int = 3, dropout: float = 0.6, attention_dropout: float | None = None,
-                 value_dropout: float | None = None,
+                 layer_type: int = 3, attention: str = "gat", dropout: float = 0.6,
+                 attention_dropout: float | None = None, value_dropout: float | None = None,
                  residual: bool = False, bias: bool = True) -> None:
         super().__init__()
         features, heads = list(features_per_layer), list(heads_per_layer)
@@ -364,10 +520,16 @@ class GAT(nn.Module):
         if layer_type not in LAYER_TYPES:
             raise ValueError(f"layer_type must be one of {sorted(LAYER_TYPES)} (1 dense, 2 masked, 3 edge list), "
                              f"got {layer_type!r}")
+        if attention not in ATTENTION_TYPES:
+            raise ValueError(f"attention must be one of {', '.join(map(repr, ATTENTION_TYPES))}, got {attention!r}")
+        if attention == "gatv2" and layer_type != 3:
+            raise ValueError(f"attention='gatv2' needs layer_type=3 (GATv2 has only the edge-list implementation, "
+                             f"GATv2LayerEdge), got layer_type={layer_type!r}")
         self.layer_type = layer_type
+        self.attention = attention
         attention_dropout = dropout if attention_dropout is None else attention_dropout
         value_dropout = dropout if value_dropout is None else value_dropout
-        layer_class = LAYER_TYPES[layer_type]
+        layer_class = GATv2LayerEdge if attention == "gatv2" else LAYER_TYPES[layer_type]
         num_layers = len(heads)
         self.layers = nn.ModuleList(
             layer_class(features[0] if l == 0 else features[l] * heads[l - 1], features[l + 1], heads[l],

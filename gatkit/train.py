@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from gatkit.checkpoints import CheckpointError, load_checkpoint, load_into, load_optimizer_state, save_checkpoint
 from gatkit.data import CHECKSUMS, Planetoid, load_planetoid
 from gatkit.edges import receptive_field
-from gatkit.layers import GAT, LAYER_TYPES
+from gatkit.layers import ATTENTION_TYPES, GAT, LAYER_TYPES
 
 METRICS = ("train_loss", "train_acc", "train_acc_dropout", "val_loss", "val_acc")
 
@@ -42,6 +42,10 @@ PAPER_RESULTS: dict[str, tuple[float, float]] = {"cora": (83.0, 0.7), "citeseer"
 
 #: Which epoch's weights early stopping can keep; see :class:`EarlyStopping`.
 KEEP_RULES = ("val_loss", "both")
+
+#: Settings added after the first model files were written, with the value such a file implies:
+#: :meth:`TrainConfig.from_dict` fills in these, and only these, when a stored config lacks them.
+LATER_SETTINGS: dict[str, Any] = {"attention": "gat"}
 
 
 class ConfigError(ValueError):
@@ -72,6 +76,9 @@ class TrainConfig:
     dataset: str = _setting("cora", "Planetoid dataset", choices=tuple(PAPER_RESULTS))
     layer_type: int = _setting(3, "GAT implementation: 1 dense per head, 2 dense with a connectivity mask, "
                                   "3 edge list", choices=tuple(LAYER_TYPES))
+    attention: str = _setting("gat", "attention mechanism: gat (the GAT paper's: every node ranks its neighbours "
+                                     "in the same order) or gatv2 (Brody et al. 2022: the ranking can depend on the "
+                                     "node; needs layer type 3)", choices=ATTENTION_TYPES)
     hidden_features: int = _setting(8, "features per head of the hidden layer", bounds=(1, None))
     heads: tuple[int, ...] = _setting((8, 1), "attention heads of the hidden layer (concatenated) and of the "
                                               "output layer (averaged)", bounds=(1, None), length=2)
@@ -93,6 +100,9 @@ class TrainConfig:
         for setting in fields(self):
             value = _checked(setting, types[setting.name], getattr(self, setting.name))
             object.__setattr__(self, setting.name, value)  # a list of heads becomes a tuple
+        if self.attention == "gatv2" and self.layer_type != 3:
+            raise ConfigError("attention", f"'gatv2' needs layer_type 3 (GATv2 has only the edge-list "
+                                           f"implementation), got layer_type {self.layer_type}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain types only, so a checkpoint stays loadable with ``weights_only=True``."""
@@ -102,12 +112,20 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
-        """The config a :meth:`to_dict` (e.g. a checkpoint's) describes; :class:`ConfigError` if none."""
+        """The config a :meth:`to_dict` (e.g. a checkpoint's) describes; :class:`ConfigError` if none.
+
+        Every setting must be there, except those of :data:`LATER_SETTINGS`, which files written
+        before they existed lack: such a file gets the value it was trained with (e.g. GAT's
+        attention).
+        """
         known = [f.name for f in fields(cls)]
         for name in values:
             if name not in known:
                 raise ConfigError(str(name), f"is not a training setting (the settings are {', '.join(known)})")
-        return cls(**values)
+        for name in known:
+            if name not in values and name not in LATER_SETTINGS:
+                raise ConfigError(name, "is missing")
+        return cls(**{**LATER_SETTINGS, **values})
 
 
 def _checked(setting, kind: Any, value: Any) -> Any:
@@ -153,6 +171,7 @@ def build_model(config: TrainConfig, num_features: int, num_classes: int) -> GAT
         [num_features, config.hidden_features, num_classes],
         list(config.heads),
         layer_type=config.layer_type,
+        attention=config.attention,
         dropout=config.dropout,
         residual=config.residual,
     )
@@ -387,7 +406,8 @@ def train(
     first_epoch = 0
 
     folders = _output_folders(out_dir)
-    run_name = f"gat_{config.dataset}_imp{config.layer_type}_seed{config.seed}_{time.strftime('%Y%m%d-%H%M%S')}"
+    run_name = (f"{config.attention}_{config.dataset}_imp{config.layer_type}_seed{config.seed}_"
+                f"{time.strftime('%Y%m%d-%H%M%S')}")
     if resume is not None:
         first_epoch, best_state, history, run_name = _resume(
             resume, config, dataset, model, optimizer, stopper, run_name)
@@ -539,7 +559,8 @@ def _resume(path, config, dataset, model, optimizer, stopper, run_name):
     if "optimizer" not in payload:
         raise CheckpointError(f"{path} is a final model, not a checkpoint to resume from "
                               "(resume from a file in models/checkpoints/).")
-    saved = {k: v for k, v in payload["config"].items() if k not in ("epochs", "patience")}
+    stored = checkpoint_config(payload, path).to_dict()  # a file older than a setting gets its default
+    saved = {k: v for k, v in stored.items() if k not in ("epochs", "patience")}
     wanted = {k: v for k, v in config.to_dict().items() if k not in ("epochs", "patience")}
     if saved != wanted:
         differing = sorted(k for k in wanted if saved.get(k) != wanted[k])

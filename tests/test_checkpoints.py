@@ -285,3 +285,43 @@ def test_a_genuine_checkpoint_still_resumes(files, tmp_path):
                                 "--out-dir", str(tmp_path)])
     assert code == 0, stderr
     assert "stopped after 4 epochs" in stdout
+
+
+# --- files written before GATv2 ----------------------------------------------------------------
+
+def _as_before_gatv2(payload):
+    del payload["config"]["attention"]  # what gatkit wrote before the setting existed
+
+
+def test_a_file_written_before_gatv2_loads_and_resumes_as_gat(files, cora, tmp_path):
+    from gatkit.layers import GATLayerEdge
+
+    old = {}
+    for kind in ("binary", "checkpoint"):
+        (tmp_path / kind).mkdir()
+        old[kind] = rewritten(files[kind], tmp_path / kind, _as_before_gatv2)
+        assert "attention" not in load_checkpoint(old[kind])["config"]
+        model, _ = model_from_checkpoint(old[kind], cora)
+        assert model.attention == "gat" and all(type(layer) is GATLayerEdge for layer in model.layers)
+    result = train(CONFIG, dataset=cora, out_dir=tmp_path / "resumed", progress=False, resume=old["checkpoint"])
+    assert result.epochs_run == CONFIG.epochs and result.config.attention == "gat"
+
+
+def test_a_stored_config_missing_any_other_setting_is_refused(files, tmp_path):
+    path = rewritten(files["binary"], tmp_path, _delete("config", "lr"))
+    with pytest.raises(CheckpointError, match=r"config\.lr is missing") as error:
+        load_checkpoint(path)
+    assert_one_line(str(error.value), path)
+
+
+def test_a_file_whose_config_misstates_its_attention_is_explained(cora, tmp_path):
+    result = train(replace(CONFIG, attention="gatv2", epochs=2), dataset=cora, out_dir=tmp_path, progress=False)
+    model, _ = model_from_checkpoint(result.binary_path, cora)
+    assert model.attention == "gatv2"
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), result.model.state_dict().values()))
+    claims_gat = rewritten(result.binary_path, tmp_path, _as_before_gatv2)  # GATv2 weights, no attention: gat
+    with pytest.raises(CheckpointError, match="another architecture.*missing layers.0.a_dst") as error:
+        model_from_checkpoint(claims_gat, cora)
+    assert_one_line(str(error.value), claims_gat)
+    with pytest.raises(CheckpointError, match=r"config\.attention must be one of 'gat', 'gatv2', got 'gatv3'"):
+        load_checkpoint(rewritten(result.binary_path, tmp_path, _set("config", "attention", "gatv3")))

@@ -167,3 +167,35 @@ def test_the_summary_quotes_the_papers_result_for_the_dataset(tmp_path):
     code, out, _ = run("--out-dir", str(tmp_path), "--seeds", "2", "--dataset", "citeseer", "--epochs", "2")
     mean, std = PAPER_RESULTS["citeseer"]
     assert code == 0 and f"the paper reports {mean:.1f} +/- {std:.1f} (test)" in out
+
+
+# --- GATv2 ------------------------------------------------------------------------------------
+
+def test_gatv2_trains_from_the_command_line(tmp_path):
+    from gatkit.layers import GATv2LayerEdge
+    from gatkit.train import model_from_checkpoint
+
+    code, out, err = run("--out-dir", str(tmp_path), "--attention", "gatv2", "--epochs", "5")
+    assert code == 0, err
+    assert "stopped after 5 epochs" in out
+    (binary,) = (tmp_path / "models" / "binaries").glob("gatv2_cora_imp3_*.pt")
+    assert load_checkpoint(binary)["config"]["attention"] == "gatv2"
+    model, _ = model_from_checkpoint(binary)
+    assert all(type(layer) is GATv2LayerEdge for layer in model.layers)
+
+
+def test_the_attention_option_offers_gat_and_gatv2(capsys):
+    from gatkit.layers import ATTENTION_TYPES
+
+    option = train_options()["attention"]
+    assert option.choices == ATTENTION_TYPES and option.default == "gat"
+    with pytest.raises(SystemExit) as info:
+        cli.main(["train", "--attention", "gatv3"])
+    assert info.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+def test_gatv2_with_a_dense_layer_type_is_a_one_line_usage_error(tmp_path):
+    code, out, err = run("--out-dir", str(tmp_path), "--attention", "gatv2", "--layer-type", "2")
+    assert code == 2 and out == ""
+    assert err == ("gatkit: error: --attention 'gatv2' needs layer_type 3 (GATv2 has only the edge-list "
+                   "implementation), got layer_type 2.\n")

@@ -217,3 +217,28 @@ def test_neighbourhood_max_passes_the_gradient_to_the_edge_holding_each_maximum(
     e = torch.tensor([[1.0], [4.0], [2.0], [-1.0]], requires_grad=True)  # (E, H=1)
     functional.neighbourhood_max(e, edge_index, 3).sum().backward()
     assert e.grad.squeeze(1).tolist() == [0.0, 1.0, 0.0, 1.0]
+
+
+# --- GATv2 -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", range(3))
+def test_gatv2_scores_follow_the_paper(seed):
+    edge_index, z_src, a, _ = inputs(seed)
+    z_dst = torch.randn(z_src.shape, generator=torch.Generator().manual_seed(seed + 10))  # (N, H, F')
+    e = functional.gatv2_scores(z_src, z_dst, a, edge_index, negative_slope=0.1)
+    assert e.shape == (edge_index.shape[1], z_src.shape[1])
+    for k, (j, i) in enumerate(edge_index.T.tolist()):
+        for h in range(z_src.shape[1]):
+            expected = a[h] @ F.leaky_relu(z_dst[i, h] + z_src[j, h], 0.1)
+            torch.testing.assert_close(e[k, h], expected)
+
+
+def test_gatv2_scores_apply_a_after_the_nonlinearity_unlike_gat():
+    # One head, F' = 2, scalar inputs: a = [1, 1] after LeakyReLU of [u, -u] gives 0.8 |u|, not 0.
+    z = torch.tensor([[[1.0, -1.0]], [[-1.0, 1.0]]])  # (N=2, H=1, F'=2)
+    a = torch.tensor([[1.0, 1.0]])  # (H, F')
+    edge_index = torch.tensor([[0, 1, 0, 1], [0, 0, 1, 1]])
+    e = functional.gatv2_scores(z, z, a, edge_index)  # pairs: 0+0, 1+0, 0+1, 1+1
+    torch.testing.assert_close(e[:, 0], torch.tensor([1.6, 0.0, 0.0, 1.6]))
+    gat = functional.edge_scores(functional.node_scores(z, a), functional.node_scores(z, a), edge_index)
+    torch.testing.assert_close(gat[:, 0], torch.zeros(4))  # a . z = 0 for both nodes: GAT sees no difference

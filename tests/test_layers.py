@@ -17,7 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gatkit import functional
-from gatkit.layers import GAT, LAYER_TYPES, GATLayer, GATLayerDense, GATLayerEdge, GATLayerMasked
+from gatkit.layers import (ATTENTION_TYPES, GAT, LAYER_TYPES, GATLayer, GATLayerDense, GATLayerEdge, GATLayerMasked,
+                           GATv2LayerEdge, GraphAttentionLayer)
 
 MIRROR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "planetoid"
 IMPLEMENTATIONS = [GATLayerDense, GATLayerMasked, GATLayerEdge]
@@ -667,3 +668,298 @@ def test_the_masked_layer_is_masked_attention_then_the_heads_and_the_bias(toy):
             per_head, alpha_dense = functional.masked_attention(x, layer.linear.weight, layer.a_src, layer.a_dst, mask)
         torch.testing.assert_close(out, functional.combine_heads(per_head, concat) + layer.bias)
         assert torch.equal(alpha, functional.edge_coefficients(alpha_dense, edge_index))
+
+
+# --------------------------------------------------------------------------
+# GATv2: a after the nonlinearity, so the ranking can depend on the target
+# --------------------------------------------------------------------------
+
+def directed_graph(n: int, num_edges: int, seed: int) -> torch.Tensor:
+    """A seeded random directed graph: self-loops, node n - 1 isolated (no edge at all), columns shuffled."""
+    generator = torch.Generator().manual_seed(seed)
+    pairs = torch.randint(0, n - 1, (2, num_edges), generator=generator)  # (2, E0), never node n - 1
+    pairs = torch.unique(pairs[:, pairs[0] != pairs[1]], dim=1)
+    edge_index = torch.cat([pairs, torch.arange(n - 1).repeat(2, 1)], dim=1)  # self-loops, but not on n - 1
+    return edge_index[:, torch.randperm(edge_index.shape[1], generator=generator)]  # (2, E)
+
+
+def as_gatv2conv(layer: GATv2LayerEdge):
+    """A torch_geometric GATv2Conv holding ``layer``'s weights; its linear biases (gatkit has none) zeroed."""
+    gatv2_conv = pytest.importorskip("torch_geometric.nn").GATv2Conv
+    conv = gatv2_conv(layer.in_features, layer.out_features, heads=layer.heads, concat=layer.concat,
+                      negative_slope=layer.negative_slope, add_self_loops=False, share_weights=layer.share_weights,
+                      bias=layer.bias is not None, residual=layer.residual is not None)
+    target = layer.linear_src if layer.linear_dst is None else layer.linear_dst
+    with torch.no_grad():
+        conv.lin_l.weight.copy_(layer.linear_src.weight)  # lin_l projects the source j
+        conv.lin_r.weight.copy_(target.weight)  # lin_r the target i (lin_l itself when shared)
+        conv.att.copy_(layer.a.unsqueeze(0))  # (1, H, F')
+        if layer.bias is not None:
+            conv.lin_l.bias.zero_()
+            conv.lin_r.bias.zero_()
+            conv.bias.copy_(layer.bias)
+        if layer.residual is not None:
+            conv.res.weight.copy_(layer.residual.weight)
+    return conv.eval()
+
+
+def gatv2_gradients(layer: GATv2LayerEdge) -> dict[str, torch.Tensor]:
+    """The layer's gradients under PyTorch Geometric's names."""
+    grads = {"lin_l.weight": layer.linear_src.weight.grad, "att": layer.a.grad.unsqueeze(0)}
+    if layer.linear_dst is not None:
+        grads["lin_r.weight"] = layer.linear_dst.weight.grad
+    if layer.bias is not None:
+        grads["bias"] = layer.bias.grad
+    if layer.residual is not None:
+        grads["res.weight"] = layer.residual.weight.grad
+    return grads
+
+
+@pytest.mark.parametrize("concat", [True, False])
+@pytest.mark.parametrize("share_weights", [False, True])
+@pytest.mark.parametrize("bias, residual", [(True, False), (False, False), (True, True)])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_gatv2_layer_matches_torch_geometric_gatv2conv(concat, share_weights, bias, residual, seed):
+    n = 30
+    edge_index = directed_graph(n, 120, seed)
+    layer = GATv2LayerEdge(6, 4, heads=3, concat=concat, share_weights=share_weights, bias=bias,
+                           residual=residual).eval()
+    randomise(layer, seed + 5)
+    conv = as_gatv2conv(layer)
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 6, generator=generator)
+    x_ours, x_pyg = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    out, alpha = layer(x_ours, edge_index, return_attention=True)
+    out_pyg, (edge_index_pyg, alpha_pyg) = conv(x_pyg, edge_index, return_attention_weights=True)
+    assert torch.equal(edge_index_pyg, edge_index)
+    torch.testing.assert_close(out, out_pyg, atol=ATOL, rtol=1e-5)
+    torch.testing.assert_close(alpha, alpha_pyg, atol=ATOL, rtol=1e-5)
+    assert alpha.shape == (edge_index.shape[1], 3)
+    weights = torch.randn(out.shape, generator=generator)
+    (out * weights).sum().backward()
+    (out_pyg * weights).sum().backward()
+    torch.testing.assert_close(x_ours.grad, x_pyg.grad, atol=1e-5, rtol=1e-4)
+    pyg_parameters = dict(conv.named_parameters())
+    for name, grad in gatv2_gradients(layer).items():
+        assert grad is not None and bool(torch.isfinite(grad).all()), name
+        torch.testing.assert_close(grad, pyg_parameters[name].grad, atol=1e-5, rtol=1e-4, msg=lambda m: f"{name}: {m}")
+
+
+def two_targets_two_sources(**options) -> tuple[torch.Tensor, torch.Tensor, GATv2LayerEdge]:
+    """Sources 0 (x = +1) and 1 (x = -1) point into targets 2 (x = +1) and 3 (x = -1).
+
+    With W = [[1], [-1]] for both ends and a = [1, 1], ``e_ij = a . LeakyReLU([x_i + x_j, -(x_i + x_j)])
+    = 0.8 |x_i + x_j|``: each target scores the source of its own sign 1.6 and the other 0.
+    """
+    x = torch.tensor([[1.0], [-1.0], [1.0], [-1.0]])  # (N, F=1)
+    edge_index = torch.tensor([[0, 1, 0, 1], [2, 2, 3, 3]])  # (2, 4): 0 -> 2, 1 -> 2, 0 -> 3, 1 -> 3
+    layer = GATv2LayerEdge(1, 2, **options).eval()
+    with torch.no_grad():
+        for module in (layer.linear_src, layer.linear_dst):
+            if module is not None:
+                module.weight.copy_(torch.tensor([[1.0], [-1.0]]))  # (H*F', F) = (2, 1)
+        layer.a.copy_(torch.tensor([[1.0, 1.0]]))  # (H, F') = (1, 2)
+    return x, edge_index, layer
+
+
+@pytest.mark.parametrize("share_weights", [False, True])
+def test_gatv2_attention_is_dynamic_two_targets_rank_the_same_sources_in_opposite_orders(share_weights):
+    x, edge_index, layer = two_targets_two_sources(share_weights=share_weights)
+    _, alpha = layer(x, edge_index, return_attention=True)
+    high, low = torch.softmax(torch.tensor([1.6, 0.0]), dim=0)  # by hand, from 0.8 |x_i + x_j|
+    torch.testing.assert_close(alpha[:, 0], torch.stack([high, low, low, high]))
+    assert alpha[0, 0] > alpha[1, 0] and alpha[2, 0] < alpha[3, 0]  # target 2 prefers 0, target 3 prefers 1
+
+
+def rankings(alpha: torch.Tensor, edge_index: torch.Tensor, targets: torch.Tensor, sources: torch.Tensor) -> torch.Tensor:
+    """(T, H, S): for each target and head, the sources in order of decreasing attention."""
+    grid = torch.zeros(len(targets), alpha.shape[1], len(sources))  # (T, H, S)
+    row = {int(t): k for k, t in enumerate(targets)}
+    column = {int(s): k for k, s in enumerate(sources)}
+    for (j, i), coefficients in zip(edge_index.T.tolist(), alpha.detach()):
+        grid[row[i], :, column[j]] = coefficients
+    return grid.argsort(dim=-1, descending=True)
+
+
+def bipartite(num_sources: int, num_targets: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Every source points into every target (columns shuffled): all targets share one neighbour set."""
+    sources, targets = torch.arange(num_sources), torch.arange(num_sources, num_sources + num_targets)
+    edge_index = torch.cartesian_prod(sources, targets).T  # (2, S*T)
+    order = torch.randperm(edge_index.shape[1], generator=torch.Generator().manual_seed(seed))
+    return edge_index[:, order], sources, targets
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_gat_attention_is_static_every_target_ranks_a_shared_neighbourhood_alike(seed):
+    edge_index, sources, targets = bipartite(6, 5, seed)
+    layer = GATLayerEdge(4, 3, heads=3).eval()
+    randomise(layer, seed)
+    x = torch.randn(11, 4, generator=torch.Generator().manual_seed(seed))
+    _, alpha = layer(x, edge_index, return_attention=True)
+    order = rankings(alpha, edge_index, targets, sources)  # (T, H, S)
+    assert torch.equal(order, order[:1].expand_as(order)), "GAT: one order per head, whatever the target"
+    gatv2 = GATv2LayerEdge(4, 3, heads=3).eval()
+    randomise(gatv2, seed)
+    _, alpha_v2 = gatv2(x, edge_index, return_attention=True)
+    order_v2 = rankings(alpha_v2, edge_index, targets, sources)
+    assert not torch.equal(order_v2, order_v2[:1].expand_as(order_v2)), "GATv2: the order depends on the target"
+
+
+def test_gatv2_scores_are_the_functional_scores_and_the_messages_are_w_src_x_j():
+    n = 12
+    edge_index = directed_graph(n, 40, 3)
+    layer = GATv2LayerEdge(5, 2, heads=2, bias=False).eval()
+    randomise(layer, 3)
+    x = torch.randn(n, 5, generator=torch.Generator().manual_seed(3))
+    out, alpha = layer(x, edge_index, return_attention=True)
+    z_src, z_dst = layer.project(x)  # (N, H, F') each
+    e = functional.gatv2_scores(z_src, z_dst, layer.a, edge_index)  # (E, H)
+    torch.testing.assert_close(alpha, functional.neighbourhood_softmax(e, edge_index, n))
+    torch.testing.assert_close(out, functional.aggregate(alpha, z_src, edge_index).reshape(n, -1))
+    assert not torch.allclose(z_src, z_dst)
+    assert bool((out[n - 1] == 0).all()), "the isolated node aggregates nothing"
+
+
+def test_shared_weights_equal_two_projections_holding_the_same_matrix():
+    shared = GATv2LayerEdge(5, 3, heads=2, share_weights=True, residual=True).eval()
+    assert shared.linear_dst is None and "linear_dst.weight" not in shared.state_dict()
+    assert list(shared.state_dict()) == ["a", "bias", "linear_src.weight", "residual.weight"]
+    randomise(shared, 4)
+    separate = GATv2LayerEdge(5, 3, heads=2, residual=True).eval()
+    assert list(separate.state_dict()) == ["a", "bias", "linear_src.weight", "linear_dst.weight", "residual.weight"]
+    separate.load_state_dict({**shared.state_dict(), "linear_dst.weight": shared.linear_src.weight}, strict=True)
+    x, edge_index = torch.randn(12, 5), directed_graph(12, 40, 4)
+    z_src, z_dst = shared.project(x)
+    assert z_dst is z_src  # one projection
+    for got, expected in zip(shared(x, edge_index, return_attention=True), separate(x, edge_index, return_attention=True)):
+        torch.testing.assert_close(got, expected)
+
+
+def test_gatv2_return_attention_shapes_and_sums(toy):
+    x, edge_index = toy  # 4 nodes with self-loops and 1 -> 0
+    for concat, width in ((True, 6), (False, 3)):
+        layer = GATv2LayerEdge(3, 3, heads=2, concat=concat)
+        out = layer(x, edge_index)
+        out_too, alpha = layer(x, edge_index, return_attention=True)
+        assert out.shape == out_too.shape == (4, width) and alpha.shape == (5, 2)
+        torch.testing.assert_close(per_target_sums(alpha, edge_index, 4), torch.ones(4, 2))
+        torch.testing.assert_close(out, out_too)
+
+
+@pytest.mark.parametrize("share_weights", [False, True])
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_gatv2_bad_inputs_raise_value_errors_that_say_what_to_fix(case, share_weights, toy):
+    make_bad, fragment = BAD_INPUTS[case]
+    layer = GATv2LayerEdge(3, 2, heads=2, share_weights=share_weights)
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        layer(*make_bad(*toy))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: GATv2LayerEdge(0, 2), lambda: GATv2LayerEdge(3, 2, heads=0), lambda: GATv2LayerEdge(3, 2.5),
+    lambda: GATv2LayerEdge(3, 2, dropout=1.5), lambda: GATv2LayerEdge(3, 2, value_dropout=-0.1),
+    lambda: GATv2LayerEdge(3, 2, negative_slope=-1.0),
+    lambda: GAT([4, 8, 2], [1, 1], attention="gatv3"), lambda: GAT([4, 8, 2], [1, 1], attention="GATv2"),
+    lambda: GAT([4, 8, 2], [1, 1], attention="gatv2", layer_type=1),
+    lambda: GAT([4, 8, 2], [1, 1], attention="gatv2", layer_type=2),
+])
+def test_bad_gatv2_arguments_raise_value_errors(make):
+    with pytest.raises(ValueError, match="must|needs") as error:
+        make()
+    assert "\n" not in str(error.value)
+
+
+def test_gatv2_with_another_layer_type_says_it_needs_the_edge_list():
+    with pytest.raises(ValueError, match=r"attention='gatv2' needs layer_type=3 .*got layer_type=2"):
+        GAT([4, 8, 2], [1, 1], attention="gatv2", layer_type=2)
+    with pytest.raises(ValueError, match=r"attention must be one of 'gat', 'gatv2', got 'gatv3'"):
+        GAT([4, 8, 2], [1, 1], attention="gatv3")
+    assert ATTENTION_TYPES == ("gat", "gatv2")
+
+
+def test_the_shared_base_class_says_which_layers_to_use():
+    with pytest.raises(NotImplementedError, match="GATLayerEdge.*GATv2LayerEdge"):
+        GraphAttentionLayer(3, 2)
+    assert issubclass(GATLayer, GraphAttentionLayer) and issubclass(GATv2LayerEdge, GraphAttentionLayer)
+    assert not issubclass(GATv2LayerEdge, GATLayer)  # GATLayer means GAT's parameters
+
+
+def test_gatv2_dropout_is_random_in_train_mode_and_off_in_eval_mode():
+    torch.manual_seed(1)
+    n = 10
+    edge_index = torch.cartesian_prod(torch.arange(n), torch.arange(n)).T  # (2, 100)
+    x = torch.randn(n, 4)
+    for kwargs in ({"attention_dropout": 0.5}, {"dropout": 0.5}, {"value_dropout": 0.5}):
+        layer = GATv2LayerEdge(4, 3, heads=2, **kwargs)
+        layer.train()
+        assert not torch.equal(layer(x, edge_index), layer(x, edge_index)), kwargs
+        _, alpha = layer(x, edge_index, return_attention=True)  # reported before attention dropout
+        torch.testing.assert_close(per_target_sums(alpha, edge_index, n), torch.ones(n, 2))
+        layer.eval()
+        assert torch.equal(layer(x, edge_index), layer(x, edge_index)), kwargs
+    layer = GATv2LayerEdge(4, 3, heads=2, value_dropout=1.0)
+    torch.nn.init.normal_(layer.bias)
+    out = layer.train()(x, edge_index)  # every aggregated value dropped: only the bias is left
+    torch.testing.assert_close(out, layer.bias.expand_as(out))
+
+
+def test_gatv2_attention_dropout_drops_coefficients_not_scores():
+    torch.manual_seed(0)
+    n, heads, p = 40, 2, 0.6
+    edge_index = torch.cartesian_prod(torch.arange(n), torch.arange(n)).T  # (2, 1600): every pair
+    layer = GATv2LayerEdge(n, n, heads=heads, attention_dropout=p, bias=False, share_weights=True).train()
+    with torch.no_grad():
+        layer.linear_src.weight.copy_(torch.eye(n).repeat(heads, 1))  # z_j = one-hot e_j in every head
+    out, alpha = layer(torch.eye(n), edge_index, return_attention=True)
+    dropped = out.view(n, heads, n)[edge_index[1], :, edge_index[0]]  # (E, H): alpha after dropout
+    kept = dropped != 0
+    torch.testing.assert_close(dropped[kept], alpha[kept] / (1 - p), atol=ATOL, rtol=1e-4)
+    assert abs((1 - kept.float().mean().item()) - p) < 0.05
+
+
+def test_gatv2_initialisation_is_glorot_uniform_with_zero_bias_and_seeded():
+    torch.manual_seed(4)
+    layer = GATv2LayerEdge(100, 8, heads=8, residual=True)
+    for name, fan_sum in [("linear_src.weight", 100 + 64), ("linear_dst.weight", 100 + 64), ("a", 8 + 8),
+                          ("residual.weight", 100 + 64)]:
+        values = layer.get_parameter(name).detach()
+        bound = math.sqrt(6 / fan_sum)
+        assert bound * 0.8 < float(values.abs().max()) <= bound, name
+    assert bool((layer.bias == 0).all())
+    torch.manual_seed(4)
+    again = GATv2LayerEdge(100, 8, heads=8, residual=True)
+    assert all(torch.equal(a, b) for a, b in zip(layer.parameters(), again.parameters()))
+
+
+def test_gatv2_takes_sparse_csr_and_float64_input():
+    torch.manual_seed(0)
+    x = torch.rand(30, 12) * (torch.rand(30, 12) < 0.2)  # (N, F), mostly zeros
+    edge_index = directed_graph(30, 80, 0)
+    layer = GATv2LayerEdge(12, 4, heads=3, residual=True).eval()
+    dense = layer(x, edge_index, return_attention=True)
+    sparse = layer(x.to_sparse_csr(), edge_index, return_attention=True)
+    for got, expected in zip(sparse, dense):
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+    out64, alpha64 = layer.double()(x.double(), edge_index, return_attention=True)
+    assert out64.dtype == alpha64.dtype == torch.float64
+    torch.testing.assert_close(out64.float(), dense[0], rtol=1e-4, atol=1e-5)
+
+
+def test_a_gatv2_model_is_built_from_gatv2_layers_and_checks_its_inputs():
+    torch.manual_seed(0)
+    model = GAT([6, 4, 5, 3], [3, 2, 2], attention="gatv2", dropout=0.0).eval()
+    assert model.attention == "gatv2" and GAT([6, 3], [1]).attention == "gat"
+    assert all(type(layer) is GATv2LayerEdge and not layer.share_weights for layer in model.layers)
+    assert [(l.in_features, l.out_features, l.heads, l.concat) for l in model.layers] == [
+        (6, 4, 3, True), (12, 5, 2, True), (10, 3, 2, False)]
+    assert "layers.0.linear_dst.weight" in model.state_dict() and "layers.0.a_src" not in model.state_dict()
+    edge_index = directed_graph(7, 20, 1)
+    x = torch.randn(7, 6)
+    logits, alphas = model(x, edge_index, return_attention=True)
+    assert logits.shape == (7, 3) and [a.shape for a in alphas] == [(edge_index.shape[1], h) for h in (3, 2, 2)]
+    with torch.no_grad():
+        first = F.elu(model.layers[0](x, edge_index))
+        second = F.elu(model.layers[1](first, edge_index))
+        torch.testing.assert_close(logits, model.layers[2](second, edge_index))
+    with pytest.raises(ValueError, match="valid ids are 0 .. 6"):
+        model(x, edge_index + 2)  # node 6 is isolated, so + 2 reaches past it

@@ -365,3 +365,50 @@ def test_a_config_no_run_can_use_is_refused_by_its_own_rules(change, message):
     with pytest.raises(ConfigError, match=message):
         TrainConfig(**change)
     assert TrainConfig(heads=[4, 2]).heads == (4, 2)  # a stored list of heads is a tuple again
+
+
+# --- GATv2 ------------------------------------------------------------------------------------
+
+def test_a_gatv2_model_trains_one_step_lowers_the_loss():
+    _, x, edge_index, labels, index = toy_problem(dropout=0.0)  # the graph and labels; a GATv2 model instead
+    torch.manual_seed(0)
+    model = GAT([5, 4, 3], [2, 1], attention="gatv2", dropout=0.0)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    losses = []
+    for _ in range(2):
+        before = [p.detach().clone() for p in model.parameters()]
+        logits = train_step(model, optimizer, x, edge_index, labels, index)  # (4, C) before the step
+        losses.append(torch.nn.functional.cross_entropy(logits, labels[index]).item())
+        assert all(not torch.equal(b, p) for b, p in zip(before, model.parameters())), "every parameter moved"
+    assert losses[1] < losses[0]
+
+
+def test_attention_is_a_training_setting_that_build_model_passes_on():
+    from gatkit.layers import GATLayerEdge, GATv2LayerEdge
+
+    assert TrainConfig().attention == "gat"
+    assert all(type(l) is GATLayerEdge for l in build_model(TrainConfig(), 5, 3).layers)
+    model = build_model(TrainConfig(attention="gatv2", hidden_features=4, heads=(2, 1)), 5, 3)
+    assert model.attention == "gatv2" and all(type(l) is GATv2LayerEdge for l in model.layers)
+    assert [l.heads for l in model.layers] == [2, 1]
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"attention": "gatv3"}, "attention must be one of 'gat', 'gatv2', got 'gatv3'"),
+    ({"attention": 2}, "attention must be a str, got 2"),
+    ({"attention": "gatv2", "layer_type": 1}, r"attention 'gatv2' needs layer_type 3 \(.*\), got layer_type 1"),
+])
+def test_a_config_with_unusable_attention_is_refused_in_one_line(change, message):
+    with pytest.raises(ConfigError, match=message) as error:
+        TrainConfig(**change)
+    assert error.value.field == "attention" and "\n" not in str(error.value)
+
+
+def test_a_stored_config_without_attention_is_gat_but_other_settings_must_be_there():
+    stored = TrainConfig(seed=4).to_dict()
+    del stored["attention"]  # as gatkit wrote it before GATv2
+    assert TrainConfig.from_dict(stored) == TrainConfig(seed=4, attention="gat")
+    del stored["lr"]
+    with pytest.raises(ConfigError, match="lr is missing"):
+        TrainConfig.from_dict(stored)
+    assert TrainConfig.from_dict(TrainConfig(attention="gatv2").to_dict()).attention == "gatv2"
