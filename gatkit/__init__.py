@@ -10,5 +10,8 @@ warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta"
 
 from gatkit.data import DataError, Planetoid, load_planetoid  # noqa: E402
 from gatkit.layers import GAT  # noqa: E402
+from gatkit.batch import Graph, GraphBatch, collate  # noqa: E402
+from gatkit.lookup import LookupSplit, dictionary_lookup  # noqa: E402
 
-__all__ = ["GAT", "DataError", "Planetoid", "load_planetoid", "__version__"]
+__all__ = ["GAT", "DataError", "Planetoid", "load_planetoid", "__version__",
+           "Graph", "GraphBatch", "collate", "LookupSplit", "dictionary_lookup"]
