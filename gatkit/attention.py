@@ -48,6 +48,7 @@ __all__ = [
     "entropy_gap",
     "head_weights",
     "node_attention",
+    "top_source",
     "uniform_entropy",
 ]
 
@@ -305,3 +306,48 @@ def attention_ratio(alpha: torch.Tensor, edge_index: torch.Tensor, num_nodes: in
     in_degree = torch.bincount(edge_index[1], minlength=num_nodes).to(alpha.dtype)  # (N,)
     ratio = alpha * in_degree[edge_index[1]].unsqueeze(1)  # (E, H)
     return ratio[:, 0] if one_dim else ratio
+
+
+def top_source(scores: torch.Tensor, edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
+    """Every target's favourite source: the ``j`` of the edge ``j -> i`` with the largest score, per head.
+
+    Softmax keeps the order of the scores within a neighbourhood, so raw scores ``e`` and
+    coefficients ``alpha`` give the same answer. Chapter 11 uses it to see static attention: in a
+    GAT layer every target that shares a neighbourhood picks the same favourite.
+
+    Parameters
+    ----------
+    scores : torch.Tensor
+        (E, H) (or (E,)) scores or coefficients in ``edge_index`` column order.
+    edge_index : torch.Tensor
+        (2, E) int64, row 0 source ``j``, row 1 target ``i``, columns in any order.
+    num_nodes : int
+        N.
+
+    Returns
+    -------
+    torch.Tensor
+        (N, H) (or (N,)) int64 source ids. Ties go to the edge that comes first in column order;
+        a node with no incoming edge gets -1.
+
+    Examples
+    --------
+    >>> edge_index = torch.tensor([[2, 0, 1, 0], [0, 0, 0, 1]])  # 2, 0, 1 -> 0 and 0 -> 1
+    >>> top_source(torch.tensor([[1.0], [3.0], [3.0], [0.5]]), edge_index, 3)[:, 0]  # tie: 0 comes first
+    tensor([ 0,  0, -1])
+    """
+    num_nodes = _check_num_nodes(num_nodes)
+    validate_edge_index(edge_index, num_nodes)
+    one_dim = isinstance(scores, torch.Tensor) and scores.dim() == 1
+    scores = check_alpha(scores, edge_index)  # (E, H)
+    num_edges, heads = scores.shape
+    target = edge_index[1].unsqueeze(1).expand(num_edges, heads)  # (E, H)
+    best = scores.new_full((num_nodes, heads), -math.inf).scatter_reduce(
+        0, target, scores, reduce="amax")  # (N, H)
+    column = torch.arange(num_edges, device=scores.device).unsqueeze(1).expand(num_edges, heads)  # (E, H)
+    candidate = torch.where(scores == best[edge_index[1]], column, num_edges)  # (E, H): E = "not the best"
+    first = torch.full((num_nodes, heads), num_edges, device=scores.device).scatter_reduce(
+        0, target, candidate, reduce="amin")  # (N, H): first best column, E where nothing arrives
+    sources = torch.cat([edge_index[0], edge_index.new_full((1,), -1)])  # (E + 1,): column E means -1
+    result = sources[first]  # (N, H)
+    return result[:, 0] if one_dim else result

@@ -347,3 +347,51 @@ def test_the_attention_widget_wires_controls_to_the_callback(cora, cora_alphas, 
     weights = explorer.attention_table(cora, cora_alphas, 42, layer=2, head=0)
     assert f"{weights[0]['weight']:7.4f}" in out
     assert plt.get_fignums() == [], "the widget closes the figures it shows"
+
+
+# --- top_source: every target's favourite source (chapter 11) ----------------------------------------
+
+def _top_source_by_loops(scores, edge_index, num_nodes):
+    """An independent reference: walk the columns in order, keep the first strict maximum."""
+    result = torch.full((num_nodes, scores.shape[1]), -1, dtype=torch.long)
+    best = torch.full((num_nodes, scores.shape[1]), -math.inf, dtype=torch.float64)
+    for column, (j, i) in enumerate(edge_index.T.tolist()):
+        for h in range(scores.shape[1]):
+            if result[i, h] == -1 or scores[column, h] > best[i, h]:
+                result[i, h], best[i, h] = j, scores[column, h]
+    return result
+
+
+def test_top_source_by_hand_with_a_tie_and_an_isolated_node():
+    edge_index = torch.tensor([[2, 0, 1, 0, 3], [0, 0, 0, 1, 1]])  # 2, 0, 1 -> 0; 0, 3 -> 1
+    scores = torch.tensor([[1.0, 5.0], [3.0, 0.0], [3.0, -1.0], [0.5, -2.0], [0.25, -1.0]])  # (E, H=2)
+    got = attention.top_source(scores, edge_index, 4)  # nodes 2 and 3 receive nothing
+    assert got.dtype == torch.long and got.tolist() == [[0, 2], [0, 3], [-1, -1], [-1, -1]]  # tie: first column
+    assert attention.top_source(scores[:, 1], edge_index, 4).tolist() == [2, 3, -1, -1]  # (E,) in, (N,) out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_top_source_matches_a_loop_on_shuffled_graphs_with_ties(seed):
+    edge_index = random_graph(25, 90, seed=seed)  # shuffled columns, self-loops
+    edge_index = edge_index[:, edge_index[1] != 7]  # node 7 receives nothing
+    generator = torch.Generator().manual_seed(seed)
+    scores = torch.randint(0, 3, (edge_index.shape[1], 4), generator=generator).float()  # (E, 4): many ties
+    got = attention.top_source(scores, edge_index, 25)
+    assert torch.equal(got, _top_source_by_loops(scores, edge_index, 25))
+    assert (got[7] == -1).all()
+
+
+def test_top_source_is_the_same_for_scores_and_their_softmax():
+    edge_index = random_graph(30, 120, seed=5)
+    scores = torch.randn(edge_index.shape[1], 3, generator=torch.Generator().manual_seed(5))  # (E, 3)
+    alpha = random_attention(edge_index, 30, 3, seed=6)  # unrelated coefficients: a control
+    from gatkit.functional import neighbourhood_softmax
+    softmaxed = neighbourhood_softmax(scores, edge_index, 30)  # (E, 3)
+    assert torch.equal(attention.top_source(scores, edge_index, 30), attention.top_source(softmaxed, edge_index, 30))
+    assert not torch.equal(attention.top_source(scores, edge_index, 30), attention.top_source(alpha, edge_index, 30))
+
+
+def test_top_source_without_edges_and_bad_inputs():
+    assert attention.top_source(torch.zeros(0, 2), torch.zeros(2, 0, dtype=torch.long), 3).tolist() == [[-1, -1]] * 3
+    with pytest.raises(ValueError):
+        attention.top_source(torch.zeros(3, 1), torch.tensor([[0, 1], [1, 0]]), 2)  # 3 rows, 2 edges
