@@ -57,10 +57,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gatkit.edges import to_dense_adjacency, validate_edge_index
-from gatkit.functional import (aggregate, combine_heads, connectivity_mask, dense_scores, dense_softmax,
+from gatkit.functional import (combine_heads, connectivity_mask, dense_scores, dense_softmax,
                                edge_coefficients, edge_scores, gatv2_scores, masked_attention,
                                neighbourhood_softmax, node_scores, project_heads)
-from gatkit.ops import dropout, linear
+from gatkit.ops import aggregate, dropout, linear
 
 __all__ = [
     "ATTENTION_TYPES",

@@ -10,6 +10,9 @@ are the only optimised code the layers use; the attention itself is the plain
   the stored values.
 * :func:`linear` multiplies a sparse CSR input by a dense weight without densifying it, forward
   or backward.
+* :func:`aggregate` computes :func:`gatkit.functional.aggregate` (each target's sum of
+  ``alpha_ij z_j``) as one sparse matrix product over all heads, instead of materialising an
+  ``(E, H, F')`` tensor of messages; its backward is a sparse product and a sampled one.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-__all__ = ["dropout", "linear"]
+__all__ = ["aggregate", "dropout", "linear"]
 
 # --- dropout ---------------------------------------------------------------------------------
 
@@ -100,3 +103,92 @@ def linear(x: Tensor, weight: Tensor) -> Tensor:
     if x.layout == torch.sparse_csr:
         return _SparseLinear.apply(x, weight)  # (N, out)
     return F.linear(x, weight)  # (N, out)
+
+
+# --- aggregation as a sparse product -----------------------------------------------------------
+
+# The pattern of the (N * H, N * H) matrix that aggregates every head at once, per edge list and
+# head count: row i * H + h holds target i's incoming edges for head h, at columns j * H + h.
+# Keyed and kept like _TRANSPOSES (attention changes only the values, never the edges).
+_HEAD_BLOCKS: dict[tuple, tuple[Tensor, ...]] = {}
+
+
+def _head_blocks(edge_index: Tensor, num_nodes: int, heads: int) -> tuple[Tensor, ...]:
+    """(crow, col, position) of the aggregation matrix and those of its transpose.
+
+    ``position[k]`` is the index into ``alpha.reshape(-1)`` ((E, H), row-major) of stored value
+    ``k``; the transpose's positions index the matrix's stored values.
+    """
+    key = (edge_index.data_ptr(), edge_index._version, tuple(edge_index.shape), num_nodes, heads, edge_index.device)
+    if key not in _HEAD_BLOCKS:
+        if len(_HEAD_BLOCKS) >= 8:
+            _HEAD_BLOCKS.clear()
+        source, target = edge_index
+        device, e = edge_index.device, edge_index.shape[1]
+        order = torch.argsort(target * num_nodes + source, stable=True)  # (E,) edges by (target, source)
+        degree = torch.bincount(target, minlength=num_nodes)  # (N,)
+        # Stored value k belongs to row (i, h) and is the (k - start)-th edge of i in that order.
+        row_degree = degree.repeat_interleave(heads)  # (N*H,)
+        crow = torch.zeros(num_nodes * heads + 1, dtype=torch.long, device=device)
+        crow[1:] = row_degree.cumsum(0)
+        rows = torch.repeat_interleave(torch.arange(num_nodes * heads, device=device), row_degree)  # (E*H,)
+        node, head = rows // heads, rows % heads
+        edge_start = torch.cumsum(degree, 0) - degree  # (N,) first sorted edge of each target
+        rank = torch.arange(e * heads, device=device) - crow[rows]  # (E*H,) position within the row
+        edge = order[edge_start[node] + rank]  # (E*H,) which edge each stored value is
+        col = source[edge] * heads + head  # (E*H,)
+        position = edge * heads + head  # (E*H,)
+        stored = torch.arange(e * heads, dtype=torch.float64, device=device)  # exact up to 2^53
+        shape = (num_nodes * heads,) * 2
+        transposed = torch.sparse_csr_tensor(crow, col, stored, shape, check_invariants=False).to_sparse_csc()
+        _HEAD_BLOCKS[key] = (crow, col, position, transposed.ccol_indices(), transposed.row_indices(),
+                             transposed.values().long(), edge_index)  # the edge list too: its address stays taken
+    return _HEAD_BLOCKS[key][:6]
+
+
+class _SparseAggregate(torch.autograd.Function):
+    """``out[i, h] = sum over edges j -> i of alpha[e, h] z[j, h]`` as a block sparse product."""
+
+    @staticmethod
+    def forward(ctx, alpha: Tensor, z: Tensor, edge_index: Tensor) -> Tensor:
+        n, heads, width = z.shape
+        crow, col, position, t_crow, t_col, t_position = _head_blocks(edge_index, n, heads)
+        values = alpha.reshape(-1)[position]  # (E*H,) in the matrix's order
+        matrix = torch.sparse_csr_tensor(crow, col, values, (n * heads, n * heads), check_invariants=False)
+        ctx.save_for_backward(values, z)
+        ctx.blocks = (crow, col, position, t_crow, t_col, t_position)
+        ctx.alpha_shape = alpha.shape
+        return (matrix @ z.reshape(n * heads, width)).view(n, heads, width)  # (N, H, F')
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out: Tensor) -> tuple[Tensor | None, Tensor | None, None]:
+        values, z = ctx.saved_tensors
+        crow, col, position, t_crow, t_col, t_position = ctx.blocks
+        n, heads, width = z.shape
+        grad_rows = grad_out.reshape(n * heads, width)  # (N*H, F')
+        grad_alpha = grad_z = None
+        if ctx.needs_input_grad[0]:  # d out[i,h] / d alpha[e,h] = z[j,h]: a product sampled at the edges
+            pattern = torch.sparse_csr_tensor(crow, col, values, (n * heads, n * heads), check_invariants=False)
+            sampled = torch.sparse.sampled_addmm(pattern, grad_rows, z.reshape(n * heads, width).T, beta=0.0)
+            grad_alpha = values.new_empty(values.shape).index_copy_(0, position, sampled.values())
+            grad_alpha = grad_alpha.view(ctx.alpha_shape)  # (E, H)
+        if ctx.needs_input_grad[1]:  # the transposed aggregation sends the gradient back to the sources
+            transposed = torch.sparse_csr_tensor(t_crow, t_col, values[t_position], (n * heads, n * heads),
+                                                 check_invariants=False)
+            grad_z = (transposed @ grad_rows).view(n, heads, width)  # (N, H, F')
+        return grad_alpha, grad_z, None
+
+
+def aggregate(alpha: Tensor, z: Tensor, edge_index: Tensor) -> Tensor:
+    """:func:`gatkit.functional.aggregate`, ``out`` (N, H, F'), as one sparse product for all heads.
+
+    ``alpha`` (E, H) and ``z`` (N, H, F') as there; repeated edges and nodes without incoming
+    edges are handled the same way. On Cora's 13 264 edges with 80 heads it is several times
+    faster, forward and backward, than gathering and scattering the ``(E, H, F')`` messages.
+    """
+    if alpha.shape[0] == 0 or z.shape[0] == 0:
+        from gatkit.functional import aggregate as plain  # (functional imports this module)
+
+        return plain(alpha, z, edge_index)  # nothing to multiply: zeros, still on the autograd graph
+    return _SparseAggregate.apply(alpha, z, edge_index)

@@ -14,6 +14,7 @@ derives its options from both.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
@@ -338,6 +339,7 @@ class TrainResult:
     seconds: float
     binary_path: Path | None = None
     run_name: str = ""
+    split: int | None = None  # with train_runs(splits=...), the split's position
 
 
 def unique_run_name(base: str, folder: Path) -> str:
@@ -462,11 +464,204 @@ def train(
                          metrics=metrics, history=history, seconds=time.perf_counter() - started,
                          run_name=run_name)
     if folders:
-        result.binary_path = save_checkpoint(
-            {"config": config.to_dict(), "dataset": {"name": dataset.name, "checksum": dataset.checksum},
-             "epoch": stopper.best_epoch, "metrics": metrics, "state_dict": _clone_state(model, "cpu")},
-            folders["binaries"] / f"{run_name}.pt")
+        result.binary_path = _save_model(folders, result, dataset)
     return result
+
+
+@dataclass(frozen=True)
+class Split:
+    """Which nodes a run trains on, stops on and is tested on: sorted int64 node ids, disjoint.
+
+    A :class:`~gatkit.data.Planetoid` is one (its public split); datasets that come with several
+    splits give one per split, and :func:`train_runs` trains a run on each.
+    """
+
+    train_idx: torch.Tensor
+    val_idx: torch.Tensor
+    test_idx: torch.Tensor
+
+
+def train_runs(
+    config: TrainConfig,
+    seeds: typing.Sequence[int],
+    *,
+    splits: typing.Sequence[Split] | None = None,
+    dataset: Planetoid | None = None,
+    out_dir: str | os.PathLike | None = ".",
+    progress: bool = True,
+    device: str | torch.device = "cpu",
+    test: bool = False,
+) -> list[TrainResult]:
+    """Train one run per seed (and per split) as ``config`` says, all as one batched model.
+
+    Every run is the run :func:`train` would train with ``config.seed`` set to its seed: its own
+    initial weights (drawn from its seed), dropout masks, Adam state, early stopping (patience
+    counted per run) and best weights; only the random dropout masks differ from a lone run's,
+    being drawn from one generator for all. The runs are computed together by
+    :class:`gatkit.runs.GATRuns`, which for small graphs costs about what two or three lone runs
+    cost. A run that has stopped keeps its best weights; the batch ends when every run has
+    stopped (or after ``config.epochs``).
+
+    Parameters
+    ----------
+    seeds
+        One run per seed (``config.seed`` is ignored).
+    splits
+        Train a run for every seed on every split (split-major order); default: the dataset's
+        own split, once per seed.
+    dataset, out_dir, progress, device, test
+        As for :func:`train` (one model file per run under ``out_dir/models/binaries/``).
+
+    Returns
+    -------
+    list of TrainResult
+        One per run, in the order ``[(split, seed) for split in splits for seed in seeds]``; each
+        with its best weights restored, its ``config`` (its seed) and ``split`` (the split's
+        position in ``splits``; None without ``splits``).
+    """
+    from gatkit.runs import GATRuns  # gatkit.runs builds on gatkit.layers, as this module does
+
+    started = time.perf_counter()
+    seeds = [int(seed) for seed in seeds]
+    if not seeds:
+        raise ValueError("seeds is empty: pass at least one seed, e.g. range(10)")
+    dataset = dataset if dataset is not None else load_planetoid(config.dataset, progress=progress)
+    if dataset.name != config.dataset:
+        raise ValueError(f"config is for {config.dataset!r} but the dataset given is {dataset.name!r}")
+    device = torch.device(device)
+    dataset = _to_device(dataset, device)
+    run_splits = [_to_device_split(split, device) for split in splits] if splits else [dataset]
+    runs = [(k, seed) for k in range(len(run_splits)) for seed in seeds]  # (split, seed) of each run
+    features, edge_index = dataset.x_sparse, dataset.edge_index_with_self_loops
+    layers = len(config.heads)
+    # The parts of the graph that any run's training loss, and its metrics, read.
+    union = {name: torch.unique(torch.cat([getattr(s, f"{name}_idx") for s in run_splits]))
+             for name in ("train", "val", "test")}
+    everyone = dataclasses.replace(dataset, **{f"{name}_idx": ids for name, ids in union.items()})
+    train_part = Subgraph.around(everyone, features, edge_index, ("train",), layers)
+    eval_part = Subgraph.around(everyone, features, edge_index, ("train", "val"), layers)
+    train_nodes = _RunNodes.of([run_splits[k].train_idx for k, _ in runs], train_part.nodes)
+    eval_nodes = {name: _RunNodes.of([getattr(run_splits[k], f"{name}_idx") for k, _ in runs], eval_part.nodes)
+                  for name in ("train", "val")}
+
+    models = []
+    for _, seed in runs:
+        torch.manual_seed(seed)  # each run's initial weights are those of a lone run with its seed
+        models.append(build_model(config, dataset.num_features, dataset.num_classes))
+    model = GATRuns(models).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
+                                 fused=device.type in ("cpu", "cuda"))  # elementwise: each run as alone
+    stoppers = [EarlyStopping(config.patience, config.keep) for _ in runs]
+    histories: list[dict[str, list[float]]] = [{key: [] for key in METRICS} for _ in runs]
+    epochs_run = [config.epochs] * len(runs)
+    running = list(range(len(runs)))  # the runs still in the batch, in its order
+    best_state = _clone_state(model)  # every run's kept weights, (R, ...) each
+
+    bar = tqdm(range(config.epochs), desc=f"train {len(runs)} runs on {config.dataset}", disable=not progress,
+               leave=False)
+    for epoch in bar:
+        model.train()
+        optimizer.zero_grad(set_to_none=True)
+        logits = model(train_part.x, train_part.edge_index)  # (n, R', C), each run's own dropout
+        train_loss = train_nodes.losses(logits, train_part.y)  # (R',)
+        train_loss.sum().backward()  # a sum of per-run losses: each run gets its own gradient
+        optimizer.step()
+        with torch.no_grad():
+            model.eval()
+            eval_logits = model(eval_part.x, eval_part.edge_index)  # (n', R', C)
+            table = torch.stack([eval_nodes["train"].losses(eval_logits, eval_part.y),
+                                 eval_nodes["train"].accuracies(eval_logits, eval_part.y),
+                                 train_nodes.accuracies(logits.detach(), train_part.y),
+                                 eval_nodes["val"].losses(eval_logits, eval_part.y),
+                                 eval_nodes["val"].accuracies(eval_logits, eval_part.y)]).T.tolist()  # R' x METRICS
+        improved, finished = [], []
+        for position, (r, row) in enumerate(zip(running, table)):
+            for key, value in zip(METRICS, row):
+                histories[r][key].append(value)
+            stop = stoppers[r].step(epoch, row[4], row[3])
+            if stoppers[r].best_epoch == epoch:
+                improved.append((r, position))
+            if stop:
+                finished.append(position)
+                epochs_run[r] = epoch + 1
+        if improved:
+            runs_, positions = (torch.tensor(column, device=device) for column in zip(*improved))
+            for name, value in model.state_dict().items():
+                best_state[name][runs_] = value[positions]  # a finished run's snapshot is never touched again
+        if finished:  # out of the batch: finished runs cost nothing from now on
+            kept = [position for position in range(len(running)) if position not in finished]
+            running = [running[position] for position in kept]
+            if not running:
+                break
+            model.keep_runs(kept, optimizer)
+            train_nodes, eval_nodes = train_nodes.keep(kept), {k: v.keep(kept) for k, v in eval_nodes.items()}
+        bar.set_postfix(running=len(running))
+    bar.close()
+
+    model = GATRuns(models).to(device)  # the full batch again, to hold every run's kept weights
+    model.load_state_dict(best_state)
+    names = ("train", "val", "test") if test else ("train", "val")
+    with torch.no_grad():
+        model.eval()
+        final_logits = model(features, edge_index)  # (N, R, C), the whole graph
+        final = {}
+        for name in names:
+            nodes = _RunNodes.of([getattr(run_splits[k], f"{name}_idx") for k, _ in runs])
+            final[f"{name}_loss"] = nodes.losses(final_logits, dataset.y).tolist()
+            final[f"{name}_acc"] = nodes.accuracies(final_logits, dataset.y).tolist()
+    seconds = time.perf_counter() - started
+    folders = _output_folders(out_dir)
+    results = []
+    for r, (k, seed) in enumerate(runs):
+        run_config = dataclasses.replace(config, seed=seed)
+        run_name = (f"{config.attention}_{config.dataset}_imp{config.layer_type}_seed{seed}"
+                    f"{f'_split{k}' if splits else ''}_{time.strftime('%Y%m%d-%H%M%S')}")
+        result = TrainResult(model=model.model(r, best_state), config=run_config, best_epoch=stoppers[r].best_epoch,
+                             epochs_run=epochs_run[r], metrics={key: values[r] for key, values in final.items()},
+                             history=histories[r], seconds=seconds, run_name=run_name,
+                             split=k if splits else None)
+        if folders:
+            result.run_name = unique_run_name(run_name, folders["binaries"])
+            result.binary_path = _save_model(folders, result, dataset)
+        results.append(result)
+    return results
+
+
+@dataclass(frozen=True)
+class _RunNodes:
+    """Each run's own node set in a batch of runs, as (node, run) pairs: the rows its loss reads."""
+
+    node: torch.Tensor  # (M,) positions in the graph the logits cover
+    run: torch.Tensor  # (M,) which run each pair belongs to
+    count: torch.Tensor  # (R,) float, pairs per run
+
+    @classmethod
+    def of(cls, index: list[torch.Tensor], nodes: torch.Tensor | None = None) -> "_RunNodes":
+        """Run ``r`` reads the node ids ``index[r]``; ``nodes`` (sorted ids) maps them to positions."""
+        ids = torch.cat(index)
+        positions = ids if nodes is None else torch.searchsorted(nodes.to(ids.device), ids)
+        counts = torch.tensor([len(i) for i in index], device=ids.device)
+        return cls(positions, torch.repeat_interleave(torch.arange(len(index), device=ids.device), counts),
+                   counts.float())
+
+    def keep(self, runs: list[int]) -> "_RunNodes":
+        """The pairs of ``runs`` only, renumbered ``0 .. len(runs) - 1`` in that order."""
+        new_number = torch.full((len(self.count),), -1, dtype=torch.long, device=self.run.device)
+        new_number[torch.tensor(runs, device=self.run.device)] = torch.arange(len(runs), device=self.run.device)
+        pairs = new_number[self.run] >= 0
+        return _RunNodes(self.node[pairs], new_number[self.run[pairs]], self.count[runs])
+
+    def _per_run(self, values: torch.Tensor) -> torch.Tensor:
+        return values.new_zeros(len(self.count)).index_add(0, self.run, values) / self.count  # (R,)
+
+    def losses(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Each run's mean cross-entropy on its nodes: (R,), from logits (n, R, C) and labels (n,)."""
+        return self._per_run(F.cross_entropy(logits[self.node, self.run], labels[self.node], reduction="none"))
+
+    def accuracies(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Each run's accuracy on its nodes: (R,)."""
+        hits = logits[self.node, self.run].argmax(dim=1) == labels[self.node]  # (M,)
+        return self._per_run(hits.float())
 
 
 def history_last(history: dict[str, list[float]]) -> dict[str, float]:
@@ -497,6 +692,18 @@ def model_from_checkpoint(path: str | os.PathLike, dataset: Planetoid | None = N
 
 def _clone_state(model: torch.nn.Module, device: str | None = None) -> dict[str, torch.Tensor]:
     return {name: t.detach().to(device or t.device, copy=True) for name, t in model.state_dict().items()}
+
+
+def _save_model(folders: dict[str, Path], result: TrainResult, dataset: Planetoid) -> Path:
+    """The final model file ``models/binaries/<run>.pt``: config, data identity, best weights, metrics."""
+    return save_checkpoint(
+        {"config": result.config.to_dict(), "dataset": {"name": dataset.name, "checksum": dataset.checksum},
+         "epoch": result.best_epoch, "metrics": result.metrics, "state_dict": _clone_state(result.model, "cpu")},
+        folders["binaries"] / f"{result.run_name}.pt")
+
+
+def _to_device_split(split: Split, device: torch.device) -> Split:
+    return Split(*(getattr(split, f"{name}_idx").to(device) for name in ("train", "val", "test")))
 
 
 def _to_device(dataset: Planetoid, device: torch.device) -> Planetoid:

@@ -1,0 +1,231 @@
+"""Many independent runs of one GAT, computed as one model: mean and spread for the price of a few runs.
+
+A result over one seed says little (the GAT paper reports the mean of 100 runs); yet one Cora
+training step is so small that its time is mostly per-operation overhead, not arithmetic. So
+:class:`GATRuns` holds R copies of one :class:`~gatkit.layers.GAT`, each with its own parameters,
+and computes all R on the same graph in one forward pass:
+
+* every parameter gets a leading run dimension, ``(R, *shape)``, and the projections become
+  per-run products (a block-diagonal sparse product for sparse input features);
+* the R runs' heads sit side by side, ``(N, R * H, F')``, so the attention functions of
+  :mod:`gatkit.functional` work unchanged: to them the runs are just more heads on the same
+  edges, which never mix, since a head's softmax and sum only ever read that head;
+* every dropout site draws its own mask for every run, as R separate models would.
+
+The runs share no parameter and no gradient: a loss that is a sum of per-run losses gives each
+run exactly the gradient it would get alone, and Adam (an elementwise update) then moves each
+run as it would move alone. :func:`gatkit.train.train_runs` trains such a batch, with early
+stopping per run; the tests compare it with runs trained one at a time.
+
+Shapes: N nodes, R runs, F input features, H heads, F' features per head, C classes.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from gatkit.edges import validate_edge_index
+from gatkit.functional import edge_scores, gatv2_scores, neighbourhood_softmax
+from gatkit.layers import GAT, GATLayer, GATv2LayerEdge, GraphAttentionLayer
+from gatkit.ops import aggregate, dropout, linear
+
+__all__ = ["GATRuns"]
+
+
+class _RunsLayer(nn.Module):
+    """R copies of one attention layer: its parameters stacked ``(R, *shape)``, one forward for all."""
+
+    def __init__(self, layers: Sequence[GraphAttentionLayer]):
+        super().__init__()
+        first = layers[0]
+        if not isinstance(first, (GATLayer, GATv2LayerEdge)):
+            raise TypeError(f"GATRuns stacks GATLayer and GATv2LayerEdge layers, not {type(first).__name__}")
+        self.gatv2 = isinstance(first, GATv2LayerEdge)
+        self.runs, self.heads, self.out_features, self.concat = len(layers), first.heads, first.out_features, first.concat
+        self.dropout, self.attention_dropout, self.value_dropout = first.dropout, first.attention_dropout, first.value_dropout
+        self.negative_slope = first.negative_slope
+        #: The single layer's parameter names (``linear.weight``, ``a_src``, ...), in its order.
+        self.names = [name for name, _ in first.named_parameters()]
+        for name in self.names:
+            stacked = torch.stack([dict(layer.named_parameters())[name].detach() for layer in layers])
+            self.register_parameter(name.replace(".", "_"), nn.Parameter(stacked.clone()))  # (R, *shape)
+
+    def stacked(self, name: str) -> Tensor | None:
+        """The parameter the single layer calls ``name``, stacked ``(R, *shape)``; None if it has none."""
+        return getattr(self, name.replace(".", "_"), None) if name in self.names else None
+
+    def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
+        """``x``: (N, F) shared by every run, or (N, R, F) one input per run -> (N, R, out)."""
+        x = _drop_per_run(x, self.dropout, self.training, self.runs)  # (N, F), (N, R, F) or run blocks
+        n, h, width = _rows(x, self.runs), self.heads, self.heads * self.out_features
+        if self.gatv2:
+            z_src = _project(x, self.stacked("linear_src.weight"), n).reshape(n, -1, self.out_features)  # (N, R*H, F')
+            w_dst = self.stacked("linear_dst.weight")
+            z_dst = z_src if w_dst is None else _project(x, w_dst, n).reshape(n, -1, self.out_features)  # (N, R*H, F')
+            e = gatv2_scores(z_src, z_dst, self.stacked("a").reshape(-1, self.out_features), edge_index,
+                             negative_slope=self.negative_slope)  # (E, R*H)
+            z = z_src
+        else:
+            # a . (W x) = (W^T a) . x: the node scores come out of the projection as 2H more
+            # columns, instead of an (N, R*H, F') product and sum for each of them.
+            weight = self.stacked("linear.weight")  # (R, H*F', F)
+            per_head = weight.view(self.runs, h, self.out_features, -1)  # (R, H, F', F)
+            score_weights = [torch.einsum("rhof,rho->rhf", per_head, self.stacked(name)) for name in ("a_src", "a_dst")]
+            projected = _project(x, torch.cat([weight, *score_weights], dim=1), n)  # (N, R, H*F' + 2H)
+            z = projected[..., :width].reshape(n, -1, self.out_features)  # (N, R*H, F')
+            s_src, s_dst = (projected[..., width + k * h:width + (k + 1) * h].reshape(n, -1) for k in (0, 1))  # (N, R*H)
+            e = edge_scores(s_src, s_dst, edge_index, negative_slope=self.negative_slope)  # (E, R*H)
+        alpha = neighbourhood_softmax(e, edge_index, n)  # (E, R*H): a run's heads never mix with another's
+        values = dropout(z, self.value_dropout, self.training)  # (N, R*H, F')
+        out = aggregate(dropout(alpha, self.attention_dropout, self.training), values, edge_index)  # (N, R*H, F')
+        out = out.view(n, self.runs, h, self.out_features)  # (N, R, H, F')
+        out = out.reshape(n, self.runs, width) if self.concat else out.mean(dim=2)  # (N, R, H*F') or (N, R, F')
+        residual = self.stacked("residual.weight")
+        if residual is not None:
+            out = out + _project(x, residual, n)  # (N, R, out)
+        bias = self.stacked("bias")
+        return out if bias is None else out + bias  # (N, R, out) + (R, out)
+
+
+class GATRuns(nn.Module):
+    """R independent copies of one :class:`~gatkit.layers.GAT`, computed together on one graph.
+
+    Built from R models of the same architecture (``GATRuns([build_model(...) for seed in
+    seeds])``, each initialised from its own seed), whose parameters it copies, stacked along a
+    new leading run dimension: the parameter that model ``r`` calls ``layers.0.linear.weight``
+    is row ``r`` of ``layers[0].linear_weight``. :meth:`state_dict_of` gives a run's parameters
+    back under the single model's names and :meth:`model` a :class:`GAT` holding them, of the
+    layer type the runs were built with (the batch itself always uses the edge-list layout;
+    every layer type computes the same function).
+
+    ``forward(x, edge_index)`` takes one graph (``x`` (N, F), dense or sparse CSR, and an
+    ``edge_index`` or one per layer, as :class:`GAT` does) and returns the logits of every run,
+    ``(N, R, C)``. In train mode each run draws its own dropout masks.
+    """
+
+    def __init__(self, models: Sequence[GAT]):
+        super().__init__()
+        models = list(models)
+        if not models or not all(isinstance(m, GAT) for m in models):
+            raise ValueError("GATRuns needs a non-empty list of GAT models (one per run)")
+        shapes = {name: t.shape for name, t in models[0].state_dict().items()}
+        for r, model in enumerate(models[1:], start=1):
+            if repr(model) != repr(models[0]) or {n: t.shape for n, t in model.state_dict().items()} != shapes:
+                raise ValueError(f"run {r}'s model has another architecture than run 0's; "
+                                 "GATRuns stacks copies of one architecture")
+        self.runs = len(models)
+        self._template = (copy.deepcopy(models[0]).requires_grad_(False),)  # a tuple: not a submodule
+        self.layers = nn.ModuleList(_RunsLayer([m.layers[l] for m in models]) for l in range(len(models[0].layers)))
+
+    def forward(self, x: Tensor, edge_index: Tensor | Sequence[Tensor]) -> Tensor:
+        per_layer = [edge_index] * len(self.layers) if isinstance(edge_index, Tensor) else list(edge_index)
+        if len(per_layer) != len(self.layers):
+            raise ValueError(f"edge_index must be a (2, E) tensor or a list of {len(self.layers)} of them")
+        self._template[0].layers[0].validate(x, per_layer[0])
+        for edges in per_layer[1:]:
+            validate_edge_index(edges, x.shape[0])
+        for l, (layer, edges) in enumerate(zip(self.layers, per_layer)):
+            x = layer(x, edges)  # (N, R, H_l*F'_l) or (N, R, C)
+            if l < len(self.layers) - 1:
+                x = F.elu(x)
+        return x  # (N, R, C)
+
+    def keep_runs(self, runs: Sequence[int], optimizer: torch.optim.Optimizer | None = None) -> None:
+        """Drop every run but ``runs`` (positions in this batch, in the new order), in place.
+
+        Each parameter is replaced by its kept rows; ``optimizer``, if given, is moved onto the
+        new parameters with its per-parameter state (Adam's moments) cut down the same way, so
+        that training goes on with the smaller batch: runs that have finished stop costing time.
+        """
+        rows = torch.as_tensor(list(runs), dtype=torch.long, device=next(self.parameters()).device)
+        replaced = {}
+        for layer in self.layers:
+            for name, parameter in list(layer.named_parameters(recurse=False)):
+                kept = nn.Parameter(parameter.detach()[rows], requires_grad=parameter.requires_grad)
+                setattr(layer, name, kept)
+                replaced[parameter] = kept
+            layer.runs = len(rows)
+        self.runs = len(rows)
+        if optimizer is not None:
+            for group in optimizer.param_groups:
+                group["params"] = [replaced.get(p, p) for p in group["params"]]
+            for old, new in replaced.items():
+                state = optimizer.state.pop(old, {})
+                optimizer.state[new] = {key: value[rows] if torch.is_tensor(value) and value.shape == old.shape
+                                        else value for key, value in state.items()}  # the moments; step is shared
+
+    def state_dict_of(self, run: int, state: dict[str, Tensor] | None = None) -> dict[str, Tensor]:
+        """Run ``run``'s parameters under the single model's names (copies), from this batch or
+        from ``state``, a :meth:`state_dict` of it (e.g. a snapshot of the best weights)."""
+        state = self.state_dict() if state is None else state
+        return {f"layers.{l}.{name}": state[f"layers.{l}.{name.replace('.', '_')}"][run].clone()
+                for l, layer in enumerate(self.layers) for name in layer.names}
+
+    def model(self, run: int, state: dict[str, Tensor] | None = None) -> GAT:
+        """A :class:`GAT` with run ``run``'s parameters (see :meth:`state_dict_of`), in eval mode."""
+        model = copy.deepcopy(self._template[0]).requires_grad_(True)
+        model.load_state_dict(self.state_dict_of(run, state))
+        return model.eval()
+
+
+# --- per-run inputs: shared, one per run, or run blocks of a sparse matrix ----------------------
+
+class _RunBlocks:
+    """R dropped-out copies of a sparse ``(N, F)`` input as one block-diagonal CSR matrix.
+
+    Row ``r * N + i`` holds run ``r``'s copy of row ``i``, in columns ``r * F .. (r + 1) * F - 1``,
+    so that one sparse product with the R weights stacked ``(R * F, out)`` projects every run's
+    copy with its own weight, touching only the stored values.
+    """
+
+    def __init__(self, matrix: Tensor, runs: int):
+        self.matrix, self.runs = matrix, runs  # (R*N, R*F) sparse CSR
+
+
+_BLOCKS: dict[tuple, Tensor] = {}  # block pattern per (input, runs): dropout changes only the values
+
+
+def _blocks(x: Tensor, runs: int) -> Tensor:
+    """``x`` (N, F) sparse CSR repeated as R diagonal blocks, (R*N, R*F) sparse CSR (cached)."""
+    crow, col = x.crow_indices(), x.col_indices()
+    key = tuple((t.data_ptr(), t._version) for t in (crow, col, x.values())) + (tuple(x.shape), runs)
+    if key not in _BLOCKS:
+        if len(_BLOCKS) >= 8:
+            _BLOCKS.clear()
+        n, f = x.shape
+        offsets = torch.arange(runs, device=x.device)  # (R,)
+        new_crow = torch.cat([crow[:1], (crow[1:] + (offsets * col.numel()).unsqueeze(1)).reshape(-1)])  # (R*N + 1,)
+        new_col = (col + (offsets * f).unsqueeze(1)).reshape(-1)  # (R*nnz,)
+        matrix = torch.sparse_csr_tensor(new_crow, new_col, x.values().repeat(runs), (runs * n, runs * f),
+                                         check_invariants=False)
+        _BLOCKS[key] = (matrix, crow, col, x.values())  # the inputs too: their addresses stay taken
+    return _BLOCKS[key][0]
+
+
+def _drop_per_run(x: Tensor, p: float, training: bool, runs: int) -> Tensor | _RunBlocks:
+    """Input dropout with a mask per run. A shared input stays shared when nothing is dropped."""
+    if not training or p == 0.0 or x.dim() == 3:
+        return dropout(x, p, training)  # shared (N, F), or already (N, R, F)
+    if x.layout == torch.sparse_csr:
+        return _RunBlocks(dropout(_blocks(x, runs), p, training), runs)  # (R*N, R*F) values dropped
+    return dropout(x.unsqueeze(1).expand(-1, runs, -1), p, training)  # (N, R, F)
+
+
+def _rows(x: Tensor | _RunBlocks, runs: int) -> int:
+    return x.matrix.shape[0] // x.runs if isinstance(x, _RunBlocks) else x.shape[0]
+
+
+def _project(x: Tensor | _RunBlocks, weight: Tensor, n: int) -> Tensor:
+    """Each run's input times its own ``weight`` (R, out, F), transposed: -> (N, R, out)."""
+    runs, out, f = weight.shape
+    if isinstance(x, _RunBlocks):  # one sparse product for every run's block
+        z = linear(x.matrix, weight.transpose(0, 1).reshape(out, runs * f))  # (R*N, out)
+        return z.view(runs, n, out).transpose(0, 1)  # (N, R, out)
+    if x.dim() == 2:  # one input for every run: a single product with all weights side by side
+        return linear(x, weight.reshape(runs * out, f)).view(n, runs, out)  # (N, R, out)
+    return torch.einsum("nrf,rof->nro", x, weight)  # (N, R, out)
