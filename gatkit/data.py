@@ -59,6 +59,7 @@ __all__ = [
     "DataError",
     "PLANETOID_URL",
     "Planetoid",
+    "Split",
     "default_root",
     "fetch_planetoid",
     "load_planetoid",
@@ -154,6 +155,19 @@ class DataCacheError(DataError):
 # --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, eq=False)
+class Split:
+    """Which nodes a run trains on, stops on (validation) and is tested on: sorted int64 ids, disjoint.
+
+    A dataset's ``splits`` lists those it comes with (:attr:`Planetoid.splits`: one, the public
+    split); :func:`gatkit.train.train_runs` trains a run on each split it is given.
+    """
+
+    train_idx: torch.Tensor
+    val_idx: torch.Tensor
+    test_idx: torch.Tensor
+
+
 @dataclass(frozen=True, repr=False, eq=False)
 class Planetoid:
     """One Planetoid dataset, as tensors.
@@ -215,6 +229,11 @@ class Planetoid:
         98.7% of Cora's entries that are zero, which makes training several times faster.
         """
         return self.x.to_sparse_csr()
+
+    @property
+    def splits(self) -> list[Split]:
+        """The splits this dataset comes with: one, the public Planetoid split."""
+        return [Split(self.train_idx, self.val_idx, self.test_idx)]
 
     @property
     def num_nodes(self) -> int:

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from gatkit.checkpoints import CheckpointError, load_checkpoint, load_into, load_optimizer_state, save_checkpoint
-from gatkit.data import CHECKSUMS, Planetoid, load_planetoid
+from gatkit.data import CHECKSUMS, Planetoid, Split, load_planetoid
 from gatkit.edges import receptive_field
 from gatkit.layers import ATTENTION_TYPES, GAT, LAYER_TYPES
 
@@ -468,19 +468,6 @@ def train(
     return result
 
 
-@dataclass(frozen=True)
-class Split:
-    """Which nodes a run trains on, stops on and is tested on: sorted int64 node ids, disjoint.
-
-    A :class:`~gatkit.data.Planetoid` is one (its public split); datasets that come with several
-    splits give one per split, and :func:`train_runs` trains a run on each.
-    """
-
-    train_idx: torch.Tensor
-    val_idx: torch.Tensor
-    test_idx: torch.Tensor
-
-
 def train_runs(
     config: TrainConfig,
     seeds: typing.Sequence[int],
@@ -507,8 +494,8 @@ def train_runs(
     seeds
         One run per seed (``config.seed`` is ignored).
     splits
-        Train a run for every seed on every split (split-major order); default: the dataset's
-        own split, once per seed.
+        Train a run for every seed on every split (split-major order), e.g. ``dataset.splits``;
+        default: the dataset's own split (its ``train_idx``, ``val_idx``, ``test_idx``).
     dataset, out_dir, progress, device, test
         As for :func:`train` (one model file per run under ``out_dir/models/binaries/``).
 

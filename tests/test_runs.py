@@ -15,7 +15,8 @@ from gatkit.functional import aggregate as plain_aggregate
 from gatkit.layers import GAT
 from gatkit.ops import aggregate
 from gatkit.runs import GATRuns
-from gatkit.train import METRICS, Split, build_model, paper_config, train, train_runs
+from gatkit.data import Split
+from gatkit.train import METRICS, build_model, paper_config, train, train_runs
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +152,7 @@ def test_each_run_trains_and_is_scored_on_its_own_split(cora):
 
 def test_seeds_times_splits_and_repeatable_with_dropout(cora):
     config = paper_config("cora", epochs=15)
-    split = Split(cora.train_idx, cora.val_idx, cora.test_idx)
+    split = cora.splits[0]
     first = train_runs(config, [0, 0], splits=[split, split], dataset=cora, out_dir=None, progress=False)
     assert [(run.split, run.config.seed) for run in first] == [(0, 0), (0, 0), (1, 0), (1, 0)]
     assert first[0].history["train_loss"] != first[1].history["train_loss"], "each run has its own dropout masks"
