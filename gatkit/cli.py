@@ -4,7 +4,7 @@
 
     gatkit visualise dataset --out-dir figures [--dataset cora]
     gatkit visualise {attention,entropy,embedding} --out-dir figures [--model models/binaries/RUN.pt]
-    gatkit train [--should-test] [--should-visualise] [--enable-tensorboard] [--seeds N] ...
+    gatkit train [--should-test] [--should-visualise] [--enable-tensorboard] [--seeds N] [--splits K] ...
     gatkit profile [--sizes 250 500 1000] [--implementations 1 2 3 pyg] [--out-dir DIR]
 
 Subcommands are grouped by verb. ``gatkit visualise WHAT`` looks ``WHAT`` up in
@@ -410,6 +410,15 @@ def _add_config_arguments(group) -> None:
         group.add_argument(*_flags(field.name), dest=field.name, default=getattr(defaults, field.name), **settings)
 
 
+class _NoteGiven(argparse.Action):
+    """Store the value and note that it was given (``args.given_DEST``): a batch of runs refuses
+    an option it cannot honour only when the user asked for it, not for its default."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        setattr(namespace, f"given_{self.dest}", True)
+
+
 def _add_train_parser(verbs) -> None:
     import inspect
 
@@ -424,49 +433,59 @@ def _add_train_parser(verbs) -> None:
                     f"Adam lr {recipe.lr:g}, weight decay {recipe.weight_decay:g}) and the official code's "
                     f"early stopping (patience {recipe.patience} on validation accuracy and loss; the best weights "
                     "are restored before testing). The final model goes to OUT_DIR/models/binaries/ under a "
-                    "new name per run; checkpoints to OUT_DIR/models/checkpoints/.",
+                    "new name per run; checkpoints to OUT_DIR/models/checkpoints/. Several runs (--seeds N, "
+                    "--splits K) are trained together as one batch (gatkit.train.train_runs), which writes the "
+                    "models but no checkpoints and no TensorBoard logs.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     _add_config_arguments(train.add_argument_group(
         "training configuration", "the fields of gatkit.train.TrainConfig; the defaults are the paper's recipe"))
     flag = train.add_argument_group("the run").add_argument
     flag("--seeds", type=int, default=1, metavar="N",
-         help="train N runs with seeds SEED .. SEED+N-1 and print the mean and standard deviation")
+         help="train N runs with seeds SEED .. SEED+N-1, as one batch, and print the mean and standard deviation")
+    flag("--splits", type=int, default=1, metavar="K",
+         help="train every seed on each of the dataset's first K splits, all as one batch (a Planetoid "
+              "dataset has one split, its public one)")
     flag("--device", default=None, help="torch device; default: cuda when available, else cpu")
     flag("--out-dir", "--out_dir", type=Path, default=Path(run_defaults["out_dir"].default), dest="out_dir",
          help="folder that receives models/ and runs/ (and figures/ with --should-visualise)")
-    flag("--resume", type=Path, default=None, metavar="CHECKPOINT", help="continue a run from its checkpoint")
+    flag("--resume", type=Path, default=None, metavar="CHECKPOINT",
+         help="continue a single run from its checkpoint")
     flag("--checkpoint-every", "--checkpoint_every", type=int, default=run_defaults["checkpoint_every"].default,
-         dest="checkpoint_every", metavar="EPOCHS", help="write the run's checkpoint every this many epochs (0: never)")
+         dest="checkpoint_every", metavar="EPOCHS", action=_NoteGiven,
+         help="write the run's checkpoint every this many epochs (0: never); single runs only, a batch "
+              "(--seeds N, --splits K) writes none")
     flag("--should-test", "--should_test", action="store_true", dest="should_test",
          help="report the test accuracy of the restored best weights")
     flag("--should-visualise", "--should_visualize", "--should-visualize", action="store_true", dest="should_visualise",
-         help="write learning-curve plots to OUT_DIR/figures/")
+         help="write learning-curve plots to OUT_DIR/figures/ (one per run)")
     flag("--enable-tensorboard", "--enable_tensorboard", action="store_true", dest="enable_tensorboard",
-         help="log loss and accuracy per epoch under OUT_DIR/runs/ (view with `tensorboard --logdir runs`)")
+         help="log loss and accuracy per epoch under OUT_DIR/runs/ (view with `tensorboard --logdir runs`); "
+              "single runs only")
     flag("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=run_train)
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """``gatkit train``: one run, or ``--seeds N`` runs with a mean and standard deviation."""
+    """``gatkit train``: one run, or ``--seeds N`` runs (on ``--splits K`` splits) as one batch,
+    with a mean and standard deviation."""
     import dataclasses
-    import statistics
 
     import torch
 
     from gatkit import data
-    from gatkit.checkpoints import CheckpointError
-    from gatkit.train import train
 
-    if args.seeds < 1:
-        raise CliError("--seeds must be at least 1.", 2)
+    for option in ("seeds", "splits"):
+        if getattr(args, option) < 1:
+            raise CliError(f"--{option} must be at least 1.", 2)
     chosen = {field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)}
     try:
-        chosen_config = TrainConfig(**chosen)
+        config = TrainConfig(**chosen)
     except ConfigError as error:  # the same rules a checkpoint's config is held to
         raise CliError(f"{_flags(error.field)[0]} {error.problem}.", 2)
-    if args.resume is not None and args.seeds != 1:
-        raise CliError("--resume continues one run; do not combine it with --seeds.", 2)
+    batch = " ".join(f"--{option} {getattr(args, option)}" for option in ("seeds", "splits")
+                     if getattr(args, option) > 1)  # e.g. "--seeds 10", empty for a single run
+    if batch:
+        _refuse_single_run_options(args, batch)
     if args.should_visualise:  # say so before training, not after
         require("matplotlib", "plot", feature="--should-visualise")
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -481,34 +500,89 @@ def run_train(args: argparse.Namespace) -> int:
     except data.DataError as error:
         raise _data_error(error)
 
-    results = []
-    for seed in range(args.seed, args.seed + args.seeds):
-        config = dataclasses.replace(chosen_config, seed=seed)
-        try:
-            result = train(config, dataset=dataset, out_dir=out_dir, tensorboard=args.enable_tensorboard,
-                           progress=not args.quiet, checkpoint_every=args.checkpoint_every,
-                           resume=args.resume, device=device, test=args.should_test)
-        except CheckpointError as error:
-            raise CliError(str(error), 2 if args.resume else 1)
-        results.append(result)
+    if batch:
+        results = _train_batch(args, config, dataset, out_dir, device)
+    else:
+        results = [_train_one(args, config, dataset, out_dir, device)]
+    for result in results:
         metrics = result.metrics
-        line = (f"seed {seed}: stopped after {result.epochs_run} epochs ({result.seconds:.1f} s), "
+        label = f"seed {result.config.seed}"
+        if result.split is not None:
+            label = f"split {result.split}, {label}"
+        took = "" if batch else f" ({result.seconds:.1f} s)"  # a batch has one time for all its runs
+        line = (f"{label}: stopped after {result.epochs_run} epochs{took}, "
                 f"weights of epoch {result.best_epoch}: val acc {metrics['val_acc']:.1%}")
         if args.should_test:
             line += f", test acc {metrics['test_acc']:.1%}"
         print(f"{line} -> {result.binary_path}", flush=True)
         if args.should_visualise:
             _write_learning_curves(result, out_dir / "figures")
-
-    if len(results) > 1:
-        key = "test_acc" if args.should_test else "val_acc"
-        values = [100 * r.metrics[key] for r in results]
-        paper_mean, paper_std = PAPER_RESULTS[args.dataset]
-        print(f"{key.replace('_acc', '')} accuracy over {len(values)} seeds: "
-              f"{statistics.mean(values):.1f} +/- {statistics.stdev(values):.1f} "
-              f"(min {min(values):.1f}, max {max(values):.1f}); the paper reports "
-              f"{paper_mean:.1f} +/- {paper_std:.1f} (test)")
+    if batch:
+        _print_summary(args, results)
     return 0
+
+
+def _refuse_single_run_options(args: argparse.Namespace, batch: str) -> None:
+    """One line for the first option that a batch of runs (``batch``, e.g. "--seeds 10") cannot honour."""
+    what = f"{batch} trains its runs as one batch, which"
+    if args.resume is not None:
+        raise CliError(f"--resume continues one run; do not combine it with {batch}.", 2)
+    if args.enable_tensorboard:
+        raise CliError(f"--enable-tensorboard logs a single run; {what} writes no TensorBoard logs. "
+                       f"Drop --enable-tensorboard, or train one run (without {batch}).", 2)
+    if getattr(args, "given_checkpoint_every", False) and args.checkpoint_every != 0:
+        raise CliError(f"--checkpoint-every checkpoints a single run; {what} writes no checkpoints. "
+                       f"Drop --checkpoint-every, or train one run (without {batch}).", 2)
+
+
+def _train_batch(args: argparse.Namespace, config: TrainConfig, dataset, out_dir: Path, device: str) -> list:
+    """Every seed on each of the first ``--splits`` splits, as one :func:`gatkit.train.train_runs` batch."""
+    from gatkit import data
+    from gatkit.checkpoints import CheckpointError
+    from gatkit.train import train_runs
+
+    available = dataset.splits
+    if args.splits > len(available):
+        which = " (the public Planetoid split)" if isinstance(dataset, data.Planetoid) and len(available) == 1 else ""
+        raise CliError(f"--splits {args.splits}: {dataset.name} comes with {len(available)} "
+                       f"split{'s' if len(available) != 1 else ''}{which}; use --splits {len(available)} or fewer.", 2)
+    seeds = range(args.seed, args.seed + args.seeds)
+    splits = available[:args.splits] if args.splits > 1 else None  # one split: the dataset's own, as `train` uses
+    try:
+        return train_runs(config, seeds, splits=splits, dataset=dataset, out_dir=out_dir,
+                          progress=not args.quiet, device=device, test=args.should_test)
+    except CheckpointError as error:  # a model file that cannot be written
+        raise CliError(str(error), 1)
+
+
+def _train_one(args: argparse.Namespace, config: TrainConfig, dataset, out_dir: Path, device: str):
+    """A single run with :func:`gatkit.train.train`: checkpoints, ``--resume`` and TensorBoard."""
+    from gatkit.checkpoints import CheckpointError
+    from gatkit.train import train
+
+    try:
+        return train(config, dataset=dataset, out_dir=out_dir, tensorboard=args.enable_tensorboard,
+                     progress=not args.quiet, checkpoint_every=args.checkpoint_every,
+                     resume=args.resume, device=device, test=args.should_test)
+    except CheckpointError as error:
+        raise CliError(str(error), 2 if args.resume else 1)
+
+
+def _print_summary(args: argparse.Namespace, results: list) -> None:
+    """Mean, spread and range over every run of the batch, the paper's figure and the batch's time."""
+    import statistics
+
+    key = "test_acc" if args.should_test else "val_acc"
+    values = [100 * result.metrics[key] for result in results]
+    runs = f"{args.seeds} seed{'s' if args.seeds != 1 else ''}"
+    if args.splits > 1:
+        runs = f"{len(values)} runs ({runs} x {args.splits} splits)"
+    line = (f"{key.replace('_acc', '')} accuracy over {runs}: {statistics.mean(values):.1f} +/- "
+            f"{statistics.stdev(values):.1f} (min {min(values):.1f}, max {max(values):.1f})")
+    if args.dataset in PAPER_RESULTS:
+        paper_mean, paper_std = PAPER_RESULTS[args.dataset]
+        line += f"; the paper reports {paper_mean:.1f} +/- {paper_std:.1f} (test)"
+    print(f"{line}; {len(values)} runs trained as one batch in {results[0].seconds:.1f} s", flush=True)
 
 
 def _write_learning_curves(result, folder: Path) -> None:

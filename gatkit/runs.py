@@ -59,14 +59,19 @@ class _RunsLayer(nn.Module):
         """The parameter the single layer calls ``name``, stacked ``(R, *shape)``; None if it has none."""
         return getattr(self, name.replace(".", "_"), None) if name in self.names else None
 
-    def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
-        """``x``: (N, F) shared by every run, or (N, R, F) one input per run -> (N, R, out)."""
+    def forward(self, x: Tensor, edge_index: Tensor, num_targets: int | None = None) -> Tensor:
+        """``x``: (N, F) shared by every run, or (N, R, F) one input per run -> (M, R, out).
+
+        Only the first ``M = num_targets`` nodes' outputs are computed (default: all N); every
+        edge's target must be among them.
+        """
         x = _drop_per_run(x, self.dropout, self.training, self.runs)  # (N, F), (N, R, F) or run blocks
         n, h, width = _rows(x, self.runs), self.heads, self.heads * self.out_features
+        m = n if num_targets is None else num_targets
         if self.gatv2:
             z_src = _project(x, self.stacked("linear_src.weight"), n).reshape(n, -1, self.out_features)  # (N, R*H, F')
             w_dst = self.stacked("linear_dst.weight")
-            z_dst = z_src if w_dst is None else _project(x, w_dst, n).reshape(n, -1, self.out_features)  # (N, R*H, F')
+            z_dst = z_src[:m] if w_dst is None else _project(x, w_dst, n)[:m].reshape(m, -1, self.out_features)  # (M, R*H, F')
             e = gatv2_scores(z_src, z_dst, self.stacked("a").reshape(-1, self.out_features), edge_index,
                              negative_slope=self.negative_slope)  # (E, R*H)
             z = z_src
@@ -78,18 +83,19 @@ class _RunsLayer(nn.Module):
             score_weights = [torch.einsum("rhof,rho->rhf", per_head, self.stacked(name)) for name in ("a_src", "a_dst")]
             projected = _project(x, torch.cat([weight, *score_weights], dim=1), n)  # (N, R, H*F' + 2H)
             z = projected[..., :width].reshape(n, -1, self.out_features)  # (N, R*H, F')
-            s_src, s_dst = (projected[..., width + k * h:width + (k + 1) * h].reshape(n, -1) for k in (0, 1))  # (N, R*H)
+            s_src = projected[..., width:width + h].reshape(n, -1)  # (N, R*H)
+            s_dst = projected[:m, :, width + h:].reshape(m, -1)  # (M, R*H)
             e = edge_scores(s_src, s_dst, edge_index, negative_slope=self.negative_slope)  # (E, R*H)
-        alpha = neighbourhood_softmax(e, edge_index, n)  # (E, R*H): a run's heads never mix with another's
+        alpha = neighbourhood_softmax(e, edge_index, m)  # (E, R*H): a run's heads never mix with another's
         values = dropout(z, self.value_dropout, self.training)  # (N, R*H, F')
-        out = aggregate(dropout(alpha, self.attention_dropout, self.training), values, edge_index)  # (N, R*H, F')
-        out = out.view(n, self.runs, h, self.out_features)  # (N, R, H, F')
-        out = out.reshape(n, self.runs, width) if self.concat else out.mean(dim=2)  # (N, R, H*F') or (N, R, F')
+        alpha = dropout(alpha, self.attention_dropout, self.training)  # (E, R*H)
+        out = aggregate(alpha, values, edge_index, num_targets=m).view(m, self.runs, h, self.out_features)  # (M, R, H, F')
+        out = out.reshape(m, self.runs, width) if self.concat else out.mean(dim=2)  # (M, R, H*F') or (M, R, F')
         residual = self.stacked("residual.weight")
         if residual is not None:
-            out = out + _project(x, residual, n)  # (N, R, out)
+            out = out + _project(x, residual, n)[:m]  # (M, R, out)
         bias = self.stacked("bias")
-        return out if bias is None else out + bias  # (N, R, out) + (R, out)
+        return out if bias is None else out + bias  # (M, R, out) + (R, out)
 
 
 class GATRuns(nn.Module):
@@ -122,18 +128,29 @@ class GATRuns(nn.Module):
         self._template = (copy.deepcopy(models[0]).requires_grad_(False),)  # a tuple: not a submodule
         self.layers = nn.ModuleList(_RunsLayer([m.layers[l] for m in models]) for l in range(len(models[0].layers)))
 
-    def forward(self, x: Tensor, edge_index: Tensor | Sequence[Tensor]) -> Tensor:
+    def forward(self, x: Tensor, edge_index: Tensor | Sequence[Tensor], rows: Sequence[int] | None = None) -> Tensor:
+        """Logits of every run, ``(N, R, C)``, or ``(rows[-1], R, C)`` with ``rows``.
+
+        ``rows`` (one count per layer, as :meth:`gatkit.train.Subgraph.nearest_first` gives
+        them) lets layer ``l`` compute only the first ``rows[l]`` nodes' outputs: all that the
+        next layer reads when the nodes are ordered nearest first. Every edge of layer ``l`` must
+        then point to one of them, and come from one of the previous layer's.
+        """
         per_layer = [edge_index] * len(self.layers) if isinstance(edge_index, Tensor) else list(edge_index)
         if len(per_layer) != len(self.layers):
             raise ValueError(f"edge_index must be a (2, E) tensor or a list of {len(self.layers)} of them")
+        rows = [x.shape[0]] * len(self.layers) if rows is None else list(rows)
         self._template[0].layers[0].validate(x, per_layer[0])
-        for edges in per_layer[1:]:
-            validate_edge_index(edges, x.shape[0])
+        for l, edges in enumerate(per_layer):
+            validate_edge_index(edges, x.shape[0] if l == 0 else rows[l - 1])
+            if edges.shape[1] and int(edges[1].max()) >= rows[l]:
+                raise ValueError(f"layer {l} has an edge into node {int(edges[1].max())}, but rows[{l}] = {rows[l]} "
+                                 "computes only the outputs of the nodes before it")
         for l, (layer, edges) in enumerate(zip(self.layers, per_layer)):
-            x = layer(x, edges)  # (N, R, H_l*F'_l) or (N, R, C)
+            x = layer(x, edges, rows[l])  # (rows[l], R, H_l*F'_l) or (rows[l], R, C)
             if l < len(self.layers) - 1:
                 x = F.elu(x)
-        return x  # (N, R, C)
+        return x  # (rows[-1], R, C)
 
     def keep_runs(self, runs: Sequence[int], optimizer: torch.optim.Optimizer | None = None) -> None:
         """Drop every run but ``runs`` (positions in this batch, in the new order), in place.

@@ -306,6 +306,7 @@ class Subgraph:
     train_idx: torch.Tensor  # positions of the splits' nodes; empty for a split not asked for
     val_idx: torch.Tensor
     test_idx: torch.Tensor
+    distance: torch.Tensor | None = None  # (n,) hops from each node to the nearest of the splits' nodes
 
     @classmethod
     def around(cls, dataset: Planetoid, features: torch.Tensor, edge_index: torch.Tensor,
@@ -323,7 +324,26 @@ class Subgraph:
         empty = torch.zeros(0, dtype=torch.long, device=device)
         return cls(x=rows.to_sparse_csr() if features.layout == torch.sparse_csr else rows,
                    edge_index=per_layer, y=dataset.y[nodes.to(dataset.y.device)], nodes=nodes,
-                   **{f"{split}_idx": index.get(split, empty) for split in ("train", "val", "test")})
+                   **{f"{split}_idx": index.get(split, empty) for split in ("train", "val", "test")},
+                   distance=hops.to(device))
+
+    def nearest_first(self) -> tuple["Subgraph", list[int]]:
+        """The same subgraph with its nodes reordered by distance to the splits' nodes, and
+        ``rows``: layer ``l`` (of ``L``) need only compute its outputs for the first ``rows[l]``
+        nodes, those within ``L - 1 - l`` hops, which are all its edges' targets and all the next
+        layer's edges' sources (for :class:`gatkit.runs.GATRuns`, which then skips the rest)."""
+        layers = len(self.edge_index)
+        order = torch.argsort(self.distance, stable=True)  # (n,) nearest first, by id within a distance
+        position = torch.empty_like(order)
+        position[order] = torch.arange(len(order), device=order.device)  # (n,) old position -> new
+        x = self.x.to_dense()[order]  # (n, F)
+        moved = dataclasses.replace(
+            self, x=x.to_sparse_csr() if self.x.layout == torch.sparse_csr else x,
+            edge_index=[position[edges] for edges in self.edge_index], y=self.y[order], nodes=self.nodes[order],
+            **{f"{split}_idx": position[getattr(self, f"{split}_idx")] for split in ("train", "val", "test")},
+            distance=self.distance[order])
+        rows = [int((self.distance <= layers - 1 - l).sum()) for l in range(layers)]
+        return moved, rows
 
 
 @dataclass
@@ -525,8 +545,8 @@ def train_runs(
     union = {name: torch.unique(torch.cat([getattr(s, f"{name}_idx") for s in run_splits]))
              for name in ("train", "val", "test")}
     everyone = dataclasses.replace(dataset, **{f"{name}_idx": ids for name, ids in union.items()})
-    train_part = Subgraph.around(everyone, features, edge_index, ("train",), layers)
-    eval_part = Subgraph.around(everyone, features, edge_index, ("train", "val"), layers)
+    train_part, train_rows = Subgraph.around(everyone, features, edge_index, ("train",), layers).nearest_first()
+    eval_part, eval_rows = Subgraph.around(everyone, features, edge_index, ("train", "val"), layers).nearest_first()
     train_nodes = _RunNodes.of([run_splits[k].train_idx for k, _ in runs], train_part.nodes)
     eval_nodes = {name: _RunNodes.of([getattr(run_splits[k], f"{name}_idx") for k, _ in runs], eval_part.nodes)
                   for name in ("train", "val")}
@@ -549,13 +569,13 @@ def train_runs(
     for epoch in bar:
         model.train()
         optimizer.zero_grad(set_to_none=True)
-        logits = model(train_part.x, train_part.edge_index)  # (n, R', C), each run's own dropout
+        logits = model(train_part.x, train_part.edge_index, train_rows)  # (n, R', C), each run's own dropout
         train_loss = train_nodes.losses(logits, train_part.y)  # (R',)
         train_loss.sum().backward()  # a sum of per-run losses: each run gets its own gradient
         optimizer.step()
         with torch.no_grad():
             model.eval()
-            eval_logits = model(eval_part.x, eval_part.edge_index)  # (n', R', C)
+            eval_logits = model(eval_part.x, eval_part.edge_index, eval_rows)  # (n', R', C)
             table = torch.stack([eval_nodes["train"].losses(eval_logits, eval_part.y),
                                  eval_nodes["train"].accuracies(eval_logits, eval_part.y),
                                  train_nodes.accuracies(logits.detach(), train_part.y),
@@ -626,7 +646,12 @@ class _RunNodes:
     def of(cls, index: list[torch.Tensor], nodes: torch.Tensor | None = None) -> "_RunNodes":
         """Run ``r`` reads the node ids ``index[r]``; ``nodes`` (sorted ids) maps them to positions."""
         ids = torch.cat(index)
-        positions = ids if nodes is None else torch.searchsorted(nodes.to(ids.device), ids)
+        if nodes is None:
+            positions = ids
+        else:  # nodes: the ids of the rows the logits will have, in any order
+            position_of = torch.full((int(nodes.max()) + 1,), -1, dtype=torch.long, device=ids.device)
+            position_of[nodes.to(ids.device)] = torch.arange(len(nodes), device=ids.device)
+            positions = position_of[ids]
         counts = torch.tensor([len(i) for i in index], device=ids.device)
         return cls(positions, torch.repeat_interleave(torch.arange(len(index), device=ids.device), counts),
                    counts.float())

@@ -3,9 +3,11 @@
 import argparse
 import contextlib
 import dataclasses
+import functools
 import inspect
 import io
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -52,6 +54,101 @@ def test_several_seeds_print_mean_and_spread(tmp_path):
     assert re.search(r"test accuracy over 3 seeds: \d+\.\d \+/- \d+\.\d", out)
     assert "the paper reports 83.0 +/- 0.7 (test)" in out
     assert len(list((tmp_path / "models" / "binaries").glob("*.pt"))) == 3
+
+
+def test_several_seeds_are_trained_as_one_batch(tmp_path, monkeypatch):
+    import gatkit.train
+
+    batches = []
+    real_train_runs = gatkit.train.train_runs
+
+    def spy(config, seeds, **kwargs):
+        batches.append(list(seeds))
+        return real_train_runs(config, seeds, **kwargs)
+
+    @functools.wraps(gatkit.train.train)  # the parser reads train's signature for its defaults
+    def no_lone_runs(*args, **kwargs):
+        raise AssertionError("--seeds 2 trained a run with train(), not in the batch")
+
+    monkeypatch.setattr(gatkit.train, "train_runs", spy)
+    monkeypatch.setattr(gatkit.train, "train", no_lone_runs)
+    code, out, err = run("--out-dir", str(tmp_path), "--seeds", "2", "--seed", "7", "--should-visualise")
+    assert code == 0, err
+    assert batches == [[7, 8]], "one batch with both seeds"
+    lines = re.findall(r"^seed (\d+): stopped after 4 epochs, weights of epoch \d+: val acc [\d.]+% -> (.+)$",
+                       out, flags=re.M)
+    assert [seed for seed, _ in lines] == ["7", "8"]
+    paths = {Path(path) for _, path in lines}
+    assert len(paths) == 2 and all(path.is_file() for path in paths)
+    assert {load_checkpoint(path)["config"]["seed"] for path in paths} == {7, 8}
+    assert set((tmp_path / "models" / "binaries").glob("*.pt")) == paths
+    assert re.search(r"^val accuracy over 2 seeds: .*; 2 runs trained as one batch in \d+\.\d s$", out, flags=re.M)
+    assert len(list((tmp_path / "figures").glob("*_learning_curves.png"))) == 2, "one figure per run"
+    assert not list((tmp_path / "models").glob("checkpoints/*")), "a batch writes no checkpoints"
+
+
+def test_several_splits_train_every_seed_on_each(tmp_path, monkeypatch):
+    from gatkit.data import Planetoid, Split
+
+    def two_splits(dataset):  # until datasets with several splits arrive: the public one and another
+        return [Split(dataset.train_idx, dataset.val_idx, dataset.test_idx),
+                Split(dataset.val_idx[:140], dataset.val_idx[140:], dataset.test_idx)]
+
+    monkeypatch.setattr(Planetoid, "splits", property(two_splits))
+    code, out, err = run("--out-dir", str(tmp_path), "--seeds", "2", "--splits", "2", "--epochs", "2", "--should-test")
+    assert code == 0, err
+    runs = re.findall(r"^split (\d), seed (\d): stopped after 2 epochs, .* test acc [\d.]+% -> .*_split\1_", out,
+                      flags=re.M)
+    assert runs == [("0", "0"), ("0", "1"), ("1", "0"), ("1", "1")]
+    assert re.search(r"^test accuracy over 4 runs \(2 seeds x 2 splits\): .*; 4 runs trained as one batch", out,
+                     flags=re.M)
+    assert len(list((tmp_path / "models" / "binaries").glob("*.pt"))) == 4
+    code, _, err = run("--out-dir", str(tmp_path), "--splits", "3")
+    assert code == 2 and err == "gatkit: error: --splits 3: cora comes with 2 splits; use --splits 2 or fewer.\n"
+
+
+def test_one_run_is_trained_alone(tmp_path, monkeypatch):
+    import gatkit.train
+
+    def no_batch(*args, **kwargs):
+        raise AssertionError("a single run went through train_runs")
+
+    monkeypatch.setattr(gatkit.train, "train_runs", no_batch)
+    code, out, err = run("--out-dir", str(tmp_path), "--splits", "1", "--checkpoint-every", "2")
+    assert code == 0, err
+    assert re.search(r"^seed 0: stopped after 4 epochs \(\d+\.\d s\)", out, flags=re.M)
+    assert "accuracy over" not in out
+    assert len(list((tmp_path / "models" / "checkpoints").glob("*.pt"))) == 1
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--seeds", "2", "--resume", "x.pt"], "--resume continues one run; do not combine it with --seeds 2."),
+    (["--seeds", "2", "--enable-tensorboard"],
+     "--enable-tensorboard logs a single run; --seeds 2 trains its runs as one batch, which writes no "
+     "TensorBoard logs. Drop --enable-tensorboard, or train one run (without --seeds 2)."),
+    (["--seeds", "3", "--checkpoint_every", "100"],
+     "--checkpoint-every checkpoints a single run; --seeds 3 trains its runs as one batch, which writes no "
+     "checkpoints. Drop --checkpoint-every, or train one run (without --seeds 3)."),
+    (["--splits", "2", "--enable-tensorboard"],
+     "--enable-tensorboard logs a single run; --splits 2 trains its runs as one batch, which writes no "
+     "TensorBoard logs. Drop --enable-tensorboard, or train one run (without --splits 2)."),
+    (["--splits", "0"], "--splits must be at least 1."),
+    (["--splits", "2"], "--splits 2: cora comes with 1 split (the public Planetoid split); use --splits 1 or fewer."),
+    (["--seeds", "3", "--splits", "10", "--dataset", "citeseer"],
+     "--splits 10: citeseer comes with 1 split (the public Planetoid split); use --splits 1 or fewer."),
+])
+def test_options_a_batch_cannot_honour_are_refused(argv, message, tmp_path, monkeypatch):
+    import gatkit.train
+
+    monkeypatch.setattr(gatkit.train, "train_runs", lambda *a, **k: pytest.fail("trained despite the refusal"))
+    code, out, err = run("--out-dir", str(tmp_path), *argv)
+    assert (code, out, err) == (2, "", f"gatkit: error: {message}\n")
+
+
+def test_checkpoint_every_0_agrees_with_a_batch(tmp_path):
+    code, out, err = run("--out-dir", str(tmp_path), "--seeds", "2", "--epochs", "2", "--checkpoint-every", "0")
+    assert code == 0, err
+    assert "2 runs trained as one batch" in out
 
 
 @pytest.mark.parametrize("argv, message", [
