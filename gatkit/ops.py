@@ -24,6 +24,19 @@ from torch.autograd.function import once_differentiable
 
 __all__ = ["aggregate", "dropout", "linear"]
 
+def _csr_times(crow: Tensor, col: Tensor, values: Tensor, dense: Tensor) -> Tensor:
+    """The sparse CSR matrix (``crow``, ``col``, ``values``) times ``dense`` (its columns, out).
+
+    ``embedding_bag`` sums the weighted rows ``dense[col]`` of each row's stored values: the
+    same sums as a CSR product (the tests find them equal), on this course's CPU up to twice as
+    fast for the widths used here (Cora's features times 64 to 800 columns).
+    """
+    if values.numel() == 0:
+        return dense.new_zeros(len(crow) - 1, dense.shape[1])
+    return F.embedding_bag(col, dense.contiguous(), crow.long(), mode="sum", per_sample_weights=values,
+                           include_last_offset=True)  # (rows, out)
+
+
 # --- dropout ---------------------------------------------------------------------------------
 
 def dropout(x: Tensor, p: float, training: bool) -> Tensor:
@@ -89,13 +102,14 @@ class _SparseLinear(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, weight: Tensor) -> Tensor:
         ctx.save_for_backward(x)
-        return x @ weight.T  # (N, out)
+        return _csr_times(x.crow_indices(), x.col_indices(), x.values(), weight.T)  # (N, out) = x @ weight.T
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out: Tensor) -> tuple[None, Tensor]:
         (x,) = ctx.saved_tensors
-        return None, (_transpose(x) @ grad_out).T  # d(loss)/d(weight) = grad_out^T x, (out, F)
+        x_t = _transpose(x)  # (F, N)
+        return None, _csr_times(x_t.crow_indices(), x_t.col_indices(), x_t.values(), grad_out).T  # grad_out^T x
 
 
 def linear(x: Tensor, weight: Tensor) -> Tensor:
@@ -156,10 +170,9 @@ class _SparseAggregate(torch.autograd.Function):
         blocks = _head_blocks(edge_index, n, heads, num_targets)
         crow, col, position = blocks[:3]
         values = alpha.reshape(-1)[position]  # (E*H,) in the matrix's order
-        matrix = torch.sparse_csr_tensor(crow, col, values, (num_targets * heads, n * heads), check_invariants=False)
         ctx.save_for_backward(values, z)
         ctx.blocks, ctx.alpha_shape, ctx.num_targets = blocks, alpha.shape, num_targets
-        return (matrix @ z.reshape(n * heads, width)).view(num_targets, heads, width)  # (M, H, F')
+        return _csr_times(crow, col, values, z.reshape(n * heads, width)).view(num_targets, heads, width)  # (M, H, F')
 
     @staticmethod
     @once_differentiable
@@ -176,8 +189,7 @@ class _SparseAggregate(torch.autograd.Function):
             grad_alpha = values.new_empty(values.shape).index_copy_(0, position, sampled.values())
             grad_alpha = grad_alpha.view(ctx.alpha_shape)  # (E, H)
         if ctx.needs_input_grad[1]:  # the transposed aggregation sends the gradient back to the sources
-            transposed = torch.sparse_csr_tensor(t_crow, t_col, values[t_position], shape[::-1], check_invariants=False)
-            grad_z = (transposed @ grad_rows).view(n, heads, width)  # (N, H, F')
+            grad_z = _csr_times(t_crow, t_col, values[t_position], grad_rows).view(n, heads, width)  # (N, H, F')
         return grad_alpha, grad_z, None, None
 
 

@@ -1,16 +1,20 @@
-"""Many independent runs of one GAT, computed as one model: mean and spread for the price of a few runs.
+"""Many independent runs of one GAT, computed as one model: mean and spread at a fraction of the cost.
 
-A result over one seed says little (the GAT paper reports the mean of 100 runs); yet one Cora
-training step is so small that its time is mostly per-operation overhead, not arithmetic. So
-:class:`GATRuns` holds R copies of one :class:`~gatkit.layers.GAT`, each with its own parameters,
-and computes all R on the same graph in one forward pass:
+A result over one seed says little (the GAT paper reports the mean of 100 runs), yet much of one
+Cora training step's time is per-operation overhead, which R runs computed in one pass pay once.
+So :class:`GATRuns` holds R copies of one :class:`~gatkit.layers.GAT`, each with its own
+parameters, and computes all R on the same graph in one forward pass:
 
 * every parameter gets a leading run dimension, ``(R, *shape)``, and the projections become
-  per-run products (a block-diagonal sparse product for sparse input features);
+  per-run products (a block-diagonal sparse product for sparse input features; GAT's node
+  scores ``a . W x`` come out of the same product as ``(W^T a) . x``);
 * the R runs' heads sit side by side, ``(N, R * H, F')``, so the attention functions of
-  :mod:`gatkit.functional` work unchanged: to them the runs are just more heads on the same
-  edges, which never mix, since a head's softmax and sum only ever read that head;
-* every dropout site draws its own mask for every run, as R separate models would.
+  :mod:`gatkit.functional` (and the aggregation of :mod:`gatkit.ops`) work unchanged: to them
+  the runs are just more heads on the same edges, which never mix, since a head's softmax and
+  sum only ever read that head;
+* every dropout site draws its own mask for every run, as R separate models would;
+* with ``rows`` (:meth:`gatkit.train.Subgraph.nearest_first`) each layer computes only the
+  outputs the next layer reads.
 
 The runs share no parameter and no gradient: a loss that is a sum of per-run losses gives each
 run exactly the gradient it would get alone, and Adam (an elementwise update) then moves each
@@ -240,9 +244,13 @@ def _rows(x: Tensor | _RunBlocks, runs: int) -> int:
 def _project(x: Tensor | _RunBlocks, weight: Tensor, n: int) -> Tensor:
     """Each run's input times its own ``weight`` (R, out, F), transposed: -> (N, R, out)."""
     runs, out, f = weight.shape
+    # The stacked weights are laid out (inputs, outputs) in memory, the layout a product with a
+    # sparse x reads fastest, and handed to linear (x @ weight.T) as a transposed view.
     if isinstance(x, _RunBlocks):  # one sparse product for every run's block
-        z = linear(x.matrix, weight.transpose(0, 1).reshape(out, runs * f))  # (R*N, out)
+        stacked = weight.transpose(1, 2).reshape(runs * f, out)  # (R*F, out): run r's W^T in rows r*F..
+        z = linear(x.matrix, stacked.T)  # (R*N, out)
         return z.view(runs, n, out).transpose(0, 1)  # (N, R, out)
     if x.dim() == 2:  # one input for every run: a single product with all weights side by side
-        return linear(x, weight.reshape(runs * out, f)).view(n, runs, out)  # (N, R, out)
+        side_by_side = weight.permute(2, 0, 1).reshape(f, runs * out)  # (F, R*out)
+        return linear(x, side_by_side.T).view(n, runs, out)  # (N, R, out)
     return torch.einsum("nrf,rof->nro", x, weight)  # (N, R, out)

@@ -48,7 +48,7 @@ from gatkit import load_planetoid
 from course.checks import exercise
 from gatkit.graph import edge_homophily
 from gatkit.layers import GAT, GATLayerEdge
-from gatkit.train import PAPER_RESULTS, EarlyStopping, accuracy, paper_config
+from gatkit.train import PAPER_RESULTS, EarlyStopping, Subgraph, accuracy, paper_config, train_runs
 from gatkit.viz import plot_learning_curves
 
 torch.manual_seed(0)
@@ -493,7 +493,72 @@ assert eval_mode > train_mode + 0.05 and train_mode < 0.9
 # fit in eval mode, as `evaluate` does. (The original PyTorch GAT project reported the train-mode
 # number as the training accuracy.)
 #
-# ## 9. Baselines: what do the graph and the attention add?
+# ## 9. One run is one draw: ten seeds at once
+#
+# Section 6 compared *one* run with the paper's mean over 100. How far do runs of the same recipe
+# spread? Training ten seeds one after another would take ten times as long as your run. But a
+# Cora step leaves most of the machine idle, so gatkit trains many runs as **one batched model**,
+# `gatkit.train.train_runs`:
+#
+# - every parameter gets a leading run dimension: run `r`'s `W` is row `r` of an `(R, H·F', F)`
+#   tensor, drawn from run `r`'s seed exactly as a lone run draws it;
+# - the runs' heads sit side by side, `(N, R·H, F')`: to the score, softmax and aggregation
+#   functions you wrote, ten runs of eight heads are just 80 heads on the same edges, and no head
+#   ever reads another's;
+# - the loss is the *sum* of the runs' losses, so each run's gradient is exactly its own, and
+#   Adam's update is elementwise, so each run moves as it would alone;
+# - every run draws its own dropout masks, stops by the official rule with its own patience
+#   counter, keeps its own best weights, and leaves the batch when it stops.
+#
+# (`tests/test_runs.py` trains runs batched and alone with dropout off and finds the same curves,
+# stopping epochs and weights.) This is gatkit's model, with the same recipe as yours plus the
+# authors' dropout on the aggregated features (`value_dropout`).
+
+# %%
+seeds = range(10)
+started = time.perf_counter()
+runs = train_runs(recipe, seeds, dataset=cora, out_dir=None, progress=False, test=True)  # one batch
+batch_seconds = time.perf_counter() - started
+test_accs = torch.tensor([100 * run.metrics["test_acc"] for run in runs])  # (10,) percent
+print(f"{'seed':>4s} {'epochs':>6s} {'kept epoch':>10s} {'val acc':>8s} {'test acc':>8s}")
+for run in runs:
+    print(f"{run.config.seed:4d} {run.epochs_run:6d} {run.best_epoch:10d} {run.metrics['val_acc']:8.1%} "
+          f"{run.metrics['test_acc']:8.1%}")
+mean, std = test_accs.mean().item(), test_accs.std().item()  # std: sample standard deviation
+print(f"test accuracy over {len(runs)} seeds: {mean:.1f} ± {std:.1f}% (min {test_accs.min():.1f}, "
+      f"max {test_accs.max():.1f}); the paper: {paper_mean} ± {paper_std}% over 100 runs")
+print(f"{len(runs)} runs in one batch: {batch_seconds:.0f} s, {batch_seconds / seconds:.1f} times your single run")
+allowed = 2 * paper_std / math.sqrt(len(runs))  # two standard errors of a mean of ten runs spread like the paper's
+assert [run.config.seed for run in runs] == list(seeds) and len({run.epochs_run for run in runs}) > 1
+assert abs(mean - paper_mean) <= allowed and 0.2 < std < 1.5
+assert test_accs.max() - test_accs.min() > 0.5  # the seeds differ by more than a point's fraction
+
+# %% [markdown]
+# The mean of ten runs lies within two of its standard errors (2 × 0.7 / √10 ≈ 0.44 points) of the
+# paper's mean of 100, and the spread is of the paper's size: a **single** run can land a point
+# or more away. Each run stops at its own epoch; the validation curves show why the stopping
+# points differ so much while the accuracies barely do:
+
+# %%
+fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [1, 2]})
+left.axhspan(paper_mean - paper_std, paper_mean + paper_std, color="tab:orange", alpha=0.2,
+             label=f"paper: {paper_mean} ± {paper_std} (100 runs)")
+left.axhline(paper_mean, color="tab:orange")
+left.errorbar([0.5], [mean], yerr=[std], fmt="o", color="black", capsize=6, label=f"ours: {mean:.1f} ± {std:.1f}")
+left.scatter(torch.linspace(-0.25, 0.25, len(runs)), test_accs, color="tab:blue", zorder=3, label="one run per seed")
+left.set(xlim=(-0.6, 1.0), xticks=[], ylabel="test accuracy (%)", title=f"{len(runs)} seeds of the paper's recipe")
+left.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.02))
+for run in runs:
+    line, = right.plot(run.history["val_loss"], linewidth=1, alpha=0.8)
+    right.plot(run.best_epoch, run.history["val_loss"][run.best_epoch], "o", color=line.get_color(), markersize=5)
+lowest = min(min(run.history["val_loss"]) for run in runs)
+right.set(xlabel="epoch", ylabel="validation loss", ylim=(lowest - 0.03, max(run.history["val_loss"][50] for run in runs)),
+          title="each run's validation loss; dots: the weights it keeps")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## 10. Baselines: what do the graph and the attention add?
 #
 # Two models trained with the same recipe and your `fit` answer two questions.
 #
@@ -540,24 +605,30 @@ torch.testing.assert_close(alphas[0], (1 / in_degree[edge_index[1]]).unsqueeze(1
 print("uniform GAT: alpha_ij = 1 / |N(i)| on every edge and head")
 
 # %% [markdown]
-# One training run each, seed 0 like the GAT above:
+# One training run each, seed 0 like the GAT above. To save time, `fit` gets only the part of the
+# graph that the training loss and the validation metrics read (`gatkit.train.Subgraph`, see
+# *Going further*): the nodes within two hops of the training and validation nodes, and per
+# layer only the edges the next layer needs. The losses and gradients are exactly those of the
+# whole graph; gatkit models accept one edge list per layer.
 
 # %%
 baselines = {"MLP (no graph)": (mlp, self_loops_only), "GAT, uniform attention": (uniform, edge_index)}
 test_accs = {}
 for name, (baseline, graph) in baselines.items():
+    part = Subgraph.around(cora, x, graph, ("train", "val"), layers=2)  # what the loss and metrics read
     torch.manual_seed(0)
-    epochs = fit(baseline, paper_optimiser(baseline), x, graph, y, train_idx, val_idx, patience=recipe.patience,
-                 max_epochs=recipe.epochs)[1]
-    test_accs[name] = evaluate(baseline, x, graph, y, test_idx)[1]
-    print(f"{name:24s} {epochs:5d} epochs, test accuracy {test_accs[name]:.1%}")
+    epochs = fit(baseline, paper_optimiser(baseline), part.x, part.edge_index, part.y, part.train_idx,
+                 part.val_idx, patience=recipe.patience, max_epochs=recipe.epochs)[1]
+    test_accs[name] = evaluate(baseline, x, graph, y, test_idx)[1]  # the whole graph
+    print(f"{name:24s} {epochs:5d} epochs on {len(part.nodes)} of {N} nodes, test accuracy {test_accs[name]:.1%}")
 print(f"{'GAT':24s} {epochs_run:5d} epochs, test accuracy {test_acc:.1%}")
 assert all(bool((layer.a_src == 0).all() and (layer.a_dst == 0).all()) for layer in uniform.layers)  # frozen
 graph_gain = test_acc - test_accs["MLP (no graph)"]
 attention_gain = test_acc - test_accs["GAT, uniform attention"]
-print(f"the graph adds {100 * graph_gain:.1f} points; learned attention adds {100 * attention_gain:+.1f}")
+print(f"the graph adds {100 * graph_gain:.1f} points; learned attention adds {100 * attention_gain:+.1f}, "
+      f"while one seed's test accuracy spreads by ± {std:.1f} (section 9)")
 assert graph_gain > 0.15  # the graph adds a lot
-assert abs(attention_gain) < 0.04  # learned attention adds little on Cora
+assert abs(100 * attention_gain) < 3 * std  # learned attention adds little on Cora: within one seed's noise
 
 # %% [markdown]
 # The graph is worth more than fifteen points: a paper's words alone are a weak clue to its
@@ -589,7 +660,9 @@ print(f"chapter run time: {time.perf_counter() - chapter_started:.0f} s")
 # - The official early stopping resets its counter when the validation accuracy **or** loss
 #   improves (ties included) and saves the epochs best on **both**; our loop keeps a copy of the
 #   lowest-validation-loss weights, as gatkit does. Never test the last weights by default.
-# - One run of the paper's recipe lands within 1.4 points of its reported 83.0 ± 0.7%.
+# - One run of the paper's recipe lands within 1.4 points of its reported 83.0 ± 0.7%; ten seeds,
+#   trained as one batched model (`train_runs`: per-run parameters side by side as extra heads),
+#   give a mean within 0.44 points of it and a spread of the paper's size.
 # - On Cora the graph adds more than fifteen points over an MLP, while learned attention is
 #   within a few points of uniform (GCN-like) averaging: the graph is strongly homophilous.
 #
@@ -635,8 +708,8 @@ print(f"chapter run time: {time.perf_counter() - chapter_started:.0f} s")
 #
 # - **The library.** Your pieces are `gatkit.train`'s `train_step`, `evaluate` and
 #   `EarlyStopping`; `train(config)` seeds, builds the model, trains and restores the kept
-#   weights in one call, and `gatkit train --should-test --seeds 10` prints the mean and spread
-#   over ten seeds.
+#   weights in one call; `train_runs(config, seeds)` trains many seeds (and splits) as one batch,
+#   and `gatkit train --should-test --seeds 10` prints their mean and spread.
 # - **Training on part of the graph.** The loss reads only the training nodes' logits, which a
 #   two-layer GAT computes from their incoming edges (layer 2) and their neighbours' (layer 1).
 #   `gatkit.train.Subgraph.around` cuts out that part, one edge list per layer, and `train` runs

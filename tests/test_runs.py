@@ -16,7 +16,7 @@ from gatkit.layers import GAT
 from gatkit.ops import aggregate
 from gatkit.runs import GATRuns
 from gatkit.data import Split
-from gatkit.train import METRICS, build_model, paper_config, train, train_runs
+from gatkit.train import METRICS, Subgraph, build_model, paper_config, train, train_runs
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +71,30 @@ def test_in_train_mode_every_run_draws_its_own_dropout_masks(cora):
     runs.eval()
     logits = runs(cora.x_sparse, cora.edge_index_with_self_loops)
     torch.testing.assert_close(logits[:, 0], logits[:, 1])
+
+
+@pytest.mark.parametrize("attention", ["gat", "gatv2"])
+def test_nearest_first_rows_give_the_splits_outputs_for_less_work(cora, attention):
+    # (the gradients: train_runs trains this way, and equals runs trained alone, below)
+    config = paper_config("cora", attention=attention)
+    singles = models(config, cora, [0, 1])
+    edge_index = cora.edge_index_with_self_loops
+    part = Subgraph.around(cora, cora.x_sparse, edge_index, ("train", "val"), layers=2)
+    near, rows = part.nearest_first()
+    assert rows == [int((part.distance <= 1).sum()), len(part.val_idx) + len(part.train_idx)]
+    assert rows[0] < len(part.nodes) and sorted(near.nodes.tolist()) == part.nodes.tolist()
+    assert torch.equal(near.nodes[near.train_idx], cora.train_idx) and torch.equal(near.y, cora.y[near.nodes])
+    runs = GATRuns(singles).eval()
+    whole = runs(cora.x_sparse, edge_index)  # (N, R, C)
+    cut = runs(near.x, near.edge_index, rows)  # (rows[-1], R, C)
+    assert cut.shape == (rows[-1], 2, cora.num_classes)
+    for name in ("train", "val"):
+        torch.testing.assert_close(cut[getattr(near, f"{name}_idx")], whole[getattr(cora, f"{name}_idx")],
+                                   rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=r"rows\[0\] = "):  # layer 1 has edges into nodes it would skip
+        runs(near.x, near.edge_index, [rows[0] - 1, rows[1]])
+    with pytest.raises(ValueError, match="valid ids are 0 .. "):  # layer 2 reads rows layer 1 skipped
+        runs(near.x, [near.edge_index[0], near.edge_index[0]], rows)
 
 
 def test_runs_of_different_architectures_are_refused(cora):
