@@ -229,11 +229,18 @@ def _blocks(x: Tensor, runs: int) -> Tensor:
 
 
 def _drop_per_run(x: Tensor, p: float, training: bool, runs: int) -> Tensor | _RunBlocks:
-    """Input dropout with a mask per run. A shared input stays shared when nothing is dropped."""
-    if not training or p == 0.0 or x.dim() == 3:
-        return dropout(x, p, training)  # shared (N, F), or already (N, R, F)
+    """Input dropout with a mask per run. A dense input stays shared when nothing is dropped.
+
+    A sparse input always becomes run blocks: even with the same values in every block, one
+    product with the blocks is faster than one with all runs' weights side by side, whose rows
+    are R times wider.
+    """
+    if x.dim() == 3:
+        return dropout(x, p, training)  # already (N, R, F)
     if x.layout == torch.sparse_csr:
-        return _RunBlocks(dropout(_blocks(x, runs), p, training), runs)  # (R*N, R*F) values dropped
+        return _RunBlocks(dropout(_blocks(x, runs), p, training), runs)  # (R*N, R*F), values dropped per run
+    if not training or p == 0.0:
+        return x  # (N, F), one input for every run
     return dropout(x.unsqueeze(1).expand(-1, runs, -1), p, training)  # (N, R, F)
 
 

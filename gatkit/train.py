@@ -46,7 +46,7 @@ KEEP_RULES = ("val_loss", "both")
 
 #: Settings added after the first model files were written, with the value such a file implies:
 #: :meth:`TrainConfig.from_dict` fills in these, and only these, when a stored config lacks them.
-LATER_SETTINGS: dict[str, Any] = {"attention": "gat"}
+LATER_SETTINGS: dict[str, Any] = {"attention": "gat", "value_dropout": True}
 
 
 class ConfigError(ValueError):
@@ -85,6 +85,8 @@ class TrainConfig:
                                               "output layer (averaged)", bounds=(1, None), length=2)
     dropout: float = _setting(0.6, "dropout probability on both layers' inputs and on the attention "
                                    "coefficients", bounds=(0, 1))
+    value_dropout: bool = _setting(True, "also drop out, with the same probability, the projected features each node "
+                                         "aggregates, as the authors' code does (the paper does not mention it)")
     lr: float = _setting(0.005, "Adam's learning rate", bounds=(0, None))
     weight_decay: float = _setting(5e-4, "Adam's L2 weight decay", bounds=(0, None))
     epochs: int = _setting(10_000, "upper bound on epochs (early stopping usually ends sooner; 0 keeps the "
@@ -174,6 +176,7 @@ def build_model(config: TrainConfig, num_features: int, num_classes: int) -> GAT
         layer_type=config.layer_type,
         attention=config.attention,
         dropout=config.dropout,
+        value_dropout=None if config.value_dropout else 0.0,  # None: the same as dropout
         residual=config.residual,
     )
 

@@ -412,3 +412,15 @@ def test_a_stored_config_without_attention_is_gat_but_other_settings_must_be_the
     with pytest.raises(ConfigError, match="lr is missing"):
         TrainConfig.from_dict(stored)
     assert TrainConfig.from_dict(TrainConfig(attention="gatv2").to_dict()).attention == "gatv2"
+
+
+def test_value_dropout_is_a_setting_older_files_had_on():
+    stored = TrainConfig(seed=4).to_dict()
+    del stored["value_dropout"]  # as gatkit wrote it before the setting existed: always on
+    assert TrainConfig.from_dict(stored).value_dropout is True
+    for on in (True, False):
+        model = build_model(TrainConfig(value_dropout=on), 12, 3)
+        assert [layer.value_dropout for layer in model.layers] == [0.6 if on else 0.0] * 2
+        assert [layer.attention_dropout for layer in model.layers] == [0.6] * 2
+    with pytest.raises(ConfigError, match="value_dropout must be a bool"):
+        TrainConfig(value_dropout=0.5)
