@@ -501,16 +501,16 @@ def train_runs(
     progress: bool = True,
     device: str | torch.device = "cpu",
     test: bool = False,
+    batch_size: int = 50,
 ) -> list[TrainResult]:
-    """Train one run per seed (and per split) as ``config`` says, all as one batched model.
+    """Train one run per seed (and per split) as ``config`` says, as batched models.
 
     Every run is the run :func:`train` would train with ``config.seed`` set to its seed: its own
     initial weights (drawn from its seed), dropout masks, Adam state, early stopping (patience
     counted per run) and best weights; only the random dropout masks differ from a lone run's,
-    being drawn from one generator for all. The runs are computed together by
-    :class:`gatkit.runs.GATRuns`, which for small graphs costs about what two or three lone runs
-    cost. A run that has stopped keeps its best weights; the batch ends when every run has
-    stopped (or after ``config.epochs``).
+    being drawn from one generator for all. Up to ``batch_size`` runs are computed together by
+    :class:`gatkit.runs.GATRuns`; a run that has stopped keeps its best weights and leaves the
+    batch, which ends when every run has stopped (or after ``config.epochs``).
 
     Parameters
     ----------
@@ -521,20 +521,25 @@ def train_runs(
         default: the dataset's own split (its ``train_idx``, ``val_idx``, ``test_idx``).
     dataset, out_dir, progress, device, test
         As for :func:`train` (one model file per run under ``out_dir/models/binaries/``).
+    batch_size
+        The most runs trained as one model; more runs are trained in consecutive batches. On
+        Cora with 2 CPU cores a run-epoch costs about the same from 10 to 50 runs per batch and
+        half as much again at 100, whose tensors outgrow the caches.
 
     Returns
     -------
     list of TrainResult
         One per run, in the order ``[(split, seed) for split in splits for seed in seeds]``; each
-        with its best weights restored, its ``config`` (its seed) and ``split`` (the split's
-        position in ``splits``; None without ``splits``).
+        with its best weights restored, its ``config`` (its seed), ``split`` (the split's
+        position in ``splits``; None without ``splits``) and ``seconds``, the wall time of the
+        whole call.
     """
-    from gatkit.runs import GATRuns  # gatkit.runs builds on gatkit.layers, as this module does
-
     started = time.perf_counter()
     seeds = [int(seed) for seed in seeds]
     if not seeds:
         raise ValueError("seeds is empty: pass at least one seed, e.g. range(10)")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     dataset = dataset if dataset is not None else load_planetoid(config.dataset, progress=progress)
     if dataset.name != config.dataset:
         raise ValueError(f"config is for {config.dataset!r} but the dataset given is {dataset.name!r}")
@@ -542,32 +547,60 @@ def train_runs(
     dataset = _to_device(dataset, device)
     run_splits = [_to_device_split(split, device) for split in splits] if splits else [dataset]
     runs = [(k, seed) for k in range(len(run_splits)) for seed in seeds]  # (split, seed) of each run
-    features, edge_index = dataset.x_sparse, dataset.edge_index_with_self_loops
-    layers = len(config.heads)
     # The parts of the graph that any run's training loss, and its metrics, read.
+    features, edge_index = dataset.x_sparse, dataset.edge_index_with_self_loops
     union = {name: torch.unique(torch.cat([getattr(s, f"{name}_idx") for s in run_splits]))
              for name in ("train", "val", "test")}
     everyone = dataclasses.replace(dataset, **{f"{name}_idx": ids for name, ids in union.items()})
-    train_part, train_rows = Subgraph.around(everyone, features, edge_index, ("train",), layers).nearest_first()
-    eval_part, eval_rows = Subgraph.around(everyone, features, edge_index, ("train", "val"), layers).nearest_first()
-    train_nodes = _RunNodes.of([run_splits[k].train_idx for k, _ in runs], train_part.nodes)
-    eval_nodes = {name: _RunNodes.of([getattr(run_splits[k], f"{name}_idx") for k, _ in runs], eval_part.nodes)
-                  for name in ("train", "val")}
+    parts = {name: Subgraph.around(everyone, features, edge_index, splits_read, len(config.heads)).nearest_first()
+             for name, splits_read in (("train", ("train",)), ("eval", ("train", "val")))}
 
+    trained = []
+    for first in range(0, len(runs), batch_size):
+        batch = [run_splits[k] for k, _ in runs[first:first + batch_size]]
+        trained += _train_batch(config, dataset, batch, [seed for _, seed in runs[first:first + batch_size]],
+                                parts, progress, test)
+    seconds = time.perf_counter() - started
+    folders = _output_folders(out_dir)
+    results = []
+    for (k, seed), (model, best_epoch, epochs_run, history, metrics) in zip(runs, trained):
+        run_name = (f"{config.attention}_{config.dataset}_imp{config.layer_type}_seed{seed}"
+                    f"{f'_split{k}' if splits else ''}_{time.strftime('%Y%m%d-%H%M%S')}")
+        result = TrainResult(model=model, config=dataclasses.replace(config, seed=seed), best_epoch=best_epoch,
+                             epochs_run=epochs_run, metrics=metrics, history=history, seconds=seconds,
+                             run_name=run_name, split=k if splits else None)
+        if folders:
+            result.run_name = unique_run_name(run_name, folders["binaries"])
+            result.binary_path = _save_model(folders, result, dataset)
+        results.append(result)
+    return results
+
+
+def _train_batch(config: TrainConfig, dataset: Planetoid, splits: list, seeds: list[int],
+                 parts: dict[str, tuple[Subgraph, list[int]]], progress: bool, test: bool) -> list[tuple]:
+    """Run ``r`` trains with ``seeds[r]`` on ``splits[r]``, all as one model; per run (model, best
+    epoch, epochs run, history, metrics)."""
+    from gatkit.runs import GATRuns  # gatkit.runs builds on gatkit.layers, as this module does
+
+    (train_part, train_rows), (eval_part, eval_rows) = parts["train"], parts["eval"]
+    device = train_part.y.device
+    train_nodes = _RunNodes.of([split.train_idx for split in splits], train_part.nodes)
+    eval_nodes = {name: _RunNodes.of([getattr(split, f"{name}_idx") for split in splits], eval_part.nodes)
+                  for name in ("train", "val")}
     models = []
-    for _, seed in runs:
+    for seed in seeds:
         torch.manual_seed(seed)  # each run's initial weights are those of a lone run with its seed
         models.append(build_model(config, dataset.num_features, dataset.num_classes))
     model = GATRuns(models).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
                                  fused=device.type in ("cpu", "cuda"))  # elementwise: each run as alone
-    stoppers = [EarlyStopping(config.patience, config.keep) for _ in runs]
-    histories: list[dict[str, list[float]]] = [{key: [] for key in METRICS} for _ in runs]
-    epochs_run = [config.epochs] * len(runs)
-    running = list(range(len(runs)))  # the runs still in the batch, in its order
+    stoppers = [EarlyStopping(config.patience, config.keep) for _ in seeds]
+    histories: list[dict[str, list[float]]] = [{key: [] for key in METRICS} for _ in seeds]
+    epochs_run = [config.epochs] * len(seeds)
+    running = list(range(len(seeds)))  # the runs still in the batch, in its order
     best_state = _clone_state(model)  # every run's kept weights, (R, ...) each
 
-    bar = tqdm(range(config.epochs), desc=f"train {len(runs)} runs on {config.dataset}", disable=not progress,
+    bar = tqdm(range(config.epochs), desc=f"train {len(seeds)} runs on {config.dataset}", disable=not progress,
                leave=False)
     for epoch in bar:
         model.train()
@@ -595,9 +628,9 @@ def train_runs(
                 finished.append(position)
                 epochs_run[r] = epoch + 1
         if improved:
-            runs_, positions = (torch.tensor(column, device=device) for column in zip(*improved))
+            runs, positions = (torch.tensor(column, device=device) for column in zip(*improved))
             for name, value in model.state_dict().items():
-                best_state[name][runs_] = value[positions]  # a finished run's snapshot is never touched again
+                best_state[name][runs] = value[positions]  # a finished run's snapshot is never touched again
         if finished:  # out of the batch: finished runs cost nothing from now on
             kept = [position for position in range(len(running)) if position not in finished]
             running = [running[position] for position in kept]
@@ -610,31 +643,15 @@ def train_runs(
 
     model = GATRuns(models).to(device)  # the full batch again, to hold every run's kept weights
     model.load_state_dict(best_state)
-    names = ("train", "val", "test") if test else ("train", "val")
+    final = {}
     with torch.no_grad():
-        model.eval()
-        final_logits = model(features, edge_index)  # (N, R, C), the whole graph
-        final = {}
-        for name in names:
-            nodes = _RunNodes.of([getattr(run_splits[k], f"{name}_idx") for k, _ in runs])
-            final[f"{name}_loss"] = nodes.losses(final_logits, dataset.y).tolist()
-            final[f"{name}_acc"] = nodes.accuracies(final_logits, dataset.y).tolist()
-    seconds = time.perf_counter() - started
-    folders = _output_folders(out_dir)
-    results = []
-    for r, (k, seed) in enumerate(runs):
-        run_config = dataclasses.replace(config, seed=seed)
-        run_name = (f"{config.attention}_{config.dataset}_imp{config.layer_type}_seed{seed}"
-                    f"{f'_split{k}' if splits else ''}_{time.strftime('%Y%m%d-%H%M%S')}")
-        result = TrainResult(model=model.model(r, best_state), config=run_config, best_epoch=stoppers[r].best_epoch,
-                             epochs_run=epochs_run[r], metrics={key: values[r] for key, values in final.items()},
-                             history=histories[r], seconds=seconds, run_name=run_name,
-                             split=k if splits else None)
-        if folders:
-            result.run_name = unique_run_name(run_name, folders["binaries"])
-            result.binary_path = _save_model(folders, result, dataset)
-        results.append(result)
-    return results
+        logits = model.eval()(dataset.x_sparse, dataset.edge_index_with_self_loops)  # (N, R, C), the whole graph
+        for name in ("train", "val", "test") if test else ("train", "val"):
+            nodes = _RunNodes.of([getattr(split, f"{name}_idx") for split in splits])
+            final[f"{name}_loss"] = nodes.losses(logits, dataset.y).tolist()
+            final[f"{name}_acc"] = nodes.accuracies(logits, dataset.y).tolist()
+    return [(model.model(r), stoppers[r].best_epoch, epochs_run[r], histories[r],
+             {key: values[r] for key, values in final.items()}) for r in range(len(seeds))]
 
 
 @dataclass(frozen=True)
@@ -647,7 +664,8 @@ class _RunNodes:
 
     @classmethod
     def of(cls, index: list[torch.Tensor], nodes: torch.Tensor | None = None) -> "_RunNodes":
-        """Run ``r`` reads the node ids ``index[r]``; ``nodes`` (sorted ids) maps them to positions."""
+        """Run ``r`` reads the node ids ``index[r]``; ``nodes`` (the ids of the logits' rows, in any
+        order) maps them to positions."""
         ids = torch.cat(index)
         if nodes is None:
             positions = ids

@@ -157,6 +157,9 @@ def test_batched_runs_are_the_runs_trained_alone(cora, attention):
     assert len({run.epochs_run for run in alone}) > 1, "the runs should stop at different epochs"
     assert [run.config.seed for run in batched] == seeds
     assert_same_runs(batched, alone)
+    if attention == "gat":  # more runs than fit one batch: consecutive batches, the same runs
+        assert_same_runs(train_runs(config, seeds, dataset=cora, out_dir=None, progress=False, test=True,
+                                    batch_size=2), alone)
 
 
 def test_each_run_trains_and_is_scored_on_its_own_split(cora):
