@@ -1,9 +1,9 @@
-"""Fast paths: dropout and the input projection, written to skip work that changes nothing.
+"""Fast paths: dropout, the input projection and the aggregation, written to skip work that changes nothing.
 
-Each function here computes what its plain PyTorch spelling (``F.dropout``, ``F.linear``)
-computes (the tests compare them), but faster on inputs like Cora's features, 98.7% zeros. They
-are the only optimised code the layers use; the attention itself is the plain
-:mod:`gatkit.functional`.
+Each function here computes what its plain spelling (``F.dropout``, ``F.linear``,
+:func:`gatkit.functional.aggregate`) computes (the tests compare them), but faster on inputs like
+Cora's features, 98.7% zeros, or on many heads. They are the only optimised code the layers use;
+the scores and the softmax are the plain :mod:`gatkit.functional`.
 
 * :func:`dropout` keeps or drops with 32 random bits per value, drawn two to a 64-bit word,
   which is cheaper on the CPU than ``torch.rand``'s floats; on a sparse CSR input it touches only
@@ -23,6 +23,7 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 __all__ = ["aggregate", "dropout", "linear"]
+
 
 def _csr_times(crow: Tensor, col: Tensor, values: Tensor, dense: Tensor) -> Tensor:
     """The sparse CSR matrix (``crow``, ``col``, ``values``) times ``dense`` (its columns, out).
@@ -94,9 +95,9 @@ def _transpose(x: Tensor) -> Tensor:
 class _SparseLinear(torch.autograd.Function):
     """``x @ weight.T`` for a sparse CSR ``x`` (a constant input) and a dense ``weight``.
 
-    PyTorch's generic sparse product is slow here, and its backward densifies; a CSR product
-    forward and one with the transposed matrix backward take well under a millisecond each on
-    Cora.
+    PyTorch's generic sparse product is slow here, and its backward densifies; a sum over the
+    stored values (:func:`_csr_times`) forward and one over the transposed matrix backward take
+    well under a millisecond each on Cora.
     """
 
     @staticmethod
@@ -121,8 +122,9 @@ def linear(x: Tensor, weight: Tensor) -> Tensor:
 
 # --- aggregation as a sparse product -----------------------------------------------------------
 
-# The pattern of the (N * H, N * H) matrix that aggregates every head at once, per edge list and
-# head count: row i * H + h holds target i's incoming edges for head h, at columns j * H + h.
+# The pattern of the (M * H, N * H) matrix that aggregates every head at once, per edge list, head
+# count and number of targets M: row i * H + h holds target i's incoming edges for head h, at
+# columns j * H + h.
 # Keyed and kept like _TRANSPOSES (attention changes only the values, never the edges).
 _HEAD_BLOCKS: dict[tuple, tuple[Tensor, ...]] = {}
 
@@ -133,9 +135,12 @@ def _head_blocks(edge_index: Tensor, num_nodes: int, heads: int, num_targets: in
     ``position[k]`` is the index into ``alpha.reshape(-1)`` ((E, H), row-major) of stored value
     ``k``; the transpose's positions index the matrix's stored values.
     """
-    key = (edge_index.data_ptr(), edge_index._version, tuple(edge_index.shape), num_nodes, heads, num_targets,
-           edge_index.device)
+    graph = (edge_index.data_ptr(), edge_index._version, tuple(edge_index.shape), num_nodes, num_targets,
+             edge_index.device)
+    key = graph + (heads,)
     if key not in _HEAD_BLOCKS:
+        for stale in [k for k in _HEAD_BLOCKS if k[:-1] == graph]:  # this graph with another head count: a
+            del _HEAD_BLOCKS[stale]  # batch of runs that has shrunk (each entry holds E*H indices several times)
         if len(_HEAD_BLOCKS) >= 8:
             _HEAD_BLOCKS.clear()
         source, target = edge_index

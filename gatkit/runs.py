@@ -55,9 +55,9 @@ class _RunsLayer(nn.Module):
         self.negative_slope = first.negative_slope
         #: The single layer's parameter names (``linear.weight``, ``a_src``, ...), in its order.
         self.names = [name for name, _ in first.named_parameters()]
-        for name in self.names:
-            stacked = torch.stack([dict(layer.named_parameters())[name].detach() for layer in layers])
-            self.register_parameter(name.replace(".", "_"), nn.Parameter(stacked.clone()))  # (R, *shape)
+        for name, parameter in first.named_parameters():
+            stacked = torch.stack([dict(layer.named_parameters())[name].detach() for layer in layers])  # (R, *shape)
+            self.register_parameter(name.replace(".", "_"), nn.Parameter(stacked, parameter.requires_grad))
 
     def stacked(self, name: str) -> Tensor | None:
         """The parameter the single layer calls ``name``, stacked ``(R, *shape)``; None if it has none."""
@@ -70,7 +70,7 @@ class _RunsLayer(nn.Module):
         edge's target must be among them.
         """
         x = _drop_per_run(x, self.dropout, self.training, self.runs)  # (N, F), (N, R, F) or run blocks
-        n, h, width = _rows(x, self.runs), self.heads, self.heads * self.out_features
+        n, h, width = _rows(x), self.heads, self.heads * self.out_features
         m = n if num_targets is None else num_targets
         if self.gatv2:
             z_src = _project(x, self.stacked("linear_src.weight"), n).reshape(n, -1, self.out_features)  # (N, R*H, F')
@@ -129,7 +129,7 @@ class GATRuns(nn.Module):
                 raise ValueError(f"run {r}'s model has another architecture than run 0's; "
                                  "GATRuns stacks copies of one architecture")
         self.runs = len(models)
-        self._template = (copy.deepcopy(models[0]).requires_grad_(False),)  # a tuple: not a submodule
+        self._template = (copy.deepcopy(models[0]),)  # in a tuple: not a submodule, its parameters not ours
         self.layers = nn.ModuleList(_RunsLayer([m.layers[l] for m in models]) for l in range(len(models[0].layers)))
 
     def forward(self, x: Tensor, edge_index: Tensor | Sequence[Tensor], rows: Sequence[int] | None = None) -> Tensor:
@@ -189,7 +189,7 @@ class GATRuns(nn.Module):
 
     def model(self, run: int, state: dict[str, Tensor] | None = None) -> GAT:
         """A :class:`GAT` with run ``run``'s parameters (see :meth:`state_dict_of`), in eval mode."""
-        model = copy.deepcopy(self._template[0]).requires_grad_(True)
+        model = copy.deepcopy(self._template[0])
         model.load_state_dict(self.state_dict_of(run, state))
         return model.eval()
 
@@ -197,7 +197,8 @@ class GATRuns(nn.Module):
 # --- per-run inputs: shared, one per run, or run blocks of a sparse matrix ----------------------
 
 class _RunBlocks:
-    """R dropped-out copies of a sparse ``(N, F)`` input as one block-diagonal CSR matrix.
+    """R copies of a sparse ``(N, F)`` input (each with its own dropout mask in train mode) as one
+    block-diagonal CSR matrix.
 
     Row ``r * N + i`` holds run ``r``'s copy of row ``i``, in columns ``r * F .. (r + 1) * F - 1``,
     so that one sparse product with the R weights stacked ``(R * F, out)`` projects every run's
@@ -208,14 +209,17 @@ class _RunBlocks:
         self.matrix, self.runs = matrix, runs  # (R*N, R*F) sparse CSR
 
 
-_BLOCKS: dict[tuple, Tensor] = {}  # block pattern per (input, runs): dropout changes only the values
+_BLOCKS: dict[tuple, tuple[Tensor, ...]] = {}  # blocks per (input, runs): dropout changes only the values
 
 
 def _blocks(x: Tensor, runs: int) -> Tensor:
     """``x`` (N, F) sparse CSR repeated as R diagonal blocks, (R*N, R*F) sparse CSR (cached)."""
     crow, col = x.crow_indices(), x.col_indices()
-    key = tuple((t.data_ptr(), t._version) for t in (crow, col, x.values())) + (tuple(x.shape), runs)
+    matrix_key = tuple((t.data_ptr(), t._version) for t in (crow, col, x.values())) + (tuple(x.shape),)
+    key = matrix_key + (runs,)
     if key not in _BLOCKS:
+        for stale in [k for k in _BLOCKS if k[:-1] == matrix_key]:  # blocks for a batch that has shrunk since
+            del _BLOCKS[stale]
         if len(_BLOCKS) >= 8:
             _BLOCKS.clear()
         n, f = x.shape
@@ -244,7 +248,7 @@ def _drop_per_run(x: Tensor, p: float, training: bool, runs: int) -> Tensor | _R
     return dropout(x.unsqueeze(1).expand(-1, runs, -1), p, training)  # (N, R, F)
 
 
-def _rows(x: Tensor | _RunBlocks, runs: int) -> int:
+def _rows(x: Tensor | _RunBlocks) -> int:
     return x.matrix.shape[0] // x.runs if isinstance(x, _RunBlocks) else x.shape[0]
 
 

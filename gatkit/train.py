@@ -305,7 +305,7 @@ class Subgraph:
     x: torch.Tensor  # (n, F), sparse CSR if the dataset's features were
     edge_index: list[torch.Tensor]  # one (2, e_l) per layer, numbered by position in nodes
     y: torch.Tensor  # (n,)
-    nodes: torch.Tensor  # (n,) the nodes' ids in the dataset, sorted
+    nodes: torch.Tensor  # (n,) the nodes' ids in the dataset, sorted (nearest first after nearest_first)
     train_idx: torch.Tensor  # positions of the splits' nodes; empty for a split not asked for
     val_idx: torch.Tensor
     test_idx: torch.Tensor
