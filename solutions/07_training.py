@@ -496,9 +496,9 @@ assert eval_mode > train_mode + 0.05 and train_mode < 0.9
 # ## 9. One run is one draw: ten seeds at once
 #
 # Section 6 compared *one* run with the paper's mean over 100. How far do runs of the same recipe
-# spread? Training ten seeds one after another would take ten times as long as your run. But a
-# Cora step leaves most of the machine idle, so gatkit trains many runs as **one batched model**,
-# `gatkit.train.train_runs`:
+# spread? Ten seeds one after another would take ten times as long as your run; gatkit instead
+# trains many runs as **one batched model**, `gatkit.train.train_runs` (the cell prints what that
+# costs next to your run):
 #
 # - every parameter gets a leading run dimension: run `r`'s `W` is row `r` of an `(R, H·F', F)`
 #   tensor, drawn from run `r`'s seed exactly as a lone run draws it;
