@@ -32,7 +32,8 @@
 # You write five pieces: the model (7.1), one training step (7.2), one evaluation (7.3), the
 # official early-stopping rule (7.4) and the loop that ties them together (7.5). Your loop then
 # trains the paper's model; we compare its test accuracy with the paper's, ask which weights to
-# test, and train two baselines that show what the graph and the attention add.
+# test, see how ten seeds of the recipe spread, and train two baselines that show what the graph
+# and the attention add.
 
 # %%
 import copy
