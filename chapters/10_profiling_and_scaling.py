@@ -283,9 +283,16 @@ del z, scores
 
 
 # %%
+SPARSE_PARTS = {torch.sparse_csr: ("crow_indices", "col_indices", "values"),
+                torch.sparse_csc: ("ccol_indices", "row_indices", "values"), torch.sparse_coo: ("_indices", "_values")}
+
+
 def _tensors(value):
-    """The tensors in an operation's result (a tensor, or a tuple or list of them)."""
-    if isinstance(value, torch.Tensor):
+    """The tensors in an operation's result (a tensor, or a tuple or list of them); a sparse
+    tensor has no storage of its own, so its index and value tensors stand for it."""
+    if isinstance(value, torch.Tensor) and value.layout in SPARSE_PARTS:
+        yield from (getattr(value, part)() for part in SPARSE_PARTS[value.layout])
+    elif isinstance(value, torch.Tensor):
         yield value
     elif isinstance(value, (tuple, list)):
         for item in value:
@@ -370,9 +377,10 @@ assert max(per_edge) / min(per_edge) < 1.1  # implementation 3: a constant numbe
 #   each doubling of N multiplies it by 4.
 # - implementation 2 (chapter 05's masked softmax) holds fewer of them than implementation 1,
 #   which is all its layout buys: fewer copies, the same N².
-# - implementation 3's peak is a **fixed number of bytes per edge**: messages (E, H, F'),
-#   coefficients (E, H), their gradients and the dropout masks. At a fixed average degree E grows
-#   like N, and so does its memory.
+# - implementation 3's peak is a **fixed number of bytes per edge**: scores and coefficients
+#   (E, H), their gradients, the dropout masks, and the index arrays with which `gatkit.ops`
+#   aggregates all heads as one sparse product (built on a graph's first step and kept). At a
+#   fixed average degree E grows like N, and so does its memory.
 #
 # ## 4. A sweep, and scaling exponents on log-log axes
 #

@@ -158,11 +158,12 @@ def _head_blocks(edge_index: Tensor, num_nodes: int, heads: int, num_targets: in
         edge = order[edge_start[node] + rank]  # (E*H,) which edge each stored value is
         col = source[edge] * heads + head  # (E*H,)
         position = edge * heads + head  # (E*H,)
-        stored = torch.arange(e * heads, dtype=torch.float64, device=device)  # exact up to 2^53
-        shape = (num_targets * heads, num_nodes * heads)
-        transposed = torch.sparse_csr_tensor(crow, col, stored, shape, check_invariants=False).to_sparse_csc()
-        _HEAD_BLOCKS[key] = (crow, col, position, transposed.ccol_indices(), transposed.row_indices(),
-                             transposed.values().long(), edge_index)  # the edge list too: its address stays taken
+        # The transpose: the stored values by column (stable, so by row within a column).
+        t_position = torch.argsort(col, stable=True)  # (E*H,) which stored value each of its entries is
+        t_crow = torch.zeros(num_nodes * heads + 1, dtype=torch.long, device=device)
+        t_crow[1:] = torch.bincount(col, minlength=num_nodes * heads).cumsum(0)
+        _HEAD_BLOCKS[key] = (crow, col, position, t_crow, rows[t_position], t_position,
+                             edge_index)  # the edge list too: its address stays taken
     return _HEAD_BLOCKS[key][:6]
 
 
