@@ -17,6 +17,8 @@ the scores and the softmax are the plain :mod:`gatkit.functional`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -67,28 +69,57 @@ def dropout(x: Tensor, p: float, training: bool) -> Tensor:
     return x * keep.to(x.dtype).mul_(1.0 / (1.0 - p))  # one float mask: a single product each way
 
 
+# --- sparse patterns, computed once ------------------------------------------------------------
+
+def cached(store: dict, tensors: tuple[Tensor, ...], fixed: tuple, variant: object,
+           build: Callable[[], tuple]) -> tuple:
+    """``build()``, computed once per identity of ``tensors`` with ``fixed`` and ``variant``.
+
+    For index patterns that stay the same from step to step while only values change (dropout
+    keeps a sparse input's index arrays; attention changes only an edge list's coefficients).
+    A tensor is identified by its storage and its version counter, which any in-place edit
+    bumps; the entry holds the tensors themselves, so an address is never reused while it is
+    stored. A new ``variant`` of the same tensors and ``fixed`` (the run count of a batch that
+    has shrunk) replaces the old one; at most 8 entries are kept.
+    """
+    identity = tuple((t.data_ptr(), t._version, tuple(t.shape), t.device) for t in tensors) + fixed
+    key = identity + (variant,)
+    if key not in store:
+        for stale in [k for k in store if k[:-1] == identity]:
+            del store[stale]
+        if len(store) >= 8:
+            store.clear()
+        store[key] = (build(), tensors)
+    return store[key][0]
+
+
+def _rows_of(crow: Tensor) -> Tensor:
+    """The row of each stored value of a CSR pattern, (nnz,)."""
+    return torch.repeat_interleave(torch.arange(len(crow) - 1, device=crow.device), crow.diff())
+
+
+def _transposed_pattern(rows: Tensor, col: Tensor, num_columns: int) -> tuple[Tensor, Tensor, Tensor]:
+    """(crow, col, position) of the transpose of a pattern given by each stored value's row and
+    column (in CSR order): its stored values by column (stable, so by row within a column);
+    ``position[k]`` is the original stored value that the transpose's value ``k`` is."""
+    position = torch.argsort(col, stable=True)  # (nnz,)
+    t_crow = torch.zeros(num_columns + 1, dtype=torch.long, device=col.device)
+    t_crow[1:] = torch.bincount(col, minlength=num_columns).cumsum(0)
+    return t_crow, rows[position], position
+
+
 # --- sparse input projection -------------------------------------------------------------------
 
-# Sparsity pattern of x^T for each CSR pattern seen: (ccol_indices, row_indices, perm, crow, col)
-# with values of x^T = x.values()[perm]. Dropout keeps x's index arrays and changes only its
-# values, so the pattern is computed once per input matrix instead of sorted on every step.
-# Keyed by the index arrays' storage and version counter (bumped by any in-place edit); the
-# entry holds the arrays themselves, so an address is never reused while it is cached.
-_TRANSPOSES: dict[tuple, tuple[Tensor, ...]] = {}
+# The pattern of x^T for each sparse input's pattern (see cached).
+_TRANSPOSES: dict[tuple, tuple] = {}
 
 
 def _transpose(x: Tensor) -> Tensor:
     """``x^T`` (F, N) as a sparse CSR tensor, for a sparse CSR ``x`` (N, F)."""
     crow, col = x.crow_indices(), x.col_indices()
-    key = tuple((t.data_ptr(), t._version, t.numel()) for t in (crow, col)) + (tuple(x.shape), x.device)
-    if key not in _TRANSPOSES:
-        if len(_TRANSPOSES) >= 8:
-            _TRANSPOSES.clear()
-        positions = torch.arange(col.numel(), dtype=torch.float64, device=x.device)  # exact up to 2^53
-        csc = torch.sparse_csr_tensor(crow, col, positions, x.shape, check_invariants=False).to_sparse_csc()
-        _TRANSPOSES[key] = (csc.ccol_indices(), csc.row_indices(), csc.values().long(), crow, col)
-    ccol, row, perm = _TRANSPOSES[key][:3]
-    return torch.sparse_csr_tensor(ccol, row, x.values()[perm], (x.shape[1], x.shape[0]),
+    t_crow, t_col, position = cached(_TRANSPOSES, (crow, col), (tuple(x.shape),), None,
+                                     lambda: _transposed_pattern(_rows_of(crow), col, x.shape[1]))
+    return torch.sparse_csr_tensor(t_crow, t_col, x.values()[position], (x.shape[1], x.shape[0]),
                                    check_invariants=False)
 
 
@@ -124,9 +155,8 @@ def linear(x: Tensor, weight: Tensor) -> Tensor:
 
 # The pattern of the (M * H, N * H) matrix that aggregates every head at once, per edge list, head
 # count and number of targets M: row i * H + h holds target i's incoming edges for head h, at
-# columns j * H + h.
-# Keyed and kept like _TRANSPOSES (attention changes only the values, never the edges).
-_HEAD_BLOCKS: dict[tuple, tuple[Tensor, ...]] = {}
+# columns j * H + h (see cached: attention changes only the values, never the edges).
+_HEAD_BLOCKS: dict[tuple, tuple] = {}
 
 
 def _head_blocks(edge_index: Tensor, num_nodes: int, heads: int, num_targets: int) -> tuple[Tensor, ...]:
@@ -135,36 +165,26 @@ def _head_blocks(edge_index: Tensor, num_nodes: int, heads: int, num_targets: in
     ``position[k]`` is the index into ``alpha.reshape(-1)`` ((E, H), row-major) of stored value
     ``k``; the transpose's positions index the matrix's stored values.
     """
-    graph = (edge_index.data_ptr(), edge_index._version, tuple(edge_index.shape), num_nodes, num_targets,
-             edge_index.device)
-    key = graph + (heads,)
-    if key not in _HEAD_BLOCKS:
-        for stale in [k for k in _HEAD_BLOCKS if k[:-1] == graph]:  # this graph with another head count: a
-            del _HEAD_BLOCKS[stale]  # batch of runs that has shrunk (each entry holds E*H indices several times)
-        if len(_HEAD_BLOCKS) >= 8:
-            _HEAD_BLOCKS.clear()
-        source, target = edge_index
-        device, e = edge_index.device, edge_index.shape[1]
-        order = torch.argsort(target * num_nodes + source, stable=True)  # (E,) edges by (target, source)
-        degree = torch.bincount(target, minlength=num_targets)  # (M,)
-        # Stored value k belongs to row (i, h) and is the (k - start)-th edge of i in that order.
-        row_degree = degree.repeat_interleave(heads)  # (M*H,)
-        crow = torch.zeros(num_targets * heads + 1, dtype=torch.long, device=device)
-        crow[1:] = row_degree.cumsum(0)
-        rows = torch.repeat_interleave(torch.arange(num_targets * heads, device=device), row_degree)  # (E*H,)
-        node, head = rows // heads, rows % heads
-        edge_start = torch.cumsum(degree, 0) - degree  # (M,) first sorted edge of each target
-        rank = torch.arange(e * heads, device=device) - crow[rows]  # (E*H,) position within the row
-        edge = order[edge_start[node] + rank]  # (E*H,) which edge each stored value is
-        col = source[edge] * heads + head  # (E*H,)
-        position = edge * heads + head  # (E*H,)
-        # The transpose: the stored values by column (stable, so by row within a column).
-        t_position = torch.argsort(col, stable=True)  # (E*H,) which stored value each of its entries is
-        t_crow = torch.zeros(num_nodes * heads + 1, dtype=torch.long, device=device)
-        t_crow[1:] = torch.bincount(col, minlength=num_nodes * heads).cumsum(0)
-        _HEAD_BLOCKS[key] = (crow, col, position, t_crow, rows[t_position], t_position,
-                             edge_index)  # the edge list too: its address stays taken
-    return _HEAD_BLOCKS[key][:6]
+    return cached(_HEAD_BLOCKS, (edge_index,), (num_nodes, num_targets), heads,
+                  lambda: _build_head_blocks(edge_index, num_nodes, heads, num_targets))
+
+
+def _build_head_blocks(edge_index: Tensor, num_nodes: int, heads: int, num_targets: int) -> tuple[Tensor, ...]:
+    source, target = edge_index
+    device, e = edge_index.device, edge_index.shape[1]
+    order = torch.argsort(target * num_nodes + source, stable=True)  # (E,) edges by (target, source)
+    degree = torch.bincount(target, minlength=num_targets)  # (M,)
+    # Stored value k belongs to row (i, h) and is the (k - start)-th edge of i in that order.
+    row_degree = degree.repeat_interleave(heads)  # (M*H,)
+    crow = torch.zeros(num_targets * heads + 1, dtype=torch.long, device=device)
+    crow[1:] = row_degree.cumsum(0)
+    rows = torch.repeat_interleave(torch.arange(num_targets * heads, device=device), row_degree)  # (E*H,)
+    node, head = rows // heads, rows % heads
+    edge_start = torch.cumsum(degree, 0) - degree  # (M,) first sorted edge of each target
+    rank = torch.arange(e * heads, device=device) - crow[rows]  # (E*H,) position within the row
+    edge = order[edge_start[node] + rank]  # (E*H,) which edge each stored value is
+    col = source[edge] * heads + head  # (E*H,)
+    return (crow, col, edge * heads + head) + _transposed_pattern(rows, col, num_nodes * heads)
 
 
 class _SparseAggregate(torch.autograd.Function):

@@ -36,7 +36,7 @@ from torch import Tensor, nn
 from gatkit.edges import validate_edge_index
 from gatkit.functional import edge_scores, gatv2_scores, neighbourhood_softmax
 from gatkit.layers import GAT, GATLayer, GATv2LayerEdge, GraphAttentionLayer
-from gatkit.ops import aggregate, dropout, linear
+from gatkit.ops import aggregate, cached, dropout, linear
 
 __all__ = ["GATRuns"]
 
@@ -180,17 +180,16 @@ class GATRuns(nn.Module):
                 optimizer.state[new] = {key: value[rows] if torch.is_tensor(value) and value.shape == old.shape
                                         else value for key, value in state.items()}  # the moments; step is shared
 
-    def state_dict_of(self, run: int, state: dict[str, Tensor] | None = None) -> dict[str, Tensor]:
-        """Run ``run``'s parameters under the single model's names (copies), from this batch or
-        from ``state``, a :meth:`state_dict` of it (e.g. a snapshot of the best weights)."""
-        state = self.state_dict() if state is None else state
+    def state_dict_of(self, run: int) -> dict[str, Tensor]:
+        """Run ``run``'s parameters under the single model's names (copies)."""
+        state = self.state_dict()
         return {f"layers.{l}.{name}": state[f"layers.{l}.{name.replace('.', '_')}"][run].clone()
                 for l, layer in enumerate(self.layers) for name in layer.names}
 
-    def model(self, run: int, state: dict[str, Tensor] | None = None) -> GAT:
+    def model(self, run: int) -> GAT:
         """A :class:`GAT` with run ``run``'s parameters (see :meth:`state_dict_of`), in eval mode."""
         model = copy.deepcopy(self._template[0])
-        model.load_state_dict(self.state_dict_of(run, state))
+        model.load_state_dict(self.state_dict_of(run))
         return model.eval()
 
 
@@ -209,27 +208,22 @@ class _RunBlocks:
         self.matrix, self.runs = matrix, runs  # (R*N, R*F) sparse CSR
 
 
-_BLOCKS: dict[tuple, tuple[Tensor, ...]] = {}  # blocks per (input, runs): dropout changes only the values
+_BLOCKS: dict[tuple, tuple] = {}  # blocks per input and run count (see gatkit.ops.cached)
 
 
 def _blocks(x: Tensor, runs: int) -> Tensor:
     """``x`` (N, F) sparse CSR repeated as R diagonal blocks, (R*N, R*F) sparse CSR (cached)."""
-    crow, col = x.crow_indices(), x.col_indices()
-    matrix_key = tuple((t.data_ptr(), t._version) for t in (crow, col, x.values())) + (tuple(x.shape),)
-    key = matrix_key + (runs,)
-    if key not in _BLOCKS:
-        for stale in [k for k in _BLOCKS if k[:-1] == matrix_key]:  # blocks for a batch that has shrunk since
-            del _BLOCKS[stale]
-        if len(_BLOCKS) >= 8:
-            _BLOCKS.clear()
+    crow, col, values = x.crow_indices(), x.col_indices(), x.values()
+
+    def build() -> Tensor:
         n, f = x.shape
         offsets = torch.arange(runs, device=x.device)  # (R,)
         new_crow = torch.cat([crow[:1], (crow[1:] + (offsets * col.numel()).unsqueeze(1)).reshape(-1)])  # (R*N + 1,)
         new_col = (col + (offsets * f).unsqueeze(1)).reshape(-1)  # (R*nnz,)
-        matrix = torch.sparse_csr_tensor(new_crow, new_col, x.values().repeat(runs), (runs * n, runs * f),
-                                         check_invariants=False)
-        _BLOCKS[key] = (matrix, crow, col, x.values())  # the inputs too: their addresses stay taken
-    return _BLOCKS[key][0]
+        return torch.sparse_csr_tensor(new_crow, new_col, values.repeat(runs), (runs * n, runs * f),
+                                       check_invariants=False)
+
+    return cached(_BLOCKS, (crow, col, values), (tuple(x.shape),), runs, build)
 
 
 def _drop_per_run(x: Tensor, p: float, training: bool, runs: int) -> Tensor | _RunBlocks:

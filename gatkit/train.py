@@ -309,7 +309,7 @@ class Subgraph:
     train_idx: torch.Tensor  # positions of the splits' nodes; empty for a split not asked for
     val_idx: torch.Tensor
     test_idx: torch.Tensor
-    distance: torch.Tensor | None = None  # (n,) hops from each node to the nearest of the splits' nodes
+    distance: torch.Tensor  # (n,) hops from each node to the nearest of the splits' nodes
 
     @classmethod
     def around(cls, dataset: Planetoid, features: torch.Tensor, edge_index: torch.Tensor,
