@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent
-SHARED_MIRROR = ROOT.parent / "shared" / "data" / "planetoid"
+SHARED_MIRROR = ROOT.parent / "shared" / "data"
 
-# Tests never touch the internet: use the local Planetoid mirror beside the checkout when there
-# is one (CI and development here). Set before any notebook kernel starts, so kernels inherit it.
+# Tests never touch the internet: use the local mirror beside the checkout when there is one (CI
+# and development here; its planetoid/ and heterophilous/ subfolders serve both collections). Set
+# before any notebook kernel starts, so kernels inherit it.
 if "GATKIT_DATA_MIRROR" not in os.environ and SHARED_MIRROR.is_dir():
     os.environ["GATKIT_DATA_MIRROR"] = str(SHARED_MIRROR)
 os.environ.setdefault("MPLBACKEND", "Agg")  # no windows from notebook kernels under test

@@ -310,11 +310,12 @@ def _check_early_stopping(state: Any, epoch: int) -> None:
 
 
 def _check_history(history: Any, epoch: int) -> None:
-    """One list of ``epoch + 1`` numbers per metric of :data:`gatkit.train.METRICS`."""
-    from gatkit.train import METRICS
+    """One list of ``epoch + 1`` numbers per metric a run records (:func:`gatkit.train.history_keys`)."""
+    from gatkit.train import METRICS, history_keys
 
-    _require(isinstance(history, dict) and set(history) == set(METRICS), "history",
-             f"is {_shown(history)}, expected a dict with {', '.join(METRICS)}")
+    _require(isinstance(history, dict) and set(history) in ({*history_keys("accuracy")}, {*history_keys("roc_auc")}),
+             "history", f"is {_shown(history)}, expected a dict with {', '.join(METRICS)} (and train_auc, val_auc "
+             "on a dataset scored by ROC AUC)")
     for key, values in history.items():
         _require(isinstance(values, list) and all(_is_number(v) for v in values), f"history.{key}",
                  f"is {_shown(values)}, expected a list of numbers")

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from gatkit.extras import MissingExtraError, require
-from gatkit.train import DATASETS, PAPER_RESULTS, ConfigError, TrainConfig  # the dataset registry and the paper's recipe
+from gatkit.train import DATASETS, PAPER_RESULTS, ConfigError, TrainConfig, model_input  # datasets and recipes
 
 __all__ = ["VISUALISERS", "CliError", "Visualiser", "add_visualiser", "build_parser", "main",
            "prepare_out_dir", "visualise_attention", "visualise_dataset", "visualise_embedding",
@@ -115,7 +115,7 @@ def _data_error(error: Exception) -> CliError:
 
 def _dataset_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", choices=DATASETS, default="cora",
-                        help="which Planetoid dataset to draw (default: cora)")
+                        help="which dataset to draw (default: cora)")
     parser.add_argument("--node", default="highest degree",
                         help="centre of the neighbourhood drawing: a node id, 'highest degree' "
                              "(default) or 'random'")
@@ -137,7 +137,7 @@ def visualise_dataset(args: argparse.Namespace, out_dir: Path) -> list[Path]:
     from gatkit import data, explorer, viz
 
     try:
-        dataset = data.load_planetoid(args.dataset, progress=sys.stderr.isatty())
+        dataset = data.load_dataset(args.dataset, progress=sys.stderr.isatty())
     except data.DataError as error:
         raise _data_error(error)
     choice: int | str = int(args.node) if str(args.node).lstrip("-").isdigit() else args.node
@@ -227,20 +227,22 @@ def _load_models(args: argparse.Namespace) -> _Models:
 
     from gatkit import data
     from gatkit.checkpoints import CheckpointError, load_checkpoint
-    from gatkit.train import build_model, checkpoint_config, model_from_checkpoint, paper_config, train
+    from gatkit.train import build_model, checkpoint_config, heterophily_config, model_from_checkpoint, paper_config, train
 
     if args.model is None and args.epochs < 1:
         raise CliError("--epochs must be at least 1.", 2)
     try:
         if args.model is not None:
             config = checkpoint_config(load_checkpoint(args.model), args.model)  # which dataset to load
-            dataset = data.load_planetoid(config.dataset, progress=sys.stderr.isatty())
+            dataset = data.load_dataset(config.dataset, split=config.split, progress=sys.stderr.isatty())
             trained, _ = model_from_checkpoint(args.model, dataset)
             name = args.model.stem
         else:
-            config = paper_config(args.dataset, seed=args.seed, epochs=args.epochs)
-            dataset = data.load_planetoid(config.dataset, progress=sys.stderr.isatty())
-            print(f"no --model given: training a GAT on {config.dataset} with the paper's recipe, seed "
+            recipe = paper_config if args.dataset in PAPER_RESULTS else heterophily_config
+            config = recipe(args.dataset, seed=args.seed, epochs=args.epochs)
+            dataset = data.load_dataset(config.dataset, progress=sys.stderr.isatty())
+            which = "the paper's recipe" if recipe is paper_config else "gatkit's heterophily recipe"
+            print(f"no --model given: training a GAT on {config.dataset} with {which}, seed "
                   f"{config.seed} (pass --model FILE to draw a model from `gatkit train`)", file=sys.stderr)
             trained = train(config, dataset=dataset, out_dir=None, progress=sys.stderr.isatty()).model
             name = f"{config.dataset}_seed{config.seed}"
@@ -257,7 +259,7 @@ def _attention(model, dataset):
     import torch
 
     with torch.no_grad():
-        _, alphas = model(dataset.x_sparse, dataset.edge_index_with_self_loops, return_attention=True)
+        _, alphas = model(model_input(dataset), dataset.edge_index_with_self_loops, return_attention=True)
     return alphas  # one (E, H_l) per layer
 
 
@@ -348,7 +350,7 @@ def visualise_embedding(args: argparse.Namespace, out_dir: Path) -> list[Path]:
     dataset = models.dataset
     panels, scores = {}, {}
     for label, model in (("trained", models.trained), ("untrained", models.untrained)):
-        hidden, logits = model.hidden(dataset.x_sparse, dataset.edge_index_with_self_loops)
+        hidden, logits = model.hidden(model_input(dataset), dataset.edge_index_with_self_loops)
         for what, values in (("hidden layer", hidden), ("logits", logits)):
             key = f"{label}: {what}"
             panels[key] = tsne(values, seed=args.seed, perplexity=args.perplexity)
@@ -382,7 +384,7 @@ for _visualiser in (
 #: name would not say it. Everything else comes from the fields of :class:`gatkit.train.TrainConfig`:
 #: the flag (``--layer-type``, also spelt ``--layer_type`` as in the original project), the type,
 #: the default (the paper's recipe), the help, the choices and the number of values.
-METAVARS = {"hidden_features": "F", "heads": ("HIDDEN", "OUTPUT")}
+METAVARS = {"hidden_features": "F", "heads": "H"}
 
 
 def _flags(name: str) -> list[str]:
@@ -391,13 +393,19 @@ def _flags(name: str) -> list[str]:
 
 
 def _add_config_arguments(group) -> None:
-    """One option per field of :class:`TrainConfig`, from the field's type, default and metadata."""
+    """One option per field of :class:`TrainConfig`, from the field's type, default and metadata.
+
+    An option not given is absent from the parsed arguments (``argparse.SUPPRESS``): the dataset's
+    recipe (:func:`_recipe`) fills it in.
+    """
     import dataclasses
     import typing
 
     defaults, types = TrainConfig(), typing.get_type_hints(TrainConfig)
     for field in dataclasses.fields(TrainConfig):
-        settings = {"help": field.metadata["help"], "choices": field.metadata["choices"]}
+        default = getattr(defaults, field.name)
+        shown = " ".join(map(str, default)) if isinstance(default, tuple) else default
+        settings = {"help": f"{field.metadata['help']} (default: {shown})", "choices": field.metadata["choices"]}
         kind = types[field.name]
         if kind is bool:
             settings["action"] = argparse.BooleanOptionalAction
@@ -407,7 +415,15 @@ def _add_config_arguments(group) -> None:
             settings["type"] = kind
         if field.name in METAVARS:
             settings["metavar"] = METAVARS[field.name]
-        group.add_argument(*_flags(field.name), dest=field.name, default=getattr(defaults, field.name), **settings)
+        group.add_argument(*_flags(field.name), dest=field.name, default=argparse.SUPPRESS, **settings)
+
+
+def _recipe(dataset: str) -> TrainConfig:
+    """The config ``gatkit train`` starts from: the GAT paper's recipe on Cora and Citeseer,
+    gatkit's heterophily recipe on the heterophilous graphs; the options given replace its values."""
+    from gatkit.train import heterophily_config, paper_config
+
+    return paper_config(dataset) if dataset in PAPER_RESULTS else heterophily_config(dataset)
 
 
 class _NoteGiven(argparse.Action):
@@ -427,7 +443,7 @@ def _add_train_parser(verbs) -> None:
     recipe, run_defaults = TrainConfig(), inspect.signature(train_function).parameters
     names = " or ".join(name.capitalize() for name in PAPER_RESULTS)
     train = verbs.add_parser(
-        "train", help="train GAT with the paper's recipe",
+        "train", help="train GAT with the paper's recipe (or the heterophily recipe)",
         description=f"Train a GAT on {names} with the GAT paper's recipe ({len(recipe.heads)} layers, "
                     f"{recipe.heads[0]} heads x {recipe.hidden_features} features, dropout {recipe.dropout:g}, "
                     f"Adam lr {recipe.lr:g}, weight decay {recipe.weight_decay:g}) and the official code's "
@@ -435,10 +451,14 @@ def _add_train_parser(verbs) -> None:
                     "are restored before testing). The final model goes to OUT_DIR/models/binaries/ under a "
                     "new name per run; checkpoints to OUT_DIR/models/checkpoints/. Several runs (--seeds N, "
                     "--splits K) are trained together as one batch (gatkit.train.train_runs), which writes the "
-                    "models but no checkpoints and no TensorBoard logs.",
+                    "models but no checkpoints and no TensorBoard logs. On the heterophilous graphs (--dataset "
+                    "minesweeper, tolokers, ...: ten splits each, --split K picks one) the options not given come "
+                    "from gatkit's heterophily recipe (gatkit.train.HETEROPHILY_RECIPE) instead, and minesweeper and "
+                    "tolokers are scored by ROC AUC.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     _add_config_arguments(train.add_argument_group(
-        "training configuration", "the fields of gatkit.train.TrainConfig; the defaults are the paper's recipe"))
+        "training configuration", "the fields of gatkit.train.TrainConfig; the defaults are the paper's recipe "
+                                  "(on the heterophilous graphs: gatkit.train.HETEROPHILY_RECIPE's)"))
     flag = train.add_argument_group("the run").add_argument
     flag("--seeds", type=int, default=1, metavar="N",
          help="train N runs with seeds SEED .. SEED+N-1, as one batch, and print the mean and standard deviation")
@@ -477,9 +497,10 @@ def run_train(args: argparse.Namespace) -> int:
     for option in ("seeds", "splits"):
         if getattr(args, option) < 1:
             raise CliError(f"--{option} must be at least 1.", 2)
-    chosen = {field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)}
+    given = {field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)
+             if hasattr(args, field.name)}
     try:
-        config = TrainConfig(**chosen)
+        config = dataclasses.replace(_recipe(given.get("dataset", TrainConfig.dataset)), **given)
     except ConfigError as error:  # the same rules a checkpoint's config is held to
         raise CliError(f"{_flags(error.field)[0]} {error.problem}.", 2)
     batch = " ".join(f"--{option} {getattr(args, option)}" for option in ("seeds", "splits")
@@ -495,10 +516,16 @@ def run_train(args: argparse.Namespace) -> int:
         raise CliError(f"--device {device} is not usable here ({str(error).splitlines()[0]}); "
                        "use --device cpu.", 2)
     out_dir = prepare_out_dir(args.out_dir)
+    if args.splits > 1 and config.split != 0:
+        raise CliError(f"--split {config.split} trains on one split, --splits {args.splits} on the first "
+                       f"{args.splits}; give one of them.", 2)
     try:
-        dataset = data.load_planetoid(args.dataset, progress=not args.quiet)
+        dataset = data.load_dataset(config.dataset, progress=not args.quiet)
     except data.DataError as error:
         raise _data_error(error)
+    if config.split >= len(dataset.splits):
+        raise CliError(f"--split {config.split}: {dataset.name} has {len(dataset.splits)} split"
+                       f"{'s' if len(dataset.splits) != 1 else ''} (0 to {len(dataset.splits) - 1}).", 2)
 
     if batch:
         results = _train_batch(args, config, dataset, out_dir, device)
@@ -511,14 +538,14 @@ def run_train(args: argparse.Namespace) -> int:
             label = f"split {result.split}, {label}"
         took = "" if batch else f" ({result.seconds:.1f} s)"  # a batch has one time for all its runs
         line = (f"{label}: stopped after {result.epochs_run} epochs{took}, "
-                f"weights of epoch {result.best_epoch}: val acc {metrics['val_acc']:.1%}")
+                f"weights of epoch {result.best_epoch}: val {_score(metrics, 'val', dataset)}")
         if args.should_test:
-            line += f", test acc {metrics['test_acc']:.1%}"
+            line += f", test {_score(metrics, 'test', dataset)}"
         print(f"{line} -> {result.binary_path}", flush=True)
         if args.should_visualise:
             _write_learning_curves(result, out_dir / "figures")
     if batch:
-        _print_summary(args, results)
+        _print_summary(args, results, dataset.metric)
     return 0
 
 
@@ -546,7 +573,7 @@ def _train_batch(args: argparse.Namespace, config: TrainConfig, dataset, out_dir
         which = " (the public Planetoid split)" if isinstance(dataset, data.Planetoid) and len(available) == 1 else ""
         raise CliError(f"--splits {args.splits}: {dataset.name} comes with {len(available)} "
                        f"split{'s' if len(available) != 1 else ''}{which}; use --splits {len(available)} or fewer.", 2)
-    seeds = range(args.seed, args.seed + args.seeds)
+    seeds = range(config.seed, config.seed + args.seeds)
     splits = available[:args.splits] if args.splits > 1 else None  # one split: the dataset's own, as `train` uses
     try:
         return train_runs(config, seeds, splits=splits, dataset=dataset, out_dir=out_dir,
@@ -568,19 +595,25 @@ def _train_one(args: argparse.Namespace, config: TrainConfig, dataset, out_dir: 
         raise CliError(str(error), 2 if args.resume else 1)
 
 
-def _print_summary(args: argparse.Namespace, results: list) -> None:
+def _score(metrics: dict, part: str, dataset) -> str:
+    """``part``'s score as the dataset is scored: "acc 83.1%" or "ROC AUC 92.0%"."""
+    return f"ROC AUC {metrics[f'{part}_auc']:.1%}" if dataset.metric == "roc_auc" else f"acc {metrics[f'{part}_acc']:.1%}"
+
+
+def _print_summary(args: argparse.Namespace, results: list, metric: str) -> None:
     """Mean, spread and range over every run of the batch, the paper's figure and the batch's time."""
     import statistics
 
-    key = "test_acc" if args.should_test else "val_acc"
-    values = [100 * result.metrics[key] for result in results]
+    part = "test" if args.should_test else "val"
+    key, what = ("auc", "ROC AUC") if metric == "roc_auc" else ("acc", "accuracy")
+    values = [100 * result.metrics[f"{part}_{key}"] for result in results]
     runs = f"{args.seeds} seed{'s' if args.seeds != 1 else ''}"
     if args.splits > 1:
         runs = f"{len(values)} runs ({runs} x {args.splits} splits)"
-    line = (f"{key.replace('_acc', '')} accuracy over {runs}: {statistics.mean(values):.1f} +/- "
+    line = (f"{part} {what} over {runs}: {statistics.mean(values):.1f} +/- "
             f"{statistics.stdev(values):.1f} (min {min(values):.1f}, max {max(values):.1f})")
-    if args.dataset in PAPER_RESULTS:
-        paper_mean, paper_std = PAPER_RESULTS[args.dataset]
+    if results[0].config.dataset in PAPER_RESULTS:
+        paper_mean, paper_std = PAPER_RESULTS[results[0].config.dataset]
         line += f"; the paper reports {paper_mean:.1f} +/- {paper_std:.1f} (test)"
     print(f"{line}; {len(values)} runs trained as one batch in {results[0].seconds:.1f} s", flush=True)
 

@@ -16,7 +16,7 @@ Clustering
     :func:`local_clustering`, :func:`average_clustering`.
 Labels on the graph
     :func:`edge_homophily`, :func:`class_homophily`, :func:`local_homophily`,
-    :func:`class_balance`.
+    :func:`class_balance`, :func:`class_compatibility`, :func:`adjusted_homophily`.
 
 Examples
 --------
@@ -46,8 +46,10 @@ if TYPE_CHECKING:  # imported lazily: networkx and igraph take time to import
     import networkx
 
 __all__ = [
+    "adjusted_homophily",
     "average_clustering",
     "class_balance",
+    "class_compatibility",
     "class_homophily",
     "component_sizes",
     "connected_components",
@@ -357,3 +359,105 @@ def class_balance(y: torch.Tensor, splits: dict[str, torch.Tensor],
     """
     num_classes = int(y.max()) + 1 if num_classes is None else num_classes
     return {name: torch.bincount(y[idx], minlength=num_classes) for name, idx in splits.items()}
+
+
+def _num_classes(y: torch.Tensor, num_classes: int | None) -> int:
+    """``C``: ``num_classes`` if given (it must cover every label), else ``y.max() + 1``."""
+    found = int(y.max()) + 1 if len(y) else 0
+    if num_classes is None:
+        return found
+    if num_classes < found:
+        raise ValueError(f"num_classes={num_classes} but y holds class {found - 1}")
+    return num_classes
+
+
+def class_compatibility(edge_index: torch.Tensor, y: torch.Tensor, num_classes: int | None = None) -> torch.Tensor:
+    """Where the messages into each class come from: a (C, C) matrix whose rows sum to 1.
+
+    Entry ``[k, l]`` is the share of the edges ``j -> i`` into class-``k`` targets (``y[i] == k``)
+    whose source is of class ``l`` (``y[j] == l``). Row ``k`` is what a class-``k`` node receives
+    from its neighbours, by class; the diagonal is :func:`class_homophily`. On a homophilous graph
+    the weight sits on the diagonal; a heterophilous graph may still be *structured* (each row
+    concentrated on some other class), or not (every row close to the class mix of the graph).
+
+    Self-loops are ignored (as in :func:`edge_homophily`). Every column counts, so an edge stored
+    in both directions counts once for each end, and a one-way edge only for its target. A class
+    that receives no edge gets a row of ``nan`` (0 / 0: there is nothing to describe).
+
+    Parameters
+    ----------
+    edge_index : torch.Tensor
+        (2, E) int64, row 0 source ``j``, row 1 target ``i``.
+    y : torch.Tensor
+        (N,) int64 class ids.
+    num_classes : int, optional
+        ``C``; defaults to ``y.max() + 1``. Give it when a class may have no node.
+
+    Returns
+    -------
+    torch.Tensor
+        (C, C) float64; rows of classes that receive edges sum to 1, the others are ``nan``.
+
+    Examples
+    --------
+    >>> edge_index = torch.tensor([[0, 1, 2, 1], [1, 0, 1, 2]])   # the path 0 - 1 - 2, both ways
+    >>> class_compatibility(edge_index, torch.tensor([0, 1, 0])).tolist()
+    [[0.0, 1.0], [1.0, 0.0]]
+    """
+    _check_labels(y, edge_index)
+    num_classes = _num_classes(y, num_classes)
+    edge_index = _without_self_loops(edge_index)
+    pair = y[edge_index[1]] * num_classes + y[edge_index[0]]  # (E,) target class k, source class l
+    counts = torch.bincount(pair, minlength=num_classes * num_classes).view(num_classes, num_classes)  # (C, C)
+    counts = counts.double()
+    return counts / counts.sum(dim=1, keepdim=True)  # (C, C); 0 / 0 = nan for a class without edges
+
+
+def adjusted_homophily(edge_index: torch.Tensor, y: torch.Tensor, num_classes: int | None = None) -> float:
+    """Edge homophily corrected for what the class sizes alone would give (Platonov et al., 2023).
+
+    ``h_adj = (h_edge - sum_k p_k^2) / (1 - sum_k p_k^2)`` with ``h_edge`` the
+    :func:`edge_homophily` and ``p_k = D_k / (2|E|)``, ``D_k`` the sum of the degrees of the
+    class-``k`` nodes: the share of edge *ends* in class ``k``. ``sum_k p_k^2`` is the edge
+    homophily expected if edges were wired at random with every node keeping its degree, so
+    ``h_adj`` is 0 for such a graph, 1 when every edge joins one class, and negative when
+    edges join different classes more often than chance. A graph with one big class can have a
+    high edge homophily by chance alone: minesweeper's 0.68 is ``h_adj`` 0.01.
+
+    Self-loops are ignored. Degrees are those of the undirected graph: each column contributes
+    both its ends (for an ``edge_index`` stored in both directions, ``D_k`` is the sum of the
+    in-degrees of class ``k``; for a one-way list it is the degree in the undirected graph), so
+    the value does not depend on the direction of the edges.
+
+    Parameters
+    ----------
+    edge_index : torch.Tensor
+        (2, E) int64.
+    y : torch.Tensor
+        (N,) int64 class ids.
+    num_classes : int, optional
+        ``C``, checked against ``y``; the value does not depend on it (an absent class has
+        ``p_k = 0``). Accepted so that calls can mirror :func:`class_compatibility`.
+
+    Returns
+    -------
+    float
+        In ``[-1, 1]`` (it is Newman's assortativity coefficient of the class labels on the
+        undirected graph); ``nan`` without edges or when every edge end is in one class (the
+        chance level is then 1 and the ratio 0 / 0).
+
+    References
+    ----------
+    Platonov, Kuznedelev, Babenko, Prokhorenkova, *Characterizing Graph Datasets for Node
+    Classification: Homophily-Heterophily Dichotomy and Beyond* (NeurIPS 2023), and *A critical
+    look at the evaluation of GNNs under heterophily* (ICLR 2023), which reports it per dataset.
+    """
+    _check_labels(y, edge_index)
+    num_classes = _num_classes(y, num_classes)
+    edge_index = _without_self_loops(edge_index)
+    if edge_index.shape[1] == 0:
+        return float("nan")
+    h_edge = (y[edge_index[0]] == y[edge_index[1]]).double().mean()
+    ends = torch.bincount(y[edge_index.flatten()], minlength=num_classes).double()  # (C,) D_k: ends in class k
+    chance = ((ends / ends.sum()) ** 2).sum()  # sum_k p_k^2
+    return float((h_edge - chance) / (1 - chance))  # 0 / 0 = nan if every end is in one class

@@ -72,6 +72,8 @@ __all__ = [
     "GATv2LayerEdge",
     "GraphAttentionLayer",
     "LAYER_TYPES",
+    "NoGraphLayer",
+    "UniformLayerEdge",
 ]
 
 
@@ -466,8 +468,50 @@ class GATv2LayerEdge(GraphAttentionLayer):
         return out, alpha  # (N, H, F'), (E, H)
 
 
-#: The attention mechanisms :class:`GAT` builds: GAT's (static) and GATv2's (dynamic).
-ATTENTION_TYPES: tuple[str, ...] = ("gat", "gatv2")
+class UniformLayerEdge(GraphAttentionLayer):
+    """The same layer with attention fixed to uniform: ``alpha_ij = 1 / |N(i)|`` (a GCN-like mean).
+
+    The baseline that tells what learned attention adds: everything but the scores is as in
+    :class:`GATLayerEdge` (``W``, dropout on the input, the coefficients and the values, heads,
+    residual, bias); there is no attention vector, and every target averages its incoming
+    messages. Parameters: see :class:`GraphAttentionLayer`.
+    """
+
+    def _create_weights(self) -> None:
+        self.linear = nn.Linear(self.in_features, self.heads * self.out_features, bias=False)  # W: (H*F', F)
+
+    def reset_parameters(self) -> None:
+        nn.init.xavier_uniform_(self.linear.weight)
+        super().reset_parameters()
+
+    def _attend(self, x: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor]:
+        z = linear(x, self.linear.weight).view(x.shape[0], self.heads, self.out_features)  # (N, H, F')
+        flat = z.new_zeros(edge_index.shape[1], self.heads)  # (E, H): equal scores, so softmax is 1 / |N(i)|
+        alpha = neighbourhood_softmax(flat, edge_index, x.shape[0])  # (E, H)
+        out = aggregate(self._drop_attention(alpha), self._drop_values(z), edge_index)  # (N, H, F')
+        return out, alpha
+
+
+class NoGraphLayer(UniformLayerEdge):
+    """The same layer without the graph: each node's output is its own projection ``W x_i``.
+
+    A stack of these is an MLP with exactly the other models' widths, dropout and residuals: all
+    of a node's attention on itself. ``edge_index`` is only validated; the returned ``alpha`` is 1
+    on self-loops and 0 on every other edge. Parameters: see :class:`GraphAttentionLayer`.
+    """
+
+    def _attend(self, x: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor]:
+        z = linear(x, self.linear.weight).view(x.shape[0], self.heads, self.out_features)  # (N, H, F')
+        alpha = (edge_index[0] == edge_index[1]).to(z.dtype).unsqueeze(1).expand(-1, self.heads)  # (E, H)
+        return self._drop_values(z), alpha
+
+
+#: The attention mechanisms :class:`GAT` builds, with the layer each uses: GAT's (static, any of
+#: :data:`LAYER_TYPES`), GATv2's (dynamic), uniform weights (a mean over the neighbourhood) and
+#: none (no graph: an MLP); all but GAT's have only the edge-list implementation.
+ATTENTION_LAYERS: dict[str, type[GraphAttentionLayer]] = {
+    "gatv2": GATv2LayerEdge, "uniform": UniformLayerEdge, "none": NoGraphLayer}
+ATTENTION_TYPES: tuple[str, ...] = ("gat", *ATTENTION_LAYERS)
 
 
 class GAT(nn.Module):
@@ -489,10 +533,12 @@ class GAT(nn.Module):
         Which implementation to use: a key of :data:`LAYER_TYPES` (1 dense, 2 masked, 3 edge list).
         The parameter names (``layers.0.linear.weight``, ``layers.0.a_src``, ...) are the same for
         every type, so a state dict moves freely between them.
-    attention : {"gat", "gatv2"}, default "gat"
-        The attention mechanism (:data:`ATTENTION_TYPES`): GAT's, or GATv2's, which builds every
+    attention : {"gat", "gatv2", "uniform", "none"}, default "gat"
+        The attention mechanism (:data:`ATTENTION_TYPES`): GAT's; GATv2's, which builds every
         layer as a :class:`GATv2LayerEdge` (parameters ``layers.0.linear_src.weight``,
-        ``layers.0.linear_dst.weight``, ``layers.0.a``, ...) and needs ``layer_type=3``.
+        ``layers.0.linear_dst.weight``, ``layers.0.a``, ...); uniform weights
+        (:class:`UniformLayerEdge`, the baseline of a mean over each neighbourhood); or none
+        (:class:`NoGraphLayer`, an MLP of the same shape). All but GAT's need ``layer_type=3``.
     dropout : float, default 0.6
         Dropout on each layer's input.
     attention_dropout : float or None, default None
@@ -501,12 +547,15 @@ class GAT(nn.Module):
         Dropout on the projected features before aggregation; None means the same as ``dropout``.
     residual, bias : bool
         Passed to every layer (see :class:`GATLayer`).
+    norm : bool, default False
+        Layer normalisation (``norms.l``, with learned scale and shift) of every hidden layer's
+        output, before its ELU.
     """
 
     def __init__(self, features_per_layer: Sequence[int], heads_per_layer: Sequence[int], *,
                  layer_type: int = 3, attention: str = "gat", dropout: float = 0.6,
                  attention_dropout: float | None = None, value_dropout: float | None = None,
-                 residual: bool = False, bias: bool = True) -> None:
+                 residual: bool = False, bias: bool = True, norm: bool = False) -> None:
         super().__init__()
         features, heads = list(features_per_layer), list(heads_per_layer)
         if len(features) < 2 or len(heads) != len(features) - 1:
@@ -522,14 +571,15 @@ class GAT(nn.Module):
                              f"got {layer_type!r}")
         if attention not in ATTENTION_TYPES:
             raise ValueError(f"attention must be one of {', '.join(map(repr, ATTENTION_TYPES))}, got {attention!r}")
-        if attention == "gatv2" and layer_type != 3:
-            raise ValueError(f"attention='gatv2' needs layer_type=3 (GATv2 has only the edge-list implementation, "
-                             f"GATv2LayerEdge), got layer_type={layer_type!r}")
+        if attention != "gat" and layer_type != 3:
+            raise ValueError(f"attention={attention!r} needs layer_type=3 (only GAT's attention has the dense "
+                             f"implementations; {ATTENTION_LAYERS[attention].__name__} is an edge list), "
+                             f"got layer_type={layer_type!r}")
         self.layer_type = layer_type
         self.attention = attention
         attention_dropout = dropout if attention_dropout is None else attention_dropout
         value_dropout = dropout if value_dropout is None else value_dropout
-        layer_class = GATv2LayerEdge if attention == "gatv2" else LAYER_TYPES[layer_type]
+        layer_class = ATTENTION_LAYERS.get(attention, LAYER_TYPES[layer_type])
         num_layers = len(heads)
         self.layers = nn.ModuleList(
             layer_class(features[0] if l == 0 else features[l] * heads[l - 1], features[l + 1], heads[l],
@@ -538,6 +588,10 @@ class GAT(nn.Module):
                         residual=residual, bias=bias)
             for l in range(num_layers)
         )
+        # Layer normalisation of every hidden layer's output, before the ELU (with residual
+        # connections, what lets deeper stacks train on the heterophilous graphs).
+        self.norms = nn.ModuleList(nn.LayerNorm(features[l + 1] * heads[l]) for l in range(num_layers - 1)) \
+            if norm else None
 
     def _run(self, x: Tensor, edge_index: Tensor | Sequence[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
         if isinstance(edge_index, Tensor):
@@ -555,7 +609,7 @@ class GAT(nn.Module):
         for l, (layer, layer_edges) in enumerate(zip(self.layers, per_layer)):
             x, alpha = layer(x, layer_edges, return_attention=True, validate=False)  # (N, H_l*F'_l) or (N, C), (E_l, H_l)
             if l < len(self.layers) - 1:
-                x = F.elu(x)  # (N, H_l*F'_l)
+                x = F.elu(x if self.norms is None else self.norms[l](x))  # (N, H_l*F'_l)
             outputs.append(x)
             alphas.append(alpha)
         return outputs, alphas

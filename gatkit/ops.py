@@ -71,26 +71,38 @@ def dropout(x: Tensor, p: float, training: bool) -> Tensor:
 
 # --- sparse patterns, computed once ------------------------------------------------------------
 
-def cached(store: dict, tensors: tuple[Tensor, ...], fixed: tuple, variant: object,
-           build: Callable[[], tuple]) -> tuple:
-    """``build()``, computed once per identity of ``tensors`` with ``fixed`` and ``variant``.
+_STORES: list[dict] = []  # every pattern store, for forget_patterns
+
+
+def pattern_store() -> dict:
+    """A new store for :func:`cached` (one per kind of pattern)."""
+    _STORES.append({})
+    return _STORES[-1]
+
+
+def cached(store: dict, tensors: tuple[Tensor, ...], fixed: tuple, build: Callable[[], tuple]) -> tuple:
+    """``build()``, computed once per identity of ``tensors`` with ``fixed`` (e.g. a head count).
 
     For index patterns that stay the same from step to step while only values change (dropout
     keeps a sparse input's index arrays; attention changes only an edge list's coefficients).
     A tensor is identified by its storage and its version counter, which any in-place edit
     bumps; the entry holds the tensors themselves, so an address is never reused while it is
-    stored. A new ``variant`` of the same tensors and ``fixed`` (the run count of a batch that
-    has shrunk) replaces the old one; at most 8 entries are kept.
+    stored. A store keeps the 16 entries used last (a model of L layers uses 2L edge lists:
+    its training and its evaluation subgraph's); :func:`forget_patterns` drops them all.
     """
-    identity = tuple((t.data_ptr(), t._version, tuple(t.shape), t.device) for t in tensors) + fixed
-    key = identity + (variant,)
-    if key not in store:
-        for stale in [k for k in store if k[:-1] == identity]:
-            del store[stale]
-        if len(store) >= 8:
-            store.clear()
-        store[key] = (build(), tensors)
-    return store[key][0]
+    key = tuple((t.data_ptr(), t._version, tuple(t.shape), t.device) for t in tensors) + fixed
+    entry = store.pop(key, None) or (build(), tensors)
+    store[key] = entry  # the newest last
+    if len(store) > 16:
+        del store[next(iter(store))]  # the one used longest ago
+    return entry[0]
+
+
+def forget_patterns() -> None:
+    """Drop every cached pattern (:class:`gatkit.runs.GATRuns` does when its batch shrinks: the
+    patterns of the larger batch, which on a big graph take gigabytes, are never used again)."""
+    for store in _STORES:
+        store.clear()
 
 
 def _rows_of(crow: Tensor) -> Tensor:
@@ -111,13 +123,13 @@ def _transposed_pattern(rows: Tensor, col: Tensor, num_columns: int) -> tuple[Te
 # --- sparse input projection -------------------------------------------------------------------
 
 # The pattern of x^T for each sparse input's pattern (see cached).
-_TRANSPOSES: dict[tuple, tuple] = {}
+_TRANSPOSES = pattern_store()
 
 
 def _transpose(x: Tensor) -> Tensor:
     """``x^T`` (F, N) as a sparse CSR tensor, for a sparse CSR ``x`` (N, F)."""
     crow, col = x.crow_indices(), x.col_indices()
-    t_crow, t_col, position = cached(_TRANSPOSES, (crow, col), (tuple(x.shape),), None,
+    t_crow, t_col, position = cached(_TRANSPOSES, (crow, col), (tuple(x.shape),),
                                      lambda: _transposed_pattern(_rows_of(crow), col, x.shape[1]))
     return torch.sparse_csr_tensor(t_crow, t_col, x.values()[position], (x.shape[1], x.shape[0]),
                                    check_invariants=False)
@@ -156,7 +168,7 @@ def linear(x: Tensor, weight: Tensor) -> Tensor:
 # The pattern of the (M * H, N * H) matrix that aggregates every head at once, per edge list, head
 # count and number of targets M: row i * H + h holds target i's incoming edges for head h, at
 # columns j * H + h (see cached: attention changes only the values, never the edges).
-_HEAD_BLOCKS: dict[tuple, tuple] = {}
+_HEAD_BLOCKS = pattern_store()
 
 
 def _head_blocks(edge_index: Tensor, num_nodes: int, heads: int, num_targets: int) -> tuple[Tensor, ...]:
@@ -165,7 +177,7 @@ def _head_blocks(edge_index: Tensor, num_nodes: int, heads: int, num_targets: in
     ``position[k]`` is the index into ``alpha.reshape(-1)`` ((E, H), row-major) of stored value
     ``k``; the transpose's positions index the matrix's stored values.
     """
-    return cached(_HEAD_BLOCKS, (edge_index,), (num_nodes, num_targets), heads,
+    return cached(_HEAD_BLOCKS, (edge_index,), (num_nodes, num_targets, heads),
                   lambda: _build_head_blocks(edge_index, num_nodes, heads, num_targets))
 
 

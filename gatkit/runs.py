@@ -35,8 +35,8 @@ from torch import Tensor, nn
 
 from gatkit.edges import validate_edge_index
 from gatkit.functional import edge_scores, gatv2_scores, neighbourhood_softmax
-from gatkit.layers import GAT, GATLayer, GATv2LayerEdge, GraphAttentionLayer
-from gatkit.ops import aggregate, cached, dropout, linear
+from gatkit.layers import GAT, GATLayer, GATv2LayerEdge, GraphAttentionLayer, NoGraphLayer, UniformLayerEdge
+from gatkit.ops import aggregate, cached, dropout, forget_patterns, linear, pattern_store
 
 __all__ = ["GATRuns"]
 
@@ -47,9 +47,11 @@ class _RunsLayer(nn.Module):
     def __init__(self, layers: Sequence[GraphAttentionLayer]):
         super().__init__()
         first = layers[0]
-        if not isinstance(first, (GATLayer, GATv2LayerEdge)):
-            raise TypeError(f"GATRuns stacks GATLayer and GATv2LayerEdge layers, not {type(first).__name__}")
-        self.gatv2 = isinstance(first, GATv2LayerEdge)
+        kinds = {GATv2LayerEdge: "gatv2", NoGraphLayer: "none", UniformLayerEdge: "uniform"}
+        self.kind = next((kind for cls, kind in kinds.items() if type(first) is cls),
+                         "gat" if isinstance(first, GATLayer) else None)
+        if self.kind is None:
+            raise TypeError(f"GATRuns stacks the layers of gatkit.layers.GAT, not {type(first).__name__}")
         self.runs, self.heads, self.out_features, self.concat = len(layers), first.heads, first.out_features, first.concat
         self.dropout, self.attention_dropout, self.value_dropout = first.dropout, first.attention_dropout, first.value_dropout
         self.negative_slope = first.negative_slope
@@ -58,6 +60,12 @@ class _RunsLayer(nn.Module):
         for name, parameter in first.named_parameters():
             stacked = torch.stack([dict(layer.named_parameters())[name].detach() for layer in layers])  # (R, *shape)
             self.register_parameter(name.replace(".", "_"), nn.Parameter(stacked, parameter.requires_grad))
+
+    def add_norm(self, norms: Sequence[nn.LayerNorm]) -> None:
+        """The runs' layer normalisations of this layer's output (GAT's ``norms.l``), applied last."""
+        self.norm_eps = norms[0].eps
+        for name in ("weight", "bias"):
+            self.register_parameter(f"norm_{name}", nn.Parameter(torch.stack([getattr(n, name).detach() for n in norms])))  # (R, D)
 
     def stacked(self, name: str) -> Tensor | None:
         """The parameter the single layer calls ``name``, stacked ``(R, *shape)``; None if it has none."""
@@ -72,7 +80,10 @@ class _RunsLayer(nn.Module):
         x = _drop_per_run(x, self.dropout, self.training, self.runs)  # (N, F), (N, R, F) or run blocks
         n, h, width = _rows(x), self.heads, self.heads * self.out_features
         m = n if num_targets is None else num_targets
-        if self.gatv2:
+        if self.kind in ("uniform", "none"):
+            z = _project(x, self.stacked("linear.weight"), n).reshape(n, -1, self.out_features)  # (N, R*H, F')
+            e = z.new_zeros(edge_index.shape[1], z.shape[1])  # (E, R*H): equal scores, so alpha = 1 / |N(i)|
+        elif self.kind == "gatv2":
             z_src = _project(x, self.stacked("linear_src.weight"), n).reshape(n, -1, self.out_features)  # (N, R*H, F')
             w_dst = self.stacked("linear_dst.weight")
             z_dst = z_src[:m] if w_dst is None else _project(x, w_dst, n)[:m].reshape(m, -1, self.out_features)  # (M, R*H, F')
@@ -90,16 +101,22 @@ class _RunsLayer(nn.Module):
             s_src = projected[..., width:width + h].reshape(n, -1)  # (N, R*H)
             s_dst = projected[:m, :, width + h:].reshape(m, -1)  # (M, R*H)
             e = edge_scores(s_src, s_dst, edge_index, negative_slope=self.negative_slope)  # (E, R*H)
-        alpha = neighbourhood_softmax(e, edge_index, m)  # (E, R*H): a run's heads never mix with another's
         values = dropout(z, self.value_dropout, self.training)  # (N, R*H, F')
-        alpha = dropout(alpha, self.attention_dropout, self.training)  # (E, R*H)
-        out = aggregate(alpha, values, edge_index, num_targets=m).view(m, self.runs, h, self.out_features)  # (M, R, H, F')
+        if self.kind == "none":  # no graph: each node keeps its own projection
+            out = values[:m].view(m, self.runs, h, self.out_features)  # (M, R, H, F')
+        else:
+            alpha = neighbourhood_softmax(e, edge_index, m)  # (E, R*H): a run's heads never mix with another's
+            alpha = dropout(alpha, self.attention_dropout, self.training)  # (E, R*H)
+            out = aggregate(alpha, values, edge_index, num_targets=m).view(m, self.runs, h, self.out_features)  # (M, R, H, F')
         out = out.reshape(m, self.runs, width) if self.concat else out.mean(dim=2)  # (M, R, H*F') or (M, R, F')
         residual = self.stacked("residual.weight")
         if residual is not None:
             out = out + _project(x, residual, n)[:m]  # (M, R, out)
         bias = self.stacked("bias")
-        return out if bias is None else out + bias  # (M, R, out) + (R, out)
+        out = out if bias is None else out + bias  # (M, R, out) + (R, out)
+        if hasattr(self, "norm_weight"):
+            out = F.layer_norm(out, out.shape[-1:], eps=self.norm_eps) * self.norm_weight + self.norm_bias  # (M, R, out)
+        return out
 
 
 class GATRuns(nn.Module):
@@ -131,6 +148,8 @@ class GATRuns(nn.Module):
         self.runs = len(models)
         self._template = (copy.deepcopy(models[0]),)  # in a tuple: not a submodule, its parameters not ours
         self.layers = nn.ModuleList(_RunsLayer([m.layers[l] for m in models]) for l in range(len(models[0].layers)))
+        for l, layer in enumerate(self.layers[:-1] if models[0].norms is not None else []):
+            layer.add_norm([m.norms[l] for m in models])
 
     def forward(self, x: Tensor, edge_index: Tensor | Sequence[Tensor], rows: Sequence[int] | None = None) -> Tensor:
         """Logits of every run, ``(N, R, C)``, or ``(rows[-1], R, C)`` with ``rows``.
@@ -172,6 +191,7 @@ class GATRuns(nn.Module):
                 replaced[parameter] = kept
             layer.runs = len(rows)
         self.runs = len(rows)
+        forget_patterns()
         if optimizer is not None:
             for group in optimizer.param_groups:
                 group["params"] = [replaced.get(p, p) for p in group["params"]]
@@ -183,8 +203,11 @@ class GATRuns(nn.Module):
     def state_dict_of(self, run: int) -> dict[str, Tensor]:
         """Run ``run``'s parameters under the single model's names (copies)."""
         state = self.state_dict()
-        return {f"layers.{l}.{name}": state[f"layers.{l}.{name.replace('.', '_')}"][run].clone()
-                for l, layer in enumerate(self.layers) for name in layer.names}
+        single = {f"layers.{l}.{name}": state[f"layers.{l}.{name.replace('.', '_')}"][run].clone()
+                  for l, layer in enumerate(self.layers) for name in layer.names}
+        norms = {f"norms.{l}.{name}": state[f"layers.{l}.norm_{name}"][run].clone()
+                 for l, layer in enumerate(self.layers) if hasattr(layer, "norm_weight") for name in ("weight", "bias")}
+        return {**single, **norms}
 
     def model(self, run: int) -> GAT:
         """A :class:`GAT` with run ``run``'s parameters (see :meth:`state_dict_of`), in eval mode."""
@@ -208,7 +231,7 @@ class _RunBlocks:
         self.matrix, self.runs = matrix, runs  # (R*N, R*F) sparse CSR
 
 
-_BLOCKS: dict[tuple, tuple] = {}  # blocks per input and run count (see gatkit.ops.cached)
+_BLOCKS = pattern_store()  # blocks per input and run count (see gatkit.ops.cached)
 
 
 def _blocks(x: Tensor, runs: int) -> Tensor:
@@ -223,7 +246,7 @@ def _blocks(x: Tensor, runs: int) -> Tensor:
         return torch.sparse_csr_tensor(new_crow, new_col, values.repeat(runs), (runs * n, runs * f),
                                        check_invariants=False)
 
-    return cached(_BLOCKS, (crow, col, values), (tuple(x.shape),), runs, build)
+    return cached(_BLOCKS, (crow, col, values), (tuple(x.shape), runs), build)
 
 
 def _drop_per_run(x: Tensor, p: float, training: bool, runs: int) -> Tensor | _RunBlocks:

@@ -28,25 +28,28 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from gatkit.checkpoints import CheckpointError, load_checkpoint, load_into, load_optimizer_state, save_checkpoint
-from gatkit.data import CHECKSUMS, Planetoid, Split, load_planetoid
+from gatkit.data import DATASET_NAMES, Planetoid, Split, load_dataset
 from gatkit.edges import receptive_field
 from gatkit.layers import ATTENTION_TYPES, GAT, LAYER_TYPES
+from gatkit.metrics import roc_auc
 
+#: What a run records every epoch (its ``history``); a dataset scored by ROC AUC adds :data:`AUC_METRICS`.
 METRICS = ("train_loss", "train_acc", "train_acc_dropout", "val_loss", "val_acc")
+AUC_METRICS = ("train_auc", "val_auc")
 
-#: The datasets gatkit's loader knows (the names in :data:`gatkit.data.CHECKSUMS`).
-DATASETS: tuple[str, ...] = tuple(CHECKSUMS)
+#: The datasets gatkit's loader knows.
+DATASETS: tuple[str, ...] = DATASET_NAMES
 
 #: The GAT paper's test accuracy in percent on each dataset that :func:`paper_config` has the
 #: recipe for: ``(mean, standard deviation)`` over 100 runs (Veličković et al., 2018, Table 2).
 PAPER_RESULTS: dict[str, tuple[float, float]] = {"cora": (83.0, 0.7), "citeseer": (72.5, 0.7)}
 
 #: Which epoch's weights early stopping can keep; see :class:`EarlyStopping`.
-KEEP_RULES = ("val_loss", "both")
+KEEP_RULES = ("val_loss", "both", "val_score")
 
 #: Settings added after the first model files were written, with the value such a file implies:
 #: :meth:`TrainConfig.from_dict` fills in these, and only these, when a stored config lacks them.
-LATER_SETTINGS: dict[str, Any] = {"attention": "gat", "value_dropout": True}
+LATER_SETTINGS: dict[str, Any] = {"attention": "gat", "value_dropout": True, "norm": False, "split": 0}
 
 
 class ConfigError(ValueError):
@@ -74,15 +77,20 @@ class TrainConfig:
     train``'s options and a checkpoint's stored config are checked by the same rules.
     """
 
-    dataset: str = _setting("cora", "Planetoid dataset", choices=tuple(PAPER_RESULTS))
+    dataset: str = _setting("cora", "dataset (gatkit.data.DATASET_NAMES)", choices=DATASETS)
+    split: int = _setting(0, "which of the dataset's splits to train, stop and test on (the Planetoid datasets "
+                             "have one, the heterophilous graphs ten)", bounds=(0, None))
     layer_type: int = _setting(3, "GAT implementation: 1 dense per head, 2 dense with a connectivity mask, "
                                   "3 edge list", choices=tuple(LAYER_TYPES))
     attention: str = _setting("gat", "attention mechanism: gat (the GAT paper's: every node ranks its neighbours "
-                                     "in the same order) or gatv2 (Brody et al. 2022: the ranking can depend on the "
-                                     "node; needs layer type 3)", choices=ATTENTION_TYPES)
+                                     "in the same order), gatv2 (Brody et al. 2022: the ranking can depend on the "
+                                     "node), uniform (fixed weights 1/|N(i)|, a mean over the neighbourhood) or none "
+                                     "(no graph: an MLP of the same shape); all but gat need layer type 3",
+                              choices=ATTENTION_TYPES)
     hidden_features: int = _setting(8, "features per head of the hidden layer", bounds=(1, None))
-    heads: tuple[int, ...] = _setting((8, 1), "attention heads of the hidden layer (concatenated) and of the "
-                                              "output layer (averaged)", bounds=(1, None), length=2)
+    heads: tuple[int, ...] = _setting((8, 1), "attention heads of each layer, one number per layer: the hidden "
+                                              "layers' heads are concatenated, the output layer's averaged",
+                                      bounds=(1, None))
     dropout: float = _setting(0.6, "dropout probability on both layers' inputs and on the attention "
                                    "coefficients", bounds=(0, 1))
     value_dropout: bool = _setting(True, "also drop out, with the same probability, the projected features each node "
@@ -94,8 +102,10 @@ class TrainConfig:
     patience: int = _setting(100, "epochs without improvement before stopping", bounds=(1, None))
     seed: int = _setting(0, "random seed (of the first run with --seeds)")
     residual: bool = _setting(False, "add a learned linear projection of each layer's input to its output")
-    keep: str = _setting("val_loss", "whose weights early stopping keeps: the lowest validation loss, or (as "
-                                     "the official code) the last epoch best on both validation accuracy and loss",
+    norm: bool = _setting(False, "layer normalisation of every hidden layer's output, before its ELU")
+    keep: str = _setting("val_loss", "whose weights early stopping keeps: the lowest validation loss, (as the "
+                                     "official code) the last epoch best on both validation accuracy and loss, or "
+                                     "the best validation score (accuracy, or ROC AUC where the dataset is scored by it)",
                          choices=KEEP_RULES)  # see EarlyStopping
 
     def __post_init__(self) -> None:
@@ -103,9 +113,9 @@ class TrainConfig:
         for setting in fields(self):
             value = _checked(setting, types[setting.name], getattr(self, setting.name))
             object.__setattr__(self, setting.name, value)  # a list of heads becomes a tuple
-        if self.attention == "gatv2" and self.layer_type != 3:
-            raise ConfigError("attention", f"'gatv2' needs layer_type 3 (GATv2 has only the edge-list "
-                                           f"implementation), got layer_type {self.layer_type}")
+        if self.attention != "gat" and self.layer_type != 3:
+            raise ConfigError("attention", f"{self.attention!r} needs layer_type 3 (only GAT's attention has the "
+                                           f"dense implementations), got layer_type {self.layer_type}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain types only, so a checkpoint stays loadable with ``weights_only=True``."""
@@ -139,6 +149,8 @@ def _checked(setting, kind: Any, value: Any) -> Any:
             raise ConfigError(name, f"must be a list of {typing.get_args(kind)[0].__name__}s, got {value!r}")
         if rules["length"] is not None and len(value) != rules["length"]:
             raise ConfigError(name, f"must have {rules['length']} values, got {len(value)}")
+        if not value:
+            raise ConfigError(name, "must have at least one value")
         numbers, value = list(value), tuple(value)
     elif not _is_a(value, kind):
         raise ConfigError(name, f"must be a {kind.__name__}, got {value!r}")
@@ -168,16 +180,43 @@ def paper_config(dataset: str = "cora", **overrides: Any) -> TrainConfig:
     return TrainConfig(dataset=dataset, **overrides)
 
 
+#: The recipe for the heterophilous graphs (gatkit.data.load_heterophilous), chosen on their
+#: validation splits (see benchmarks/bench_heterophily.py): four layers of 8 heads x 8 features
+#: with residual connections, so that a node's own features survive aggregation over neighbours
+#: that mostly disagree with it; light dropout; up to 1000 epochs, keeping the weights of the best
+#: validation score (accuracy, or ROC AUC on minesweeper and tolokers).
+HETEROPHILY_RECIPE: dict[str, Any] = {
+    "heads": (8, 8, 8, 1), "hidden_features": 8, "residual": True, "norm": False, "dropout": 0.2,
+    "value_dropout": False, "lr": 0.005, "weight_decay": 0.0, "epochs": 1000, "patience": 200, "keep": "val_score"}
+
+#: Published results on the heterophilous graphs, in percent, mean and standard deviation over the
+#: ten splits (Platonov et al., ICLR 2023; their code's results notebook): model -> (mean, std).
+#: Their models use residual connections and layer normalisation, and are tuned per dataset.
+HETEROPHILY_RESULTS: dict[str, dict[str, tuple[float, float]]] = {
+    "minesweeper": {"MLP (ResNet)": (50.89, 1.39), "GCN": (89.75, 0.52), "GAT": (92.01, 0.68),
+                    "GAT-sep": (93.91, 0.35)},
+    "tolokers": {"MLP (ResNet)": (72.95, 1.06), "GCN": (83.64, 0.67), "GAT": (83.70, 0.47),
+                 "GAT-sep": (83.78, 0.43)},
+}
+
+
+def heterophily_config(dataset: str, attention: str = "gat", **overrides: Any) -> TrainConfig:
+    """:data:`HETEROPHILY_RECIPE` for ``dataset`` with the given ``attention`` (``"gat"``,
+    ``"gatv2"``, ``"uniform"`` or ``"none"``, the MLP), with ``overrides``."""
+    return TrainConfig(dataset=dataset, attention=attention, **{**HETEROPHILY_RECIPE, **overrides})
+
+
 def build_model(config: TrainConfig, num_features: int, num_classes: int) -> GAT:
     """The GAT that ``config`` describes, for inputs of ``num_features`` and ``num_classes`` outputs."""
     return GAT(
-        [num_features, config.hidden_features, num_classes],
+        [num_features] + [config.hidden_features] * (len(config.heads) - 1) + [num_classes],
         list(config.heads),
         layer_type=config.layer_type,
         attention=config.attention,
         dropout=config.dropout,
         value_dropout=None if config.value_dropout else 0.0,  # None: the same as dropout
         residual=config.residual,
+        norm=config.norm,
     )
 
 
@@ -192,7 +231,12 @@ class EarlyStopping:
 
     - ``"val_loss"`` (default): the epoch with the lowest validation loss;
     - ``"both"``: the last epoch at least as good as the best on accuracy *and* loss, which is
-      when the official code saves its model. Validation accuracy on 500 nodes moves in steps of
+      when the official code saves its model;
+    - ``"val_score"``: the last epoch with the best validation score, as Platonov et al. choose
+      their models on the heterophilous graphs.
+
+    The score is the validation accuracy, or the ROC AUC on a dataset scored by it (the
+    ``val_acc`` that :meth:`step` is given is then the AUC). Validation accuracy on 500 nodes moves in steps of
       0.2% and peaks early and noisily, so this tends to freeze an early snapshot (on Cora often
       before epoch 150 of 500-800), which tests lower on average; compare the two with
       ``benchmarks/bench_accuracy.py --keep both``. Both rules use validation data only.
@@ -211,9 +255,12 @@ class EarlyStopping:
         self.best_epoch: int | None = None
 
     def step(self, epoch: int, val_acc: float, val_loss: float) -> bool:
-        """Record one epoch; return True when training should stop."""
+        """Record one epoch (``val_acc``: its validation score); return True when training should stop."""
         if val_acc >= self.best_acc or val_loss <= self.best_loss:
-            if val_loss <= self.best_loss and (self.keep == "val_loss" or val_acc >= self.best_acc):
+            if self.keep == "val_score":
+                if val_acc >= self.best_acc:
+                    self.best_epoch = epoch
+            elif val_loss <= self.best_loss and (self.keep == "val_loss" or val_acc >= self.best_acc):
                 self.best_epoch = epoch
             self.best_acc = max(self.best_acc, val_acc)
             self.best_loss = min(self.best_loss, val_loss)
@@ -273,11 +320,29 @@ def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, feature
     return logits[index].detach()
 
 
+def positive_score(logits: torch.Tensor) -> torch.Tensor:
+    """A binary task's score for class 1, ``logits[:, 1] - logits[:, 0]`` (n,): ROC AUC ranks by it
+    (the log-odds, so the same order as the softmax probability)."""
+    return logits[..., 1] - logits[..., 0]
+
+
+def history_keys(metric: str) -> tuple[str, ...]:
+    """What a run records every epoch on a dataset scored by ``metric`` (``dataset.metric``)."""
+    return METRICS + (AUC_METRICS if metric == "roc_auc" else ())
+
+
+def model_input(dataset: Planetoid) -> torch.Tensor:
+    """The features a model reads: sparse CSR where most entries are zero (dropout and the
+    projection then skip them: Cora's are 98.7% zeros), else dense."""
+    return dataset.x_sparse if dataset.x.count_nonzero() < dataset.x.numel() / 4 else dataset.x
+
+
 @torch.no_grad()
 def evaluate(model: GAT, dataset: Planetoid | Subgraph, features: torch.Tensor,
              edge_index: torch.Tensor | list[torch.Tensor],
              splits: tuple[str, ...] = ("train", "val")) -> dict[str, float]:
-    """Loss and accuracy of ``model`` in eval mode (no dropout) on each named split."""
+    """Loss and accuracy of ``model`` in eval mode (no dropout) on each named split, and the ROC
+    AUC (``<split>_auc``) where ``dataset.metric`` is ``"roc_auc"``."""
     model.eval()
     logits = model(features, edge_index)  # (N, C)
     metrics = {}
@@ -285,6 +350,8 @@ def evaluate(model: GAT, dataset: Planetoid | Subgraph, features: torch.Tensor,
         index = getattr(dataset, f"{split}_idx")
         metrics[f"{split}_loss"] = node_loss(logits, dataset.y, index).item()
         metrics[f"{split}_acc"] = accuracy(logits[index], dataset.y[index]).item()
+        if dataset.metric == "roc_auc":
+            metrics[f"{split}_auc"] = roc_auc(positive_score(logits[index]), dataset.y[index])
     return metrics
 
 
@@ -310,6 +377,7 @@ class Subgraph:
     val_idx: torch.Tensor
     test_idx: torch.Tensor
     distance: torch.Tensor  # (n,) hops from each node to the nearest of the splits' nodes
+    metric: str = "accuracy"  # the dataset's (see evaluate)
 
     @classmethod
     def around(cls, dataset: Planetoid, features: torch.Tensor, edge_index: torch.Tensor,
@@ -328,7 +396,7 @@ class Subgraph:
         return cls(x=rows.to_sparse_csr() if features.layout == torch.sparse_csr else rows,
                    edge_index=per_layer, y=dataset.y[nodes.to(dataset.y.device)], nodes=nodes,
                    **{f"{split}_idx": index.get(split, empty) for split in ("train", "val", "test")},
-                   distance=hops.to(device))
+                   distance=hops.to(device), metric=dataset.metric)
 
     def nearest_first(self) -> tuple["Subgraph", list[int]]:
         """The same subgraph with its nodes reordered by distance to the splits' nodes, and
@@ -409,13 +477,10 @@ def train(
         Called with ``(epoch, metrics)`` after every epoch (for live plots or tests).
     """
     started = time.perf_counter()
-    dataset = dataset if dataset is not None else load_planetoid(config.dataset, progress=progress)
-    if dataset.name != config.dataset:
-        raise ValueError(f"config is for {config.dataset!r} but the dataset given is {dataset.name!r}")
+    dataset = _dataset_for(config, dataset, progress)
     device = torch.device(device)
     dataset = _to_device(dataset, device)
-    # Sparse features: same values, but dropout and the projection skip the zeros (see gatkit.ops).
-    features, edge_index = dataset.x_sparse, dataset.edge_index_with_self_loops
+    features, edge_index = model_input(dataset), dataset.edge_index_with_self_loops
     layers = len(config.heads)
     train_part = Subgraph.around(dataset, features, edge_index, ("train",), layers)  # all the loss reads
     eval_part = Subgraph.around(dataset, features, edge_index, ("train", "val"), layers)
@@ -426,7 +491,8 @@ def train(
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
                                  fused=device.type in ("cpu", "cuda"))
     stopper = EarlyStopping(config.patience, config.keep)
-    history: dict[str, list[float]] = {key: [] for key in METRICS}
+    history: dict[str, list[float]] = {key: [] for key in history_keys(dataset.metric)}
+    score = "val_auc" if dataset.metric == "roc_auc" else "val_acc"  # what early stopping watches
     best_state = _clone_state(model)
     first_epoch = 0
 
@@ -449,15 +515,15 @@ def train(
                                       train_part.train_idx)  # (140, C), train mode
             metrics = evaluate(model, eval_part, eval_part.x, eval_part.edge_index)
             metrics["train_acc_dropout"] = accuracy(train_logits, train_part.y[train_part.train_idx]).item()
-            for key in METRICS:
+            for key in history:
                 history[key].append(metrics[key])
-            stop = stopper.step(epoch, metrics["val_acc"], metrics["val_loss"])
+            stop = stopper.step(epoch, metrics[score], metrics["val_loss"])
             if stopper.best_epoch == epoch:
                 best_state = _clone_state(model)
             if writer is not None:
-                _write_scalars(writer, epoch, metrics)
+                _write_scalars(writer, epoch, metrics, history)
             bar.set_postfix(loss=f"{metrics['train_loss']:.3f}", val_loss=f"{metrics['val_loss']:.3f}",
-                            val_acc=f"{metrics['val_acc']:.3f}", patience=stopper.patience - stopper.counter)
+                            **{score: f"{metrics[score]:.3f}"}, patience=stopper.patience - stopper.counter)
             if on_epoch is not None:
                 on_epoch(epoch, metrics)
             if folders and checkpoint_every and (epoch + 1) % checkpoint_every == 0:
@@ -518,7 +584,7 @@ def train_runs(
         One run per seed (``config.seed`` is ignored).
     splits
         Train a run for every seed on every split (split-major order), e.g. ``dataset.splits``;
-        default: the dataset's own split (its ``train_idx``, ``val_idx``, ``test_idx``).
+        default: the dataset's split ``config.split``.
     dataset, out_dir, progress, device, test
         As for :func:`train` (one model file per run under ``out_dir/models/binaries/``).
     batch_size
@@ -540,15 +606,13 @@ def train_runs(
         raise ValueError("seeds is empty: pass at least one seed, e.g. range(10)")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    dataset = dataset if dataset is not None else load_planetoid(config.dataset, progress=progress)
-    if dataset.name != config.dataset:
-        raise ValueError(f"config is for {config.dataset!r} but the dataset given is {dataset.name!r}")
+    dataset = _dataset_for(config, dataset, progress)
     device = torch.device(device)
     dataset = _to_device(dataset, device)
     run_splits = [_to_device_split(split, device) for split in splits] if splits else [dataset]
     runs = [(k, seed) for k in range(len(run_splits)) for seed in seeds]  # (split, seed) of each run
     # The parts of the graph that any run's training loss, and its metrics, read.
-    features, edge_index = dataset.x_sparse, dataset.edge_index_with_self_loops
+    features, edge_index = model_input(dataset), dataset.edge_index_with_self_loops
     union = {name: torch.unique(torch.cat([getattr(s, f"{name}_idx") for s in run_splits]))
              for name in ("train", "val", "test")}
     everyone = dataclasses.replace(dataset, **{f"{name}_idx": ids for name, ids in union.items()})
@@ -559,7 +623,7 @@ def train_runs(
     for first in range(0, len(runs), batch_size):
         batch = [run_splits[k] for k, _ in runs[first:first + batch_size]]
         trained += _train_batch(config, dataset, batch, [seed for _, seed in runs[first:first + batch_size]],
-                                parts, progress, test)
+                                features, parts, progress, test)
     seconds = time.perf_counter() - started
     folders = _output_folders(out_dir)
     results = []
@@ -576,7 +640,7 @@ def train_runs(
     return results
 
 
-def _train_batch(config: TrainConfig, dataset: Planetoid, splits: list, seeds: list[int],
+def _train_batch(config: TrainConfig, dataset: Planetoid, splits: list, seeds: list[int], features: torch.Tensor,
                  parts: dict[str, tuple[Subgraph, list[int]]], progress: bool, test: bool) -> list[tuple]:
     """Run ``r`` trains with ``seeds[r]`` on ``splits[r]``, all as one model; per run (model, best
     epoch, epochs run, history, metrics)."""
@@ -595,7 +659,8 @@ def _train_batch(config: TrainConfig, dataset: Planetoid, splits: list, seeds: l
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
                                  fused=device.type in ("cpu", "cuda"))  # elementwise: each run as alone
     stoppers = [EarlyStopping(config.patience, config.keep) for _ in seeds]
-    histories: list[dict[str, list[float]]] = [{key: [] for key in METRICS} for _ in seeds]
+    keys = history_keys(dataset.metric)
+    histories: list[dict[str, list[float]]] = [{key: [] for key in keys} for _ in seeds]
     epochs_run = [config.epochs] * len(seeds)
     running = list(range(len(seeds)))  # the runs still in the batch, in its order
     best_state = _clone_state(model)  # every run's kept weights, (R, ...) each
@@ -612,16 +677,21 @@ def _train_batch(config: TrainConfig, dataset: Planetoid, splits: list, seeds: l
         with torch.no_grad():
             model.eval()
             eval_logits = model(eval_part.x, eval_part.edge_index, eval_rows)  # (n', R', C)
-            table = torch.stack([eval_nodes["train"].losses(eval_logits, eval_part.y),
-                                 eval_nodes["train"].accuracies(eval_logits, eval_part.y),
-                                 train_nodes.accuracies(logits.detach(), train_part.y),
-                                 eval_nodes["val"].losses(eval_logits, eval_part.y),
-                                 eval_nodes["val"].accuracies(eval_logits, eval_part.y)]).T.tolist()  # R' x METRICS
+            table = {"train_loss": eval_nodes["train"].losses(eval_logits, eval_part.y),
+                     "train_acc": eval_nodes["train"].accuracies(eval_logits, eval_part.y),
+                     "train_acc_dropout": train_nodes.accuracies(logits.detach(), train_part.y),
+                     "val_loss": eval_nodes["val"].losses(eval_logits, eval_part.y),
+                     "val_acc": eval_nodes["val"].accuracies(eval_logits, eval_part.y)}
+            if dataset.metric == "roc_auc":
+                table.update(train_auc=eval_nodes["train"].aucs(eval_logits, eval_part.y),
+                             val_auc=eval_nodes["val"].aucs(eval_logits, eval_part.y))
+            rows = torch.stack([table[key] for key in keys]).T.tolist()  # R' x keys
+        score = keys.index("val_auc" if dataset.metric == "roc_auc" else "val_acc")  # what early stopping watches
         improved, finished = [], []
-        for position, (r, row) in enumerate(zip(running, table)):
-            for key, value in zip(METRICS, row):
+        for position, (r, row) in enumerate(zip(running, rows)):
+            for key, value in zip(keys, row):
                 histories[r][key].append(value)
-            stop = stoppers[r].step(epoch, row[4], row[3])
+            stop = stoppers[r].step(epoch, row[score], row[keys.index("val_loss")])
             if stoppers[r].best_epoch == epoch:
                 improved.append((r, position))
             if stop:
@@ -645,11 +715,13 @@ def _train_batch(config: TrainConfig, dataset: Planetoid, splits: list, seeds: l
     model.load_state_dict(best_state)
     final = {}
     with torch.no_grad():
-        logits = model.eval()(dataset.x_sparse, dataset.edge_index_with_self_loops)  # (N, R, C), the whole graph
+        logits = model.eval()(features, dataset.edge_index_with_self_loops)  # (N, R, C), the whole graph
         for name in ("train", "val", "test") if test else ("train", "val"):
             nodes = _RunNodes.of([getattr(split, f"{name}_idx") for split in splits])
             final[f"{name}_loss"] = nodes.losses(logits, dataset.y).tolist()
             final[f"{name}_acc"] = nodes.accuracies(logits, dataset.y).tolist()
+            if dataset.metric == "roc_auc":
+                final[f"{name}_auc"] = nodes.aucs(logits, dataset.y).tolist()
     return [(model.model(r), stoppers[r].best_epoch, epochs_run[r], histories[r],
              {key: values[r] for key, values in final.items()}) for r in range(len(seeds))]
 
@@ -696,6 +768,12 @@ class _RunNodes:
         hits = logits[self.node, self.run].argmax(dim=1) == labels[self.node]  # (M,)
         return self._per_run(hits.float())
 
+    def aucs(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Each run's ROC AUC on its nodes (a binary task): (R,)."""
+        scores, truth = positive_score(logits[self.node, self.run]), labels[self.node]  # (M,), (M,)
+        return torch.tensor([roc_auc(scores[self.run == r], truth[self.run == r]) for r in range(len(self.count))],
+                            device=logits.device)
+
 
 def history_last(history: dict[str, list[float]]) -> dict[str, float]:
     """The metrics of the last recorded epoch (empty before the first)."""
@@ -714,7 +792,7 @@ def model_from_checkpoint(path: str | os.PathLike, dataset: Planetoid | None = N
     """Rebuild the model a checkpoint was trained as and load its weights (eval mode)."""
     payload = load_checkpoint(path)
     config = checkpoint_config(payload, path)
-    dataset = dataset if dataset is not None else load_planetoid(config.dataset, progress=False)
+    dataset = dataset if dataset is not None else load_dataset(config.dataset, progress=False)
     _check_dataset(payload, dataset, path)
     model = build_model(config, dataset.num_features, dataset.num_classes)
     load_into(model, payload, source=str(path))
@@ -739,6 +817,15 @@ def _to_device_split(split: Split, device: torch.device) -> Split:
     return Split(*(getattr(split, f"{name}_idx").to(device) for name in ("train", "val", "test")))
 
 
+def _dataset_for(config: TrainConfig, dataset: Planetoid | None, progress: bool) -> Planetoid:
+    """``dataset`` (or ``config.dataset`` loaded) on the split ``config.split``; a ValueError if it
+    is another dataset than the config's. A dataset already on that split is used as it is."""
+    dataset = dataset if dataset is not None else load_dataset(config.dataset, split=config.split, progress=progress)
+    if dataset.name != config.dataset:
+        raise ValueError(f"config is for {config.dataset!r} but the dataset given is {dataset.name!r}")
+    return dataset if dataset.split == config.split else dataset.with_split(config.split)
+
+
 def _to_device(dataset: Planetoid, device: torch.device) -> Planetoid:
     if device.type == "cpu":
         return dataset
@@ -746,7 +833,9 @@ def _to_device(dataset: Planetoid, device: torch.device) -> Planetoid:
     for name, value in moved.items():
         if isinstance(value, torch.Tensor):
             moved[name] = value.to(device)
-    return Planetoid(**moved)
+        elif isinstance(value, (list, tuple)) and value and isinstance(value[0], Split):
+            moved[name] = type(value)(_to_device_split(split, device) for split in value)
+    return type(dataset)(**moved)
 
 
 def _output_folders(out_dir) -> dict[str, Path] | None:
@@ -773,8 +862,8 @@ def _summary_writer(folders, run_name):
     return SummaryWriter(log_dir=str(folders["runs"] / run_name))
 
 
-def _write_scalars(writer, epoch: int, metrics: dict[str, float]) -> None:
-    for key in METRICS:
+def _write_scalars(writer, epoch: int, metrics: dict[str, float], history: dict) -> None:
+    for key in history:
         writer.add_scalar(key.replace("_", "/", 1), metrics[key], epoch)
 
 

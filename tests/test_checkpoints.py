@@ -185,7 +185,7 @@ MALFORMED = {
     "hidden_features a string": (_set("config", "hidden_features", "8"),
                                  "config.hidden_features must be a int, got '8'"),
     "residual an int": (_set("config", "residual", 1), "config.residual must be a bool, got 1"),
-    "one head count": (_set("config", "heads", [8]), "config.heads must have 2 values, got 1"),
+    "no head count": (_set("config", "heads", []), "config.heads must have at least one value"),
     "zero hidden features": (_set("config", "hidden_features", 0), "config.hidden_features must be at least 1, got 0"),
     "dropout 5": (_set("config", "dropout", 5.0), "config.dropout must be between 0 and 1, got 5.0"),
     "lr nan": (_set("config", "lr", float("nan")), "config.lr must be at least 0, got nan"),
@@ -323,5 +323,5 @@ def test_a_file_whose_config_misstates_its_attention_is_explained(cora, tmp_path
     with pytest.raises(CheckpointError, match="another architecture.*missing layers.0.a_dst") as error:
         model_from_checkpoint(claims_gat, cora)
     assert_one_line(str(error.value), claims_gat)
-    with pytest.raises(CheckpointError, match=r"config\.attention must be one of 'gat', 'gatv2', got 'gatv3'"):
+    with pytest.raises(CheckpointError, match=r"config\.attention must be one of 'gat', 'gatv2', 'uniform', 'none', got 'gatv3'"):
         load_checkpoint(rewritten(result.binary_path, tmp_path, _set("config", "attention", "gatv3")))

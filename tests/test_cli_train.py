@@ -15,7 +15,7 @@ import torch
 from gatkit import cli
 from gatkit.checkpoints import load_checkpoint
 from gatkit.layers import LAYER_TYPES
-from gatkit.train import DATASETS, KEEP_RULES, PAPER_RESULTS, TrainConfig, train
+from gatkit.train import DATASETS, KEEP_RULES, PAPER_RESULTS, TrainConfig, heterophily_config, paper_config, train
 
 
 def run(*argv):
@@ -198,33 +198,47 @@ def train_options():
     return {action.dest: action for action in train_parser()._actions}
 
 
-def test_every_config_field_is_an_option_with_the_configs_default():
-    defaults = cli.build_parser().parse_args(["train"])
+def test_every_config_field_is_an_option_whose_default_the_recipe_gives():
+    parsed = cli.build_parser().parse_args(["train"])
     options = train_options()
     for field in dataclasses.fields(TrainConfig):
-        assert getattr(defaults, field.name) == getattr(TrainConfig(), field.name), field.name
+        assert not hasattr(parsed, field.name), f"{field.name}: an option not given is left to the recipe"
+        default = getattr(TrainConfig(), field.name)
+        shown = " ".join(map(str, default)) if isinstance(default, tuple) else str(default)
+        assert options[field.name].help.endswith(f"(default: {shown})"), field.name
         spelled = field.name.replace("_", "-")
         assert f"--{spelled}" in options[field.name].option_strings, field.name
         if "_" in field.name:  # the original project's spelling keeps working
             assert f"--{field.name}" in options[field.name].option_strings
-    assert options["dataset"].choices == tuple(PAPER_RESULTS) and set(PAPER_RESULTS) <= set(DATASETS)
+    assert options["dataset"].choices == DATASETS and set(PAPER_RESULTS) <= set(DATASETS)
     assert options["layer_type"].choices == tuple(LAYER_TYPES)
     assert options["keep"].choices == KEEP_RULES
     assert options["checkpoint_every"].default == inspect.signature(train).parameters["checkpoint_every"].default
+    assert cli._recipe("cora") == TrainConfig() and cli._recipe("texas") == heterophily_config("texas")
 
 
-def test_the_defaults_follow_trainconfig_when_it_changes(monkeypatch):
+def test_the_options_given_replace_the_recipes_values(monkeypatch):
+    seen = []
+    monkeypatch.setattr(cli, "_train_one", lambda args, config, *rest: seen.append(config) or 1 / 0)
+    for argv, expected in ((["--dataset", "texas", "--lr", "0.01"], heterophily_config("texas", lr=0.01)),
+                           (["--heads", "4", "2", "1", "--no-residual"], paper_config("cora", heads=(4, 2, 1))),
+                           (["--dataset", "citeseer", "--split", "0"], paper_config("citeseer"))):
+        with pytest.raises(ZeroDivisionError):
+            cli.main(["train", "--quiet", *argv])
+        assert seen.pop() == expected, argv
+
+
+def test_the_help_shows_the_defaults_of_trainconfig_when_it_changes(monkeypatch):
     rules = {field.name: field.metadata for field in dataclasses.fields(TrainConfig)}
 
     @dataclasses.dataclass(frozen=True)
     class Changed(TrainConfig):
         patience: int = dataclasses.field(default=7, metadata=rules["patience"])
-        lr: float = dataclasses.field(default=0.25, metadata=rules["lr"])
         heads: tuple[int, ...] = dataclasses.field(default=(4, 2), metadata=rules["heads"])
 
     monkeypatch.setattr(cli, "TrainConfig", Changed)
-    parsed = cli.build_parser().parse_args(["train"])
-    assert (parsed.patience, parsed.lr, tuple(parsed.heads)) == (7, 0.25, (4, 2))
+    options = train_options()
+    assert options["patience"].help.endswith("(default: 7)") and options["heads"].help.endswith("(default: 4 2)")
     assert "patience 7" in train_parser().description  # the help's recipe too
 
 
@@ -281,11 +295,12 @@ def test_gatv2_trains_from_the_command_line(tmp_path):
     assert all(type(layer) is GATv2LayerEdge for layer in model.layers)
 
 
-def test_the_attention_option_offers_gat_and_gatv2(capsys):
+def test_the_attention_option_offers_every_attention_type(capsys):
     from gatkit.layers import ATTENTION_TYPES
 
     option = train_options()["attention"]
-    assert option.choices == ATTENTION_TYPES and option.default == "gat"
+    assert option.choices == ATTENTION_TYPES == ("gat", "gatv2", "uniform", "none")
+    assert option.help.endswith("(default: gat)")
     with pytest.raises(SystemExit) as info:
         cli.main(["train", "--attention", "gatv3"])
     assert info.value.code == 2 and "invalid choice" in capsys.readouterr().err
@@ -294,5 +309,39 @@ def test_the_attention_option_offers_gat_and_gatv2(capsys):
 def test_gatv2_with_a_dense_layer_type_is_a_one_line_usage_error(tmp_path):
     code, out, err = run("--out-dir", str(tmp_path), "--attention", "gatv2", "--layer-type", "2")
     assert code == 2 and out == ""
-    assert err == ("gatkit: error: --attention 'gatv2' needs layer_type 3 (GATv2 has only the edge-list "
-                   "implementation), got layer_type 2.\n")
+    assert err == ("gatkit: error: --attention 'gatv2' needs layer_type 3 (only GAT's attention has the dense "
+                   "implementations), got layer_type 2.\n")
+
+
+# --- the heterophilous graphs: ten splits, their own recipe, ROC AUC where binary ---------------
+
+@pytest.mark.parametrize("layer_type", sorted(LAYER_TYPES))
+def test_a_heterophilous_graph_trains_on_the_split_asked_for_with_every_layer_type(tmp_path, layer_type):
+    code, out, _ = run("--out-dir", str(tmp_path), "--dataset", "texas", "--split", "3",
+                       "--layer-type", str(layer_type), "--should-test")
+    assert code == 0 and re.search(r"seed 0: stopped after 4 epochs .* test acc \d+\.\d%", out), out
+    (binary,) = (tmp_path / "models" / "binaries").glob("*.pt")
+    config = load_checkpoint(binary)["config"]
+    assert (config["split"], config["layer_type"], config["heads"], config["residual"]) == (3, layer_type, [8, 8, 8, 1], True)
+
+
+def test_a_binary_task_is_scored_by_roc_auc(tmp_path):
+    code, out, _ = run("--out-dir", str(tmp_path), "--dataset", "minesweeper", "--epochs", "2", "--should-test")
+    assert code == 0 and re.search(r"val ROC AUC \d+\.\d%, test ROC AUC \d+\.\d%", out), out
+
+
+def test_splits_of_a_heterophilous_graph_train_as_one_batch(tmp_path):
+    code, out, _ = run("--out-dir", str(tmp_path), "--dataset", "texas", "--splits", "3", "--should-test")
+    assert code == 0 and [int(k) for k in re.findall(r"^split (\d), seed 0", out, re.M)] == [0, 1, 2], out
+    assert re.search(r"test accuracy over 3 runs \(1 seed x 3 splits\): \d+\.\d \+/- \d+\.\d", out), out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--dataset", "texas", "--split", "10"], "--split 10: texas has 10 splits (0 to 9)."),
+    (["--dataset", "cora", "--split", "1"], "--split 1: cora has 1 split (0 to 0)."),
+    (["--dataset", "texas", "--split", "2", "--splits", "3"],
+     "--split 2 trains on one split, --splits 3 on the first 3; give one of them."),
+])
+def test_a_split_the_dataset_lacks_is_one_line(tmp_path, argv, message):
+    code, out, err = run("--out-dir", str(tmp_path), *argv)
+    assert (code, out, err) == (2, "", f"gatkit: error: {message}\n")

@@ -38,6 +38,7 @@ from gatkit.data import (
 )
 
 MIRROR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "planetoid"
+PLANETOID_FILES = {f: pinned for name in ("cora", "citeseer") for f, pinned in CHECKSUMS[name].items()}
 
 pytestmark = [
     pytest.mark.skipif(not (MIRROR / "SHA256SUMS").is_file(),
@@ -322,10 +323,8 @@ def test_checksums_agree_with_mirror_sha256sums():
     for line in (MIRROR / "SHA256SUMS").read_text().splitlines():
         sha, fname = line.split()
         listed[fname] = sha
-    pinned = {f: sha for files in CHECKSUMS.values() for f, (_, sha) in files.items()}
-    assert pinned == listed
-    sizes = {f: size for files in CHECKSUMS.values() for f, (size, _) in files.items()}
-    assert sizes == {f: (MIRROR / f).stat().st_size for f in listed}
+    assert {f: sha for f, (_, sha) in PLANETOID_FILES.items()} == listed
+    assert {f: size for f, (size, _) in PLANETOID_FILES.items()} == {f: (MIRROR / f).stat().st_size for f in listed}
 
 
 def test_dataset_checksum(cora, citeseer):
@@ -545,8 +544,7 @@ def test_safe_unpickle_unreadable(blob):
     assert "ind.cora.graph" in str(err.value)
 
 
-@pytest.mark.parametrize("fname", sorted(f for files in CHECKSUMS.values() for f in files
-                                         if not f.endswith("test.index")))
+@pytest.mark.parametrize("fname", sorted(f for f in PLANETOID_FILES if not f.endswith("test.index")))
 def test_safe_unpickle_real_files(fname):
     obj = safe_unpickle((MIRROR / fname).read_bytes(), filename=fname)
     part = fname.split(".", 2)[2]

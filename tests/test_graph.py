@@ -2,9 +2,11 @@
 
 import math
 from collections import Counter
+from pathlib import Path
 
 import igraph as ig
 import networkx as nx
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -298,3 +300,113 @@ def test_clustering_equals_the_dense_triangle_count_with_self_loops_kept_out(cor
     transitivity = float(triangles.sum() / pairs.sum())
     igraph_transitivity = graph.to_igraph(cora.edge_index, cora.num_nodes).transitivity_undirected()
     assert transitivity == pytest.approx(igraph_transitivity, abs=1e-12)
+
+
+# --- class compatibility and adjusted homophily (chapter 12) -----------------------------------------
+
+HETEROPHILOUS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "heterophilous"
+
+
+def _mirrored(name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(edge_index both ways, y) of a mirrored heterophilous graph, read straight from its npz."""
+    if not (HETEROPHILOUS / f"{name}.npz").is_file():
+        pytest.skip(f"{name}.npz not found in {HETEROPHILOUS}")
+    with np.load(HETEROPHILOUS / f"{name}.npz") as arrays:
+        one_way = torch.from_numpy(arrays["edges"]).T  # (2, E) each undirected edge once
+        return torch.cat([one_way, one_way.flip(0)], dim=1), torch.from_numpy(arrays["node_labels"])
+
+
+def _labelled_graph(seed: int, num_nodes: int = 30, num_edges: int = 90, num_classes: int = 4):
+    """A random directed graph with repeats and self-loops, and classes 0 .. C-2 (class C-1 absent)."""
+    generator = torch.Generator().manual_seed(seed)
+    edge_index = torch.randint(num_nodes, (2, num_edges), generator=generator)  # (2, E) loops and repeats
+    y = torch.randint(num_classes - 1, (num_nodes,), generator=generator)  # (N,)
+    return edge_index, y
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_class_compatibility_counts_the_sources_of_the_edges_into_each_class(seed):
+    edge_index, y = _labelled_graph(seed)
+    matrix = graph.class_compatibility(edge_index, y, 4)
+    assert matrix.shape == (4, 4) and matrix.dtype == torch.float64
+    for k in range(4):
+        sources = [int(y[j]) for j, i in edge_index.T.tolist() if y[i] == k and i != j]
+        if not sources:
+            assert torch.isnan(matrix[k]).all()  # class 3 has no node at all
+            continue
+        expected = [sources.count(l) / len(sources) for l in range(4)]
+        assert matrix[k].tolist() == pytest.approx(expected)
+    present = ~torch.isnan(matrix[:, 0])
+    assert torch.allclose(matrix[present].sum(dim=1), torch.ones(int(present.sum()), dtype=torch.float64))
+    assert torch.allclose(matrix.diagonal(), graph.class_homophily(edge_index, y, 4), equal_nan=True)
+
+
+def test_class_compatibility_reads_rows_as_targets_and_defaults_to_the_labels_classes(cora):
+    # 0 -> 1 only: class 1 (node 1) receives from class 0; class 0 receives nothing
+    matrix = graph.class_compatibility(torch.tensor([[0], [1]]), torch.tensor([0, 1]))
+    assert torch.isnan(matrix[0]).all() and matrix[1].tolist() == [1.0, 0.0]
+    with pytest.raises(ValueError, match="num_classes=2"):
+        graph.class_compatibility(torch.tensor([[0], [1]]), torch.tensor([0, 2]), 2)
+    matrix = graph.class_compatibility(cora.edge_index_with_self_loops, cora.y)
+    counts = torch.zeros(7, 7, dtype=torch.float64)
+    counts.index_put_((cora.y[cora.edge_index[1]], cora.y[cora.edge_index[0]]),
+                      torch.ones(cora.num_edges, dtype=torch.float64), accumulate=True)
+    torch.testing.assert_close(matrix, counts / counts.sum(dim=1, keepdim=True))
+    assert bool((matrix.diagonal() > 0.5).all())  # every Cora class mostly hears from itself
+
+
+def test_adjusted_homophily_small_cases():
+    # 1 -> 0, 2 -> 1, 0 -> 2, 4 -> 3 with classes 0 0 0 0 1: degrees 2 2 2 1 1, so p = (7/8, 1/8),
+    # chance 50/64, h_edge 3/4: h_adj = (48/64 - 50/64) / (14/64) = -1/7
+    one_way = torch.tensor([[1, 2, 0, 4], [0, 1, 2, 3]])
+    y = torch.tensor([0, 0, 0, 0, 1])
+    assert graph.adjusted_homophily(one_way, y) == pytest.approx(-1 / 7)
+    assert graph.adjusted_homophily(one_way.flip(0), y) == pytest.approx(-1 / 7)  # direction does not count
+    both = torch.cat([one_way, one_way.flip(0), torch.arange(5).repeat(2, 1)], dim=1)  # both ways, loops
+    assert graph.adjusted_homophily(both, y, num_classes=3) == pytest.approx(-1 / 7)
+    two_cliques = torch.tensor([[0, 1, 2, 3], [1, 0, 3, 2]])
+    assert graph.adjusted_homophily(two_cliques, torch.tensor([0, 0, 1, 1])) == 1.0
+    assert graph.adjusted_homophily(two_cliques, torch.tensor([0, 1, 0, 1])) == -1.0  # bipartite
+    assert math.isnan(graph.adjusted_homophily(two_cliques, torch.zeros(4, dtype=torch.long)))  # one class
+    assert math.isnan(graph.adjusted_homophily(torch.tensor([[0], [0]]), torch.tensor([0, 1])))  # no edges
+
+
+@given(edge_lists, st.integers(0, 10_000))
+@settings(max_examples=40, deadline=None)
+def test_adjusted_homophily_is_networkx_attribute_assortativity(edge_index, seed):
+    num_nodes = int(edge_index.max()) + 1 if edge_index.numel() else 1
+    y = torch.randint(3, (num_nodes,), generator=torch.Generator().manual_seed(seed))
+    simple = graph.undirected_pairs(edge_index, num_nodes)  # (2, M) each edge once
+    ours = graph.adjusted_homophily(torch.cat([simple, simple.flip(0)], dim=1), y)
+    nxg = graph.to_networkx(edge_index, num_nodes)
+    nx.set_node_attributes(nxg, {node: int(y[node]) for node in range(num_nodes)}, "y")
+    if simple.shape[1] == 0 or len(set(y[simple.flatten()].tolist())) < 2:
+        assert math.isnan(ours)  # no edges, or every end in one class: undefined
+        return
+    assert ours == pytest.approx(nx.attribute_assortativity_coefficient(nxg, "y"), abs=1e-9)
+
+
+@pytest.mark.parametrize("name, rounded", [("cora", 0.77), ("citeseer", 0.67)])
+def test_adjusted_homophily_of_the_citation_graphs_as_published(name, rounded):
+    dataset = load_planetoid(name, progress=False)
+    assert round(graph.adjusted_homophily(dataset.edge_index, dataset.y), 2) == rounded
+
+
+@pytest.mark.parametrize("name, h_edge, h_adj", [("minesweeper", 0.683, 0.01), ("tolokers", 0.595, 0.09)])
+def test_adjusted_homophily_of_the_heterophilous_graphs_as_published(name, h_edge, h_adj):
+    # Platonov et al. (ICLR 2023), table 1: edge homophily 0.68 and 0.59, adjusted 0.01 and 0.09
+    edge_index, y = _mirrored(name)
+    assert round(graph.edge_homophily(edge_index, y), 3) == h_edge
+    assert round(graph.adjusted_homophily(edge_index, y), 2) == h_adj
+    assert graph.adjusted_homophily(edge_index, y) < graph.edge_homophily(edge_index, y) - 0.5
+
+
+def test_the_hand_worked_toys_of_the_chapter_12_checks():
+    from course.checks import ch12
+
+    torch.testing.assert_close(graph.class_compatibility(ch12.COMPAT_EDGES, ch12.COMPAT_CLASSES, 4),
+                               ch12.COMPAT_ANSWER, equal_nan=True)
+    assert graph.adjusted_homophily(ch12.STAR_EDGES, ch12.STAR_CLASSES) == pytest.approx(ch12.STAR_ANSWER)
+    # the star's classes by node count, (3/5, 2/5), would give -1/24 (chapter 12, question 3)
+    chance = (3 / 5) ** 2 + (2 / 5) ** 2
+    assert (graph.edge_homophily(ch12.STAR_EDGES, ch12.STAR_CLASSES) - chance) / (1 - chance) == pytest.approx(-1 / 24)

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from gatkit import functional
 from gatkit.layers import (ATTENTION_TYPES, GAT, LAYER_TYPES, GATLayer, GATLayerDense, GATLayerEdge, GATLayerMasked,
-                           GATv2LayerEdge, GraphAttentionLayer)
+                           GATv2LayerEdge, GraphAttentionLayer, NoGraphLayer, UniformLayerEdge)
 
 MIRROR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "planetoid"
 IMPLEMENTATIONS = [GATLayerDense, GATLayerMasked, GATLayerEdge]
@@ -872,9 +872,9 @@ def test_bad_gatv2_arguments_raise_value_errors(make):
 def test_gatv2_with_another_layer_type_says_it_needs_the_edge_list():
     with pytest.raises(ValueError, match=r"attention='gatv2' needs layer_type=3 .*got layer_type=2"):
         GAT([4, 8, 2], [1, 1], attention="gatv2", layer_type=2)
-    with pytest.raises(ValueError, match=r"attention must be one of 'gat', 'gatv2', got 'gatv3'"):
+    with pytest.raises(ValueError, match=r"attention must be one of 'gat', 'gatv2', 'uniform', 'none', got 'gatv3'"):
         GAT([4, 8, 2], [1, 1], attention="gatv3")
-    assert ATTENTION_TYPES == ("gat", "gatv2")
+    assert ATTENTION_TYPES == ("gat", "gatv2", "uniform", "none")
 
 
 def test_the_shared_base_class_says_which_layers_to_use():
@@ -963,3 +963,52 @@ def test_a_gatv2_model_is_built_from_gatv2_layers_and_checks_its_inputs():
         torch.testing.assert_close(logits, model.layers[2](second, edge_index))
     with pytest.raises(ValueError, match="valid ids are 0 .. 6"):
         model(x, edge_index + 2)  # node 6 is isolated, so + 2 reaches past it
+
+
+# --- the baselines: uniform attention and no graph, and layer normalisation ----------------------
+
+def test_uniform_attention_averages_each_neighbourhood():
+    torch.manual_seed(0)
+    layer = UniformLayerEdge(3, 2, heads=2).eval()
+    x = torch.randn(4, 3)  # (N, F)
+    edge_index = torch.tensor([[2, 0, 1, 3, 2, 1], [0, 0, 0, 1, 1, 2]])  # unsorted; node 3 gets nothing
+    out, alpha = layer(x, edge_index, return_attention=True)  # (N, H*F'), (E, H)
+    z = (x @ layer.linear.weight.T).view(4, 2, 2)  # (N, H, F')
+    expected = torch.stack([z[[2, 0, 1]].mean(0), z[[3, 2]].mean(0), z[1], torch.zeros(2, 2)]).reshape(4, 4)
+    torch.testing.assert_close(out, expected + layer.bias)
+    torch.testing.assert_close(alpha, torch.tensor([1 / 3] * 3 + [1 / 2] * 2 + [1.0]).unsqueeze(1).expand(-1, 2))
+    assert not any("a_" in name or name == "a" for name, _ in layer.named_parameters()), "no attention vector"
+
+
+def test_the_no_graph_layer_is_a_linear_layer_that_ignores_the_edges():
+    torch.manual_seed(1)
+    layer = NoGraphLayer(3, 2, heads=2, residual=True).eval()
+    x = torch.randn(5, 3)  # (N, F)
+    loops = torch.arange(5).repeat(2, 1)  # (2, N)
+    out, alpha = layer(x, torch.cat([loops, torch.tensor([[0, 1], [1, 2]])], 1), return_attention=True)
+    torch.testing.assert_close(out, x @ (layer.linear.weight + layer.residual.weight).T + layer.bias)
+    torch.testing.assert_close(layer(x, loops), out)
+    assert alpha.tolist() == [[1.0, 1.0]] * 5 + [[0.0, 0.0]] * 2
+
+
+@pytest.mark.parametrize("attention", ["uniform", "none"])
+def test_the_baselines_need_the_edge_list_layer(attention):
+    assert attention in ATTENTION_TYPES
+    with pytest.raises(ValueError, match=f"attention='{attention}' needs layer_type=3"):
+        GAT([4, 3, 2], [2, 1], attention=attention, layer_type=1)
+
+
+def test_layer_norm_normalises_every_hidden_output_before_the_elu():
+    torch.manual_seed(2)
+    model = GAT([4, 3, 3, 2], [2, 2, 1], norm=True, dropout=0.0).eval()
+    assert [name for name in model.state_dict() if name.startswith("norms")] == [
+        "norms.0.weight", "norms.0.bias", "norms.1.weight", "norms.1.bias"]
+    seen = []
+    for layer in model.layers[:2]:
+        layer.register_forward_hook(lambda module, inputs, output: seen.append(output[0]))  # (out, alpha)
+    x, edge_index = torch.randn(6, 4) * 10 + 3, torch.arange(6).repeat(2, 1)  # (N, F), self-loops only
+    hidden = model.hidden(x, edge_index)
+    for output, after in zip(seen, hidden[:2]):  # default scale 1, shift 0: rows of mean 0, variance 1
+        normalised = (output - output.mean(1, keepdim=True)) / output.var(1, unbiased=False, keepdim=True).add(1e-5).sqrt()
+        torch.testing.assert_close(after, F.elu(normalised))
+    assert not GAT([4, 3, 2], [2, 1]).norms, "off by default"

@@ -34,10 +34,10 @@ def models(config, dataset, seeds):
 
 # --- the batched model ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("attention", ["gat", "gatv2"])
+@pytest.mark.parametrize("attention, norm", [("gat", False), ("gatv2", False), ("uniform", True), ("none", True)])
 @pytest.mark.parametrize("sparse", [True, False])
-def test_each_run_of_the_batch_computes_its_own_model(cora, attention, sparse):
-    config = paper_config("cora", attention=attention, residual=True)
+def test_each_run_of_the_batch_computes_its_own_model(cora, attention, norm, sparse):
+    config = paper_config("cora", attention=attention, residual=True, norm=norm, heads=(4, 2, 1))
     singles = models(config, cora, [0, 1, 2])
     runs = GATRuns(singles).eval()
     x = cora.x_sparse if sparse else cora.x
@@ -48,6 +48,13 @@ def test_each_run_of_the_batch_computes_its_own_model(cora, attention, sparse):
             torch.testing.assert_close(logits[:, r], single.eval()(x, cora.edge_index_with_self_loops),
                                        rtol=1e-5, atol=1e-6)
     assert not torch.allclose(logits[:, 0], logits[:, 1]), "runs with different seeds must differ"
+    if norm:  # trained normalisations, not their initial 1 and 0, must come back per run
+        for single in singles:
+            for norm_layer in single.norms:
+                torch.nn.init.normal_(norm_layer.weight), torch.nn.init.normal_(norm_layer.bias)
+        back = GATRuns(singles).model(2)
+        for name, value in singles[2].state_dict().items():
+            assert torch.equal(back.state_dict()[name], value), name
 
 
 def test_a_run_comes_back_as_a_gat_of_the_layer_type_it_was_built_with(cora):
@@ -73,7 +80,7 @@ def test_in_train_mode_every_run_draws_its_own_dropout_masks(cora):
     torch.testing.assert_close(logits[:, 0], logits[:, 1])
 
 
-@pytest.mark.parametrize("attention", ["gat", "gatv2"])
+@pytest.mark.parametrize("attention", ["gat", "gatv2", "uniform", "none"])
 def test_nearest_first_rows_give_the_splits_outputs_for_less_work(cora, attention):
     # (the gradients: train_runs trains this way, and equals runs trained alone, below)
     config = paper_config("cora", attention=attention)
@@ -144,12 +151,12 @@ def assert_same_runs(batched, alone):
                                        msg=lambda m: f"{name}: {m}")
 
 
-@pytest.mark.parametrize("attention", ["gat", "gatv2"])
-def test_batched_runs_are_the_runs_trained_alone(cora, attention):
+@pytest.mark.parametrize("attention, norm", [("gat", False), ("gatv2", False), ("uniform", True)])
+def test_batched_runs_are_the_runs_trained_alone(cora, attention, norm):
     # Dropout off: then nothing random is left but the initial weights, which each run draws from
     # its seed. A high learning rate and patience 5 make the runs stop at different epochs (within
     # 40), so finished runs leave the batch while others go on.
-    config = paper_config("cora", attention=attention, dropout=0.0, lr=0.02, epochs=80, patience=5)
+    config = paper_config("cora", attention=attention, norm=norm, dropout=0.0, lr=0.02, epochs=80, patience=5)
     seeds = [0, 1, 2]
     batched = train_runs(config, seeds, dataset=cora, out_dir=None, progress=False, test=True)
     alone = [train(dataclasses.replace(config, seed=seed), dataset=cora, out_dir=None, progress=False, test=True)

@@ -4,6 +4,7 @@ import os
 import random
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -356,7 +357,7 @@ def test_config_round_trips_through_plain_types():
 @pytest.mark.parametrize("change, message", [
     ({"epochs": -1}, "epochs must be at least 0, got -1"),
     ({"dropout": 1.5}, "dropout must be between 0 and 1, got 1.5"),
-    ({"heads": (8,)}, "heads must have 2 values, got 1"),
+    ({"heads": ()}, "heads must have at least one value"),
     ({"layer_type": 9}, "layer_type must be one of 1, 2, 3, got 9"),
     ({"residual": 1}, "residual must be a bool, got 1"),
     ({"lr": float("nan")}, "lr must be at least 0, got nan"),
@@ -394,7 +395,7 @@ def test_attention_is_a_training_setting_that_build_model_passes_on():
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"attention": "gatv3"}, "attention must be one of 'gat', 'gatv2', got 'gatv3'"),
+    ({"attention": "gatv3"}, "attention must be one of 'gat', 'gatv2', 'uniform', 'none', got 'gatv3'"),
     ({"attention": 2}, "attention must be a str, got 2"),
     ({"attention": "gatv2", "layer_type": 1}, r"attention 'gatv2' needs layer_type 3 \(.*\), got layer_type 1"),
 ])
@@ -424,3 +425,81 @@ def test_value_dropout_is_a_setting_older_files_had_on():
         assert [layer.attention_dropout for layer in model.layers] == [0.6] * 2
     with pytest.raises(ConfigError, match="value_dropout must be a bool"):
         TrainConfig(value_dropout=0.5)
+
+
+# --- the heterophilous graphs: their recipe, a chosen split, ROC AUC ------------------------------
+
+@pytest.fixture(scope="module")
+def minesweeper():
+    from gatkit.data import load_dataset
+
+    return load_dataset("minesweeper", progress=False)
+
+
+def test_the_keep_rule_val_score_keeps_the_best_validation_score():
+    scores = [0.5, 0.8, 0.7, 0.8, 0.6] + [0.6] * 10
+    losses = [1.0, 0.9, 0.7, 0.8, 0.9] + [1.0] * 10
+    stopper = EarlyStopping(patience=4, keep="val_score")
+    assert run_curve(stopper, scores, losses) == 3 + 4
+    assert stopper.best_epoch == 3, "the last epoch with the best score (epoch 3 ties epoch 1), whatever the loss"
+
+
+def test_the_heterophily_recipe_builds_deeper_residual_models_and_the_baselines():
+    from gatkit.layers import GATLayerEdge, NoGraphLayer, UniformLayerEdge
+    from gatkit.train import HETEROPHILY_RECIPE, heterophily_config
+
+    for attention, kind in (("gat", GATLayerEdge), ("uniform", UniformLayerEdge), ("none", NoGraphLayer)):
+        config = heterophily_config("minesweeper", attention, norm=True)
+        model = build_model(config, 7, 2)
+        assert len(model.layers) == len(HETEROPHILY_RECIPE["heads"]) == 4
+        assert all(type(layer) is kind and layer.residual is not None for layer in model.layers)
+        assert [layer.heads for layer in model.layers] == [8, 8, 8, 1] and len(model.norms) == 3
+    assert heterophily_config("texas").keep == "val_score"
+
+
+def test_a_config_trains_on_its_own_split(minesweeper):
+    from gatkit.train import heterophily_config, model_input
+
+    config = heterophily_config("minesweeper", epochs=2, split=2)
+    dense = torch.randn(5, 3)  # (N, F) no zeros: the sparse form would only add index arrays
+    assert model_input(SimpleNamespace(x=dense, x_sparse=dense.to_sparse_csr())) is dense
+    cora = load_planetoid("cora", progress=False)
+    assert model_input(cora) is cora.x_sparse, "98.7% zeros: dropout and the projection skip them"
+    chosen = train(config, dataset=minesweeper, out_dir=None, progress=False, test=True)
+    again = train(config, dataset=minesweeper.with_split(2), out_dir=None, progress=False, test=True)
+    other = train(replace(config, split=0), dataset=minesweeper, out_dir=None, progress=False, test=True)
+    assert chosen.metrics == again.metrics and chosen.metrics["test_auc"] != other.metrics["test_auc"]
+
+
+def test_a_binary_task_records_and_stops_on_roc_auc(minesweeper):
+    from gatkit.metrics import roc_auc
+    from gatkit.train import AUC_METRICS, METRICS, heterophily_config, train_runs
+
+    config = heterophily_config("minesweeper", epochs=6, patience=2, lr=0.05)
+    single = train(config, dataset=minesweeper, out_dir=None, progress=False, test=True)
+    assert set(single.history) == set(METRICS + AUC_METRICS)
+    assert single.best_epoch == max(range(single.epochs_run), key=lambda e: (single.history["val_auc"][e], e))
+    logits = single.model.eval()(minesweeper.x, minesweeper.edge_index_with_self_loops).detach()  # (N, 2)
+    test = minesweeper.test_idx
+    expected = roc_auc(logits[test, 1] - logits[test, 0], minesweeper.y[test])
+    assert single.metrics["test_auc"] == pytest.approx(expected) and 0.5 < expected < 1
+    batched = train_runs(config, [0], splits=minesweeper.splits[:2], dataset=minesweeper, out_dir=None,
+                         progress=False, test=True)
+    for run in batched:
+        assert set(run.history) == set(METRICS + AUC_METRICS)
+        assert run.best_epoch == max(range(run.epochs_run), key=lambda e: (run.history["val_auc"][e], e))
+        assert 0.5 < run.metrics["test_auc"] < 1
+
+
+def test_a_run_scored_by_roc_auc_resumes_from_its_checkpoint(minesweeper, tmp_path):
+    from gatkit.train import heterophily_config
+
+    config = heterophily_config("minesweeper", epochs=4, dropout=0.0)
+    straight = train(config, dataset=minesweeper, out_dir=tmp_path / "a", progress=False)
+    half = train(replace(config, epochs=2), dataset=minesweeper, out_dir=tmp_path / "b", progress=False,
+                 checkpoint_every=2)
+    resumed = train(config, dataset=minesweeper, out_dir=tmp_path / "b", progress=False,
+                    resume=tmp_path / "b" / "models" / "checkpoints" / f"{half.run_name}.pt")
+    assert resumed.history.keys() == straight.history.keys()
+    for key, values in straight.history.items():
+        assert resumed.history[key] == pytest.approx(values, rel=1e-5), key
