@@ -20,6 +20,8 @@ Run: ``python benchmarks/bench_heterophily.py [--datasets ...] [--splits 10] [--
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import fcntl
 import json
 import statistics
 import time
@@ -35,19 +37,22 @@ RESULTS = Path(__file__).resolve().parent / "results"
 MODELS = {"GAT": "gat", "GATv2": "gatv2", "uniform": "uniform", "MLP": "none"}
 
 
-def run_model(dataset, model: str, runs: int) -> dict:
+def run_model(dataset, model: str, runs: int, max_epochs: int | None) -> dict:
     """Train ``model`` on ``dataset`` (``runs`` splits, or seeds on a one-split graph) as one batch."""
     if dataset.name in PAPER_RESULTS:
         config = paper_config(dataset.name, attention=MODELS[model])
         results = train_runs(config, range(runs), dataset=dataset, out_dir=None, progress=False, test=True)
     else:
         config = heterophily_config(dataset.name, MODELS[model])
+        if max_epochs is not None:
+            config = dataclasses.replace(config, epochs=min(config.epochs, max_epochs))
         results = train_runs(config, [0], splits=dataset.splits[:runs], dataset=dataset, out_dir=None,
                              progress=False, test=True)
     key = "test_auc" if dataset.metric == "roc_auc" else "test_acc"
     scores = [100 * result.metrics[key] for result in results]
     entry = {"scores": scores, "mean": statistics.mean(scores), "std": statistics.stdev(scores),
-             "seconds": results[0].seconds, "epochs": [result.epochs_run for result in results]}
+             "seconds": results[0].seconds, "epochs": [result.epochs_run for result in results],
+             "max_epochs": config.epochs}
     if MODELS[model] in ("gat", "gatv2"):
         entry["entropy_gap"] = statistics.mean(relative_entropy_gap(result.model, dataset) for result in results)
     return entry
@@ -69,36 +74,58 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--splits", type=int, default=10,
                         help="splits per heterophilous graph (seeds on Cora and Citeseer); at least 2")
+    parser.add_argument("--max-epochs", type=int, default=None,
+                        help="cap the recipe's epochs (for the largest graphs on a small machine; recorded)")
     parser.add_argument("--json", type=Path, default=RESULTS / "heterophily.json")
+    parser.add_argument("--plot-only", action="store_true", help="train nothing: print the table and draw the figure")
     parser.add_argument("--figure", type=Path, default=RESULTS / "heterophily.png")
     args = parser.parse_args()
     if args.splits < 2:
         parser.error("--splits must be at least 2 (a standard deviation needs two runs)")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {args.splits} runs per model and graph")
 
-    table = json.loads(args.json.read_text()) if args.json.exists() else {}  # other graphs' rows are kept
-    for name in args.datasets:
+    table = json.loads(args.json.read_text()) if args.json.exists() else {}
+    for name in [] if args.plot_only else args.datasets:
         dataset = load_dataset(name, progress=False)
-        row = table.setdefault(name, {})
-        row.update(metric=dataset.metric, nodes=dataset.num_nodes, edges=dataset.num_edges // 2,
-                   edge_homophily=graph.edge_homophily(dataset.edge_index, dataset.y),
-                   adjusted_homophily=graph.adjusted_homophily(dataset.edge_index, dataset.y),
-                   published=HETEROPHILY_RESULTS.get(name, {}))
-        row.setdefault("models", {})
+        row = {"metric": dataset.metric, "nodes": dataset.num_nodes, "edges": dataset.num_edges // 2,
+               "edge_homophily": graph.edge_homophily(dataset.edge_index, dataset.y),
+               "adjusted_homophily": graph.adjusted_homophily(dataset.edge_index, dataset.y),
+               "published": HETEROPHILY_RESULTS.get(name, {}), "models": {}}
         for model in args.models:
             started = time.perf_counter()
-            entry = run_model(dataset, model, args.splits)
+            entry = run_model(dataset, model, args.splits, args.max_epochs)
             row["models"][model] = entry
             gap = f", entropy gap {entry['entropy_gap']:.3f}" if "entropy_gap" in entry else ""
             print(f"{name:19s} {model:8s} {entry['mean']:6.2f} +/- {entry['std']:5.2f}  "
                   f"({time.perf_counter() - started:6.1f} s{gap})", flush=True)
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(table, indent=1) + "\n")  # after every graph: a long run keeps its rows
+        table = record(args.json, name, row)  # after every graph: a long run keeps what it has
 
     print_table(table)
-    if all(model in row.get("models", {}) for row in table.values() for model in ("GAT", "uniform", "MLP")):
-        plot(table, args.figure)
+    if all(model in row["models"] for row in table.values() for model in ("GAT", "uniform", "MLP")):
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from gatkit.viz import plot_attention_gain
+
+        plot_attention_gain(table).savefig(args.figure, dpi=130)
         print(f"figure: {args.figure}")
+
+
+def record(path: Path, name: str, row: dict) -> dict:
+    """Put ``row`` (its models replacing theirs) into the table at ``path``, keeping the other graphs'
+    rows; locked, so that runs for different graphs may share one file. Returns the whole table."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as file:
+        fcntl.flock(file, fcntl.LOCK_EX)
+        file.seek(0)
+        text = file.read()
+        table = json.loads(text) if text.strip() else {}
+        models = {**table.get(name, {}).get("models", {}), **row["models"]}
+        table[name] = {**row, "models": models}
+        file.seek(0)
+        file.truncate()
+        file.write(json.dumps(table, indent=1) + "\n")
+    return table
 
 
 def print_table(table: dict) -> None:
@@ -113,41 +140,6 @@ def print_table(table: dict) -> None:
         published = ", ".join(f"{m} {mean:.2f} +/- {std:.2f}" for m, (mean, std) in row["published"].items())
         print(f"{name:19s}{row['edge_homophily']:7.3f}{row['adjusted_homophily']:7.3f}  {cells}{gap:7.3f}"
               f"{seconds:7.0f}s  {published}")
-
-
-def plot(table: dict, path: Path) -> None:
-    """Homophily on x, attention's gain over uniform weights on y; colour: the learned entropy gap."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(9, 5.6), constrained_layout=True)
-    ax.axhline(0, color="0.6", lw=1)
-    gaps = [row["models"]["GAT"]["entropy_gap"] for row in table.values()]
-    norm = matplotlib.colors.Normalize(0, max(gaps))
-    for name, row in table.items():
-        models, x = row["models"], row["adjusted_homophily"]
-        for model, marker, offset in (("GAT", "o", -0.006), ("GATv2", "s", 0.006)):
-            if model not in models:
-                continue
-            gain = [a - u for a, u in zip(models[model]["scores"], models["uniform"]["scores"])]  # paired by split
-            ax.errorbar(x + offset, statistics.mean(gain), yerr=statistics.stdev(gain) / len(gain) ** 0.5,
-                        fmt=marker, ms=8, color=plt.cm.viridis(norm(models["GAT"]["entropy_gap"])),
-                        mec="black", mew=0.6, ecolor="0.4", capsize=2, zorder=3)
-        best_graph_model = max(models[m]["mean"] for m in models if m != "MLP")
-        label = name.replace("_filtered", " (f)") + (" *" if models["MLP"]["mean"] > best_graph_model else "")
-        ax.annotate(label, (x, statistics.mean(a - u for a, u in zip(models["GAT"]["scores"],
-                                                                     models["uniform"]["scores"]))),
-                    xytext=(7, 6), textcoords="offset points", fontsize=8.5)
-    bar = fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap="viridis"), ax=ax)
-    bar.set_label("learned GAT attention: entropy gap\n(share of the uniform entropy given up)")
-    ax.set_xlabel("adjusted homophily (0: edges join classes as by chance; 1: only within a class)")
-    ax.set_ylabel("gain of attention over uniform weights\n(test score points, mean ± s.e. over runs)")
-    ax.set_title("Where attention matters: o GAT, □ GATv2 against the same network with uniform weights\n"
-                 "* an MLP without the graph beats every graph model there", fontsize=10)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
 
 
 if __name__ == "__main__":

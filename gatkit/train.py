@@ -180,14 +180,17 @@ def paper_config(dataset: str = "cora", **overrides: Any) -> TrainConfig:
     return TrainConfig(dataset=dataset, **overrides)
 
 
-#: The recipe for the heterophilous graphs (gatkit.data.load_heterophilous), chosen on their
-#: validation splits (see benchmarks/bench_heterophily.py): four layers of 8 heads x 8 features
-#: with residual connections, so that a node's own features survive aggregation over neighbours
-#: that mostly disagree with it; light dropout; up to 1000 epochs, keeping the weights of the best
-#: validation score (accuracy, or ROC AUC on minesweeper and tolokers).
+#: The recipe for the heterophilous graphs (gatkit.data.load_heterophilous), chosen on validation
+#: scores (split 0, one seed; see benchmarks/bench_heterophily.py): four layers of 8 heads x 8
+#: features with residual connections, so that a node's own features survive aggregation over
+#: neighbours that mostly disagree with it (on minesweeper four layers reached a validation ROC AUC
+#: of 0.918 where three reached 0.899); light dropout; Adam at 0.01 (0.919 in 400 epochs, against
+#: 0.918 in 600 at 0.005 and 0.913 at 0.02); up to 500 epochs with a patience of 100 (the small
+#: graphs peak within a few dozen), keeping the weights of the best validation score (accuracy, or
+#: ROC AUC on minesweeper and tolokers).
 HETEROPHILY_RECIPE: dict[str, Any] = {
     "heads": (8, 8, 8, 1), "hidden_features": 8, "residual": True, "norm": False, "dropout": 0.2,
-    "value_dropout": False, "lr": 0.005, "weight_decay": 0.0, "epochs": 1000, "patience": 200, "keep": "val_score"}
+    "value_dropout": False, "lr": 0.01, "weight_decay": 0.0, "epochs": 500, "patience": 100, "keep": "val_score"}
 
 #: Published results on the heterophilous graphs, in percent, mean and standard deviation over the
 #: ten splits (Platonov et al., ICLR 2023; their code's results notebook): model -> (mean, std).
@@ -342,7 +345,8 @@ def evaluate(model: GAT, dataset: Planetoid | Subgraph, features: torch.Tensor,
              edge_index: torch.Tensor | list[torch.Tensor],
              splits: tuple[str, ...] = ("train", "val")) -> dict[str, float]:
     """Loss and accuracy of ``model`` in eval mode (no dropout) on each named split, and the ROC
-    AUC (``<split>_auc``) where ``dataset.metric`` is ``"roc_auc"``."""
+    AUC (``<split>_auc``) where ``dataset.metric`` is ``"roc_auc"``. ``dataset`` needs only ``y``
+    and the splits' ``<split>_idx`` (and ``metric``, if it is not scored by accuracy)."""
     model.eval()
     logits = model(features, edge_index)  # (N, C)
     metrics = {}
@@ -350,7 +354,7 @@ def evaluate(model: GAT, dataset: Planetoid | Subgraph, features: torch.Tensor,
         index = getattr(dataset, f"{split}_idx")
         metrics[f"{split}_loss"] = node_loss(logits, dataset.y, index).item()
         metrics[f"{split}_acc"] = accuracy(logits[index], dataset.y[index]).item()
-        if dataset.metric == "roc_auc":
+        if getattr(dataset, "metric", "accuracy") == "roc_auc":
             metrics[f"{split}_auc"] = roc_auc(positive_score(logits[index]), dataset.y[index])
     return metrics
 

@@ -60,13 +60,14 @@ def test_class_colours_are_distinct_rgb_tuples():
 
 
 def test_the_package_offers_every_figure_and_the_shared_style_helpers():
-    from gatkit.viz import attention, embeddings, graphs, style, training
+    from gatkit.viz import attention, embeddings, graphs, heterophily, style, training
 
-    for module in (attention, embeddings, graphs, style, training):
+    for module in (attention, embeddings, graphs, heterophily, style, training):
         for name in module.__all__:
             if name != "LAYOUTS":  # attention's layouts; graphs has others: kept under their module
                 assert getattr(viz, name) is getattr(module, name), name
-    offered = {name for module in (attention, embeddings, graphs, style, training) for name in module.__all__}
+    offered = {name for module in (attention, embeddings, graphs, heterophily, style, training)
+               for name in module.__all__}
     assert set(viz.__all__) == offered - {"LAYOUTS"}
     fig, ax = viz.figure_and_axes(None, figsize=(3, 2))
     assert viz.figure_and_axes(ax, figsize=(9, 9)) == (fig, ax)
@@ -278,3 +279,32 @@ def test_the_widget_wires_controls_to_explore(cora, capsys):
     hops.value = 1
     assert "node 42" in capsys.readouterr().out
     assert plt.get_fignums() == [], "the widget closes the figures it shows"
+
+
+# --- chapter 12: attention's gain over uniform weights across graphs -----------------------------
+
+def heterophily_row(homophily, gat, gatv2, uniform, mlp, gap):
+    models = {name: {"scores": scores, "mean": float(np.mean(scores))}
+              for name, scores in (("GAT", gat), ("GATv2", gatv2), ("uniform", uniform), ("MLP", mlp))}
+    models["GAT"]["entropy_gap"] = gap
+    return {"adjusted_homophily": homophily, "models": models}
+
+
+def test_the_gain_is_paired_run_by_run():
+    row = heterophily_row(0.5, [80, 70, 90], [81, 71, 91], [79, 72, 85], [60, 60, 60], 0.1)
+    assert viz.attention_gain(row["models"]) == [1, -2, 5]  # not mean(GAT) - mean(uniform) alone
+    assert viz.attention_gain(row["models"], "GATv2") == [2, -1, 6]
+
+
+def test_the_attention_gain_figure_places_every_graph_and_marks_where_the_mlp_wins():
+    table = {"cora": heterophily_row(0.77, [83, 84], [82, 83], [81, 82], [58, 59], 0.02),
+             "texas": heterophily_row(-0.29, [60, 62], [61, 63], [61, 61], [75, 77], 0.15)}
+    fig = viz.plot_attention_gain(table)
+    ax = fig.axes[0]
+    labels = {text.get_text(): text.xy for text in ax.texts}
+    assert labels == {"cora": (0.77, 2.0), "texas *": (-0.29, 0.0)}, "a star where the MLP beats every graph model"
+    points = sorted((round(line.get_xdata()[0], 3), round(line.get_ydata()[0], 3))
+                    for line in ax.lines if line.get_marker() in ("o", "s"))
+    assert points == [(-0.297, 0.0), (-0.283, 1.0), (0.763, 2.0), (0.777, 1.0)]  # GAT left, GATv2 right
+    assert fig.axes[1].get_ylabel().startswith("learned GAT attention: entropy gap")
+    plt.close(fig)

@@ -11,6 +11,8 @@ module                         draws                                            
                                their layouts :func:`graph_layout`,
                                :func:`neighbourhood_layout`
 :mod:`gatkit.viz.training`     :func:`plot_learning_curves`                           07
+:mod:`gatkit.viz.heterophily`  :func:`plot_attention_gain` across graphs, with its      12
+                               numbers :func:`attention_gain`
 :mod:`gatkit.viz.attention`    :mod:`gatkit.attention`'s numbers:                     08
                                :func:`draw_attention`,
                                :func:`plot_entropy_histograms`,
@@ -51,11 +53,13 @@ from gatkit.viz.graphs import (  # noqa: E402
     plot_degrees,
     plot_homophily,
 )
+from gatkit.viz.heterophily import attention_gain, plot_attention_gain  # noqa: E402
 from gatkit.viz.style import class_colours, class_legend, figure_and_axes  # noqa: E402
 from gatkit.viz.training import plot_learning_curves  # noqa: E402
 
 __all__ = [
     "WIDTH_PER_UNIT",
+    "attention_gain",
     "class_colours",
     "class_legend",
     "draw_attention",
@@ -64,6 +68,7 @@ __all__ = [
     "figure_and_axes",
     "graph_layout",
     "neighbourhood_layout",
+    "plot_attention_gain",
     "plot_attention_ratios",
     "plot_class_balance",
     "plot_degrees",
