@@ -410,7 +410,7 @@ def _add_config_arguments(group) -> None:
         if kind is bool:
             settings["action"] = argparse.BooleanOptionalAction
         elif typing.get_origin(kind) is tuple:  # tuple[int, ...]: several values of one type
-            settings.update(nargs=field.metadata["length"] or "+", type=typing.get_args(kind)[0])
+            settings.update(nargs="+", type=typing.get_args(kind)[0])
         else:
             settings["type"] = kind
         if field.name in METAVARS:

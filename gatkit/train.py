@@ -60,12 +60,11 @@ class ConfigError(ValueError):
         self.field, self.problem = field, problem
 
 
-def _setting(default: Any, help: str, *, choices: tuple | None = None, bounds: tuple | None = None,
-             length: int | None = None) -> Any:
+def _setting(default: Any, help: str, *, choices: tuple | None = None, bounds: tuple | None = None) -> Any:
     """A :class:`TrainConfig` field: its default, what it means (the help of its ``gatkit train``
     flag) and the values it allows (``choices``; ``bounds`` lowest and highest, ``None`` for no
-    limit; ``length`` of a tuple)."""
-    return field(default=default, metadata={"help": help, "choices": choices, "bounds": bounds, "length": length})
+    limit)."""
+    return field(default=default, metadata={"help": help, "choices": choices, "bounds": bounds})
 
 
 @dataclass(frozen=True)
@@ -87,7 +86,7 @@ class TrainConfig:
                                      "node), uniform (fixed weights 1/|N(i)|, a mean over the neighbourhood) or none "
                                      "(no graph: an MLP of the same shape); all but gat need layer type 3",
                               choices=ATTENTION_TYPES)
-    hidden_features: int = _setting(8, "features per head of the hidden layer", bounds=(1, None))
+    hidden_features: int = _setting(8, "features per head of each hidden layer", bounds=(1, None))
     heads: tuple[int, ...] = _setting((8, 1), "attention heads of each layer, one number per layer: the hidden "
                                               "layers' heads are concatenated, the output layer's averaged",
                                       bounds=(1, None))
@@ -147,8 +146,6 @@ def _checked(setting, kind: Any, value: Any) -> Any:
     if typing.get_origin(kind) is tuple:  # tuple[int, ...], a list once stored
         if not isinstance(value, (list, tuple)) or not all(_is_a(item, typing.get_args(kind)[0]) for item in value):
             raise ConfigError(name, f"must be a list of {typing.get_args(kind)[0].__name__}s, got {value!r}")
-        if rules["length"] is not None and len(value) != rules["length"]:
-            raise ConfigError(name, f"must have {rules['length']} values, got {len(value)}")
         if not value:
             raise ConfigError(name, "must have at least one value")
         numbers, value = list(value), tuple(value)

@@ -509,6 +509,92 @@ assert texas_acc["MLP"].mean() > best_graph_model
 # (paired by split), coloured by how far the learned GAT attention is from uniform.
 
 # %%
+import json
+import statistics
+from pathlib import Path
+
+from gatkit import viz
+
+results_file = next(folder / "benchmarks" / "results" / "heterophily.json"
+                    for folder in (Path.cwd(), *Path.cwd().parents) if (folder / "benchmarks").is_dir())
+results = json.loads(results_file.read_text())  # graph -> its row of the benchmark's table
+fig = viz.plot_attention_gain(results)
+fig.savefig("/tmp/ch12_gain.png", dpi=110)
+plt.show()
+
+# %%
+def gain_and_error(models, model="GAT"):
+    """Mean gain of `model` over uniform weights, paired by run, and its standard error (points)."""
+    gain = viz.attention_gain(models, model)
+    return statistics.mean(gain), statistics.stdev(gain) / len(gain) ** 0.5
+
+
+gains = {name: gain_and_error(row["models"]) for name, row in results.items()}
+mlp_wins = [name for name, row in results.items()
+            if row["models"]["MLP"]["mean"] > max(row["models"][m]["mean"] for m in ("GAT", "GATv2", "uniform")
+                                                  if m in row["models"])]
+print(f"{'graph':19s} {'runs':>4s} {'h_adj':>6s} {'GAT':>6s} {'uniform':>7s} {'MLP':>6s} "
+      f"{'GAT - uniform':>14s} {'entropy gap':>11s}")
+for name in sorted(results, key=lambda n: -results[n]["adjusted_homophily"]):
+    row, (gain, error) = results[name], gains[name]
+    models = row["models"]
+    print(f"{name:19s} {len(models['GAT']['scores']):4d} {row['adjusted_homophily']:6.3f} "
+          f"{models['GAT']['mean']:6.1f} {models['uniform']['mean']:7.1f} {models['MLP']['mean']:6.1f} "
+          f"{gain:+7.2f} +/- {error:4.2f} {models['GAT']['entropy_gap']:11.3f}")
+print("the MLP beats every graph model on:", mlp_wins)
+assert set(results) == set(NAMES), "the benchmark covers every graph of section 1"
+gat_gain = {name: gain for name, (gain, error) in gains.items()}
+clear = {name for name, (gain, error) in gains.items() if gain > 1.5 * error}  # GAT above uniform, beyond the noise
+v2_gains = {name: gain_and_error(row["models"], "GATv2") for name, row in results.items() if "GATv2" in row["models"]}
+v2_clear = {name for name, (gain, error) in v2_gains.items() if gain > 2 * error}
+gap = {name: row["models"]["GAT"]["entropy_gap"] for name, row in results.items()}
+print("GAT above uniform by over 1.5 standard errors:", sorted(clear), "; GATv2 by over 2:", sorted(v2_clear))
+assert max(gat_gain.values()) < 1 and clear == {"minesweeper", "tolokers"}
+assert max(gat_gain[name] for name in clear) < 0.5
+assert set(mlp_wins) == {"texas", "cornell", "wisconsin", "actor"}
+assert v2_clear == {"wisconsin", "tolokers"} and 1 < v2_gains["tolokers"][0] < 1.5
+assert results["wisconsin"]["models"]["MLP"]["mean"] > results["wisconsin"]["models"]["GATv2"]["mean"]
+assert max(gap["cora"], gap["citeseer"]) < 0.001 and min(gap[name] for name in ("texas", "cornell", "wisconsin")) > 0.15
+assert max(gap[name] for name in NAMES if name not in ("texas", "cornell", "wisconsin")) < 0.06
+assert results["minesweeper"]["models"]["GAT"]["mean"] > 92.01  # Platonov et al.'s GAT: 92.01 +/- 0.68
+assert gat_gain["cornell"] < -5
+graph_wins = {name: min(row["models"][m]["mean"] for m in ("GAT", "GATv2", "uniform")) - row["models"]["MLP"]["mean"]
+              for name, row in results.items()}  # the worst graph model's lead over the MLP, in points
+assert min(graph_wins[name] for name in ("minesweeper", "cora", "citeseer", "chameleon")) > 10
+assert min(results["minesweeper"]["models"][m]["mean"] for m in ("GAT", "GATv2", "uniform")) > 92
+web = ("texas", "cornell", "wisconsin")
+assert [min(len(split.train_idx) for split in datasets[name].splits) for name in web] == [87, 87, 120]
+
+# %% [markdown]
+# Read it from the top. **Learned attention never buys much**: on no graph does GAT beat the same
+# network with uniform weights by a point, and only on minesweeper and tolokers is its gain larger
+# than one and a half standard errors (under half a point there; see the table). On the
+# rest it is within the noise or behind, by over five points on cornell. GATv2 gains beyond two
+# standard errors on two graphs: wisconsin, where an MLP beats it anyway, and tolokers (between
+# 1 and 1.5 points, from two short runs).
+#
+# **What matters is whether the graph helps at all.** On minesweeper the graph is everything
+# (an MLP is a coin toss; every graph model is above 92, and gatkit's GAT above the 92.01 that
+# Platonov et al. publish for theirs); on Cora, Citeseer and chameleon every graph model leads the
+# MLP by over 10 points (chameleon's lead is partly its duplicates, section 1). On texas, cornell,
+# wisconsin and actor an MLP that never sees an edge beats every graph model: their edges mislead
+# more than they inform, and averaging over them, evenly or with learned weights, costs accuracy.
+#
+# **The colours tell the rest.** On the homophilous graphs attention stays uniform (an entropy
+# gap below a thousandth of the uniform entropy), and on the large heterophilous ones it stays
+# close to it (below 0.06). It departs from uniform only on the three tiny web graphs (above 0.15),
+# which have 87 to 120 training nodes per split: attention moves far from uniform exactly where there is
+# least data to learn it from, and it gains nothing there. Minesweeper shows the other way round:
+# the rule attention found (section 4) is right, but a uniform mean over a 4-layer residual network
+# already gets almost all of it.
+#
+# What the benchmark measured here, and how: minesweeper over 5 splits (GATv2: 3, at most 300
+# epochs), Cora and Citeseer over 10 seeds, the small graphs over all 10 splits, the other
+# graphs over 2 or 3 splits with the epochs capped (tolokers at 40, whose published numbers need
+# far longer training: 83.7 for GAT). The `runs` column above and the JSON record it. The full
+# protocol is `python benchmarks/bench_heterophily.py`, on a machine with time to spare.
+
+# %%
 print(f"chapter ran in {time.perf_counter() - chapter_started:.0f} s")
 
 # %% [markdown]
@@ -523,8 +609,13 @@ print(f"chapter ran in {time.perf_counter() - chapter_started:.0f} s")
 # - On a binary task with unbalanced classes, accuracy rewards always predicting the big class;
 #   ROC AUC, the chance that a positive outscores a negative, gives that 0.5. It depends only on
 #   the order of the scores.
-# - TODO(lead): where attention helped over uniform weights (with the measured gain and the
-#   entropy gap), where it did not, and where an MLP beat every GNN.
+# - Learned GAT attention bought less than a point over uniform weights on every graph here
+#   (GATv2 more only on tolokers and on wisconsin, where an MLP beats it anyway), and lost on
+#   several. What decided the scores was whether the graph helps: on minesweeper every graph
+#   model scores above 0.92 where an MLP is a coin toss, while on texas, cornell, wisconsin and
+#   actor an MLP beats them all.
+# - Attention strays furthest from uniform (chapter 08's entropy gap) on the tiny web graphs, where
+#   it gains nothing; on minesweeper it learns a right rule (listen to the shown numbers) gently.
 #
 # ## Check your understanding
 #
@@ -565,7 +656,10 @@ print(f"chapter ran in {time.perf_counter() - chapter_started:.0f} s")
 #    only value that makes the AUC a property of the scores alone.
 # 5. Put (almost) no weight on neighbours whose number is hidden, and spread it over the shown
 #    ones: attention far from uniform wherever a node has hidden neighbours, so a much larger
-#    entropy gap than Cora's near-zero one. TODO(lead): compare with the measured gaps.
+#    entropy gap than Cora's near-zero one. Measured (section 4 and the benchmark), the GAT does
+#    lean that way, but gently: shown neighbours get somewhat more than an even share and hidden
+#    ones less, and its entropy gap stays below 0.06 of the uniform entropy, larger than Cora's
+#    (below 0.001) but far from ignoring anyone.
 # 6. Its edges mislead more than they inform: the neighbours' features pull a node's
 #    representation toward other classes, and the node's own features already say enough. A
 #    GNN that averages a node with its neighbours throws away part of the node's own signal; a

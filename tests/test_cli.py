@@ -53,6 +53,15 @@ def test_visualise_dataset_prints_the_paths_it_wrote(written):
     assert f"wrote 5 files to {out_dir}" in stderr
 
 
+def test_visualise_dataset_draws_a_heterophilous_graph(tmp_path):
+    with contextlib.redirect_stdout(io.StringIO()) as stdout, contextlib.redirect_stderr(io.StringIO()):
+        code = cli.main(["visualise", "dataset", "--dataset", "texas", "--out-dir", str(tmp_path), "--dpi", "40"])
+    assert code == 0
+    names = [Path(line).name for line in stdout.getvalue().split()]
+    assert names[:4] == ["texas_degrees.png", "texas_class_balance.png", "texas_homophily.png", "texas_graph.png"]
+    assert all((tmp_path / name).stat().st_size > 5_000 for name in names)
+
+
 @pytest.mark.parametrize("make_blocked", ["a file in the way", "a folder under a file"])
 def test_an_unusable_out_dir_is_a_clear_usage_error(tmp_path, capsys, make_blocked):
     blocker = tmp_path / "not_a_folder"

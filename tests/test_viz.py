@@ -298,13 +298,18 @@ def test_the_gain_is_paired_run_by_run():
 
 def test_the_attention_gain_figure_places_every_graph_and_marks_where_the_mlp_wins():
     table = {"cora": heterophily_row(0.77, [83, 84], [82, 83], [81, 82], [58, 59], 0.02),
-             "texas": heterophily_row(-0.29, [60, 62], [61, 63], [61, 61], [75, 77], 0.15)}
+             "texas": heterophily_row(-0.29, [60, 62], [61, 63], [61, 61], [75, 77], 0.15),
+             "actor": heterophily_row(0.003, [34, 35], [34, 34], [35, 35], [36, 36], 0.002),
+             "squirrel": heterophily_row(0.007, [45, 45], [45, 45], [44, 44], [33, 33], 0.009)}
     fig = viz.plot_attention_gain(table)
     ax = fig.axes[0]
-    labels = {text.get_text(): text.xy for text in ax.texts}
-    assert labels == {"cora": (0.77, 2.0), "texas *": (-0.29, 0.0)}, "a star where the MLP beats every graph model"
+    labels = {text.get_text(): (round(text.xy[0] + 0.007, 3), text.xy[1]) for text in ax.texts}
+    assert labels == {"cora": (0.77, 2.0), "texas *": (-0.29, 0.0), "actor *": (0.003, -0.5),
+                      "squirrel": (0.007, 1.0)}, "each name points at GAT's mean gain; a star where the MLP wins"
+    placed = {text.get_text(): text.get_position() for text in ax.texts}
+    assert abs(placed["squirrel"][1] - placed["actor *"][1]) >= 0.7, "close graphs get their names apart"
     points = sorted((round(line.get_xdata()[0], 3), round(line.get_ydata()[0], 3))
                     for line in ax.lines if line.get_marker() in ("o", "s"))
-    assert points == [(-0.297, 0.0), (-0.283, 1.0), (0.763, 2.0), (0.777, 1.0)]  # GAT left, GATv2 right
+    assert points[:2] == [(-0.297, 0.0), (-0.283, 1.0)] and points[-2:] == [(0.763, 2.0), (0.777, 1.0)]
     assert fig.axes[1].get_ylabel().startswith("learned GAT attention: entropy gap")
     plt.close(fig)
