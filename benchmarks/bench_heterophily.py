@@ -31,7 +31,7 @@ import torch
 
 from gatkit import attention, graph
 from gatkit.data import DATASET_NAMES, load_dataset
-from gatkit.train import HETEROPHILY_RESULTS, PAPER_RESULTS, heterophily_config, model_input, paper_config, train_runs
+from gatkit.train import HETEROPHILY_RESULTS, model_input, recipe_config, train_runs
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MODELS = {"GAT": "gat", "GATv2": "gatv2", "uniform": "uniform", "MLP": "none"}
@@ -39,11 +39,10 @@ MODELS = {"GAT": "gat", "GATv2": "gatv2", "uniform": "uniform", "MLP": "none"}
 
 def run_model(dataset, model: str, runs: int, max_epochs: int | None) -> dict:
     """Train ``model`` on ``dataset`` (``runs`` splits, or seeds on a one-split graph) as one batch."""
-    if dataset.name in PAPER_RESULTS:
-        config = paper_config(dataset.name, attention=MODELS[model])
+    config = recipe_config(dataset.name, attention=MODELS[model])
+    if len(dataset.splits) == 1:  # Cora, Citeseer: seeds
         results = train_runs(config, range(runs), dataset=dataset, out_dir=None, progress=False, test=True)
     else:
-        config = heterophily_config(dataset.name, MODELS[model])
         if max_epochs is not None:
             config = dataclasses.replace(config, epochs=min(config.epochs, max_epochs))
         results = train_runs(config, [0], splits=dataset.splits[:runs], dataset=dataset, out_dir=None,

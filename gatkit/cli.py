@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from gatkit.extras import MissingExtraError, require
-from gatkit.train import DATASETS, PAPER_RESULTS, ConfigError, TrainConfig, model_input  # datasets and recipes
+from gatkit.train import DATASETS, PAPER_RESULTS, ConfigError, TrainConfig, model_input, recipe_config
 
 __all__ = ["VISUALISERS", "CliError", "Visualiser", "add_visualiser", "build_parser", "main",
            "prepare_out_dir", "visualise_attention", "visualise_dataset", "visualise_embedding",
@@ -227,7 +227,7 @@ def _load_models(args: argparse.Namespace) -> _Models:
 
     from gatkit import data
     from gatkit.checkpoints import CheckpointError, load_checkpoint
-    from gatkit.train import build_model, checkpoint_config, heterophily_config, model_from_checkpoint, paper_config, train
+    from gatkit.train import build_model, checkpoint_config, model_from_checkpoint, train
 
     if args.model is None and args.epochs < 1:
         raise CliError("--epochs must be at least 1.", 2)
@@ -238,10 +238,9 @@ def _load_models(args: argparse.Namespace) -> _Models:
             trained, _ = model_from_checkpoint(args.model, dataset)
             name = args.model.stem
         else:
-            recipe = paper_config if args.dataset in PAPER_RESULTS else heterophily_config
-            config = recipe(args.dataset, seed=args.seed, epochs=args.epochs)
+            config = recipe_config(args.dataset, seed=args.seed, epochs=args.epochs)
             dataset = data.load_dataset(config.dataset, progress=sys.stderr.isatty())
-            which = "the paper's recipe" if recipe is paper_config else "gatkit's heterophily recipe"
+            which = "the paper's recipe" if args.dataset in PAPER_RESULTS else "gatkit's heterophily recipe"
             print(f"no --model given: training a GAT on {config.dataset} with {which}, seed "
                   f"{config.seed} (pass --model FILE to draw a model from `gatkit train`)", file=sys.stderr)
             trained = train(config, dataset=dataset, out_dir=None, progress=sys.stderr.isatty()).model
@@ -396,7 +395,7 @@ def _add_config_arguments(group) -> None:
     """One option per field of :class:`TrainConfig`, from the field's type, default and metadata.
 
     An option not given is absent from the parsed arguments (``argparse.SUPPRESS``): the dataset's
-    recipe (:func:`_recipe`) fills it in.
+    recipe (:func:`gatkit.train.recipe_config`) fills it in.
     """
     import dataclasses
     import typing
@@ -416,14 +415,6 @@ def _add_config_arguments(group) -> None:
         if field.name in METAVARS:
             settings["metavar"] = METAVARS[field.name]
         group.add_argument(*_flags(field.name), dest=field.name, default=argparse.SUPPRESS, **settings)
-
-
-def _recipe(dataset: str) -> TrainConfig:
-    """The config ``gatkit train`` starts from: the GAT paper's recipe on Cora and Citeseer,
-    gatkit's heterophily recipe on the heterophilous graphs; the options given replace its values."""
-    from gatkit.train import heterophily_config, paper_config
-
-    return paper_config(dataset) if dataset in PAPER_RESULTS else heterophily_config(dataset)
 
 
 class _NoteGiven(argparse.Action):
@@ -500,7 +491,7 @@ def run_train(args: argparse.Namespace) -> int:
     given = {field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)
              if hasattr(args, field.name)}
     try:
-        config = dataclasses.replace(_recipe(given.get("dataset", TrainConfig.dataset)), **given)
+        config = recipe_config(given.pop("dataset", TrainConfig.dataset), **given)
     except ConfigError as error:  # the same rules a checkpoint's config is held to
         raise CliError(f"{_flags(error.field)[0]} {error.problem}.", 2)
     batch = " ".join(f"--{option} {getattr(args, option)}" for option in ("seeds", "splits")

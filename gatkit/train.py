@@ -203,7 +203,15 @@ HETEROPHILY_RESULTS: dict[str, dict[str, tuple[float, float]]] = {
 def heterophily_config(dataset: str, attention: str = "gat", **overrides: Any) -> TrainConfig:
     """:data:`HETEROPHILY_RECIPE` for ``dataset`` with the given ``attention`` (``"gat"``,
     ``"gatv2"``, ``"uniform"`` or ``"none"``, the MLP), with ``overrides``."""
-    return TrainConfig(dataset=dataset, attention=attention, **{**HETEROPHILY_RECIPE, **overrides})
+    return TrainConfig(dataset=dataset, **{**HETEROPHILY_RECIPE, "attention": attention, **overrides})
+
+
+def recipe_config(dataset: str, **overrides: Any) -> TrainConfig:
+    """The recipe gatkit trains ``dataset`` with, with ``overrides``: the GAT paper's on Cora and
+    Citeseer (:func:`paper_config`), :data:`HETEROPHILY_RECIPE` on the heterophilous graphs."""
+    if dataset in PAPER_RESULTS:
+        return paper_config(dataset, **overrides)
+    return TrainConfig(dataset=dataset, **{**HETEROPHILY_RECIPE, **overrides})
 
 
 def build_model(config: TrainConfig, num_features: int, num_classes: int) -> GAT:

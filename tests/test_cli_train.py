@@ -15,7 +15,8 @@ import torch
 from gatkit import cli
 from gatkit.checkpoints import load_checkpoint
 from gatkit.layers import LAYER_TYPES
-from gatkit.train import DATASETS, KEEP_RULES, PAPER_RESULTS, TrainConfig, heterophily_config, paper_config, train
+from gatkit.train import (DATASETS, KEEP_RULES, PAPER_RESULTS, TrainConfig, heterophily_config, paper_config,
+                          recipe_config, train)
 
 
 def run(*argv):
@@ -214,7 +215,7 @@ def test_every_config_field_is_an_option_whose_default_the_recipe_gives():
     assert options["layer_type"].choices == tuple(LAYER_TYPES)
     assert options["keep"].choices == KEEP_RULES
     assert options["checkpoint_every"].default == inspect.signature(train).parameters["checkpoint_every"].default
-    assert cli._recipe("cora") == TrainConfig() and cli._recipe("texas") == heterophily_config("texas")
+    assert recipe_config("cora") == TrainConfig() and recipe_config("texas") == heterophily_config("texas")
 
 
 def test_the_options_given_replace_the_recipes_values(monkeypatch):
