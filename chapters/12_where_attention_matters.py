@@ -374,8 +374,8 @@ assert abs(own - 0.5) < 0.05 and uniform > 0.7 and chosen > uniform + 0.03
 #
 # The paper's Cora recipe is not assumed to be right here. `gatkit.train.HETEROPHILY_RECIPE` was
 # chosen on minesweeper's validation scores (its comment in `gatkit/train.py` gives them): four
-# layers instead of two, since a mine is only revealed by numbers one and two cells away; a
-# residual connection in every layer, so that a node's own features survive an aggregation over
+# layers instead of two (a cell's verdict can rest on numbers several cells away, and four beat
+# three on validation); a residual connection in every layer, so that a node's own features survive an aggregation over
 # neighbours that mostly disagree with it; lighter dropout; and the weights of the epoch with the
 # best validation score, which on minesweeper is the ROC AUC. The benchmark
 # (`benchmarks/bench_heterophily.py`) trains it in full, for up to 500 epochs on several splits;
