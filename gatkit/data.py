@@ -71,10 +71,10 @@ __all__ = [
     "DataError",
     "HETEROPHILOUS_URL",
     "Heterophilous",
-    "METRICS",
     "NodeDataset",
     "PLANETOID_URL",
     "Planetoid",
+    "SCORED_BY",
     "Split",
     "default_root",
     "fetch_planetoid",
@@ -188,8 +188,8 @@ CLASS_NAMES: dict[str, tuple[str, ...]] = {
 
 #: How each dataset is scored, as in its paper: ROC AUC for the two binary heterophilous graphs
 #: (their positive class is the minority: 20% and 22% of the nodes), accuracy for the others.
-METRICS: dict[str, str] = {name: "roc_auc" if name in ("minesweeper", "tolokers") else "accuracy"
-                           for name in DATASET_NAMES}
+SCORED_BY: dict[str, str] = {name: "roc_auc" if name in ("minesweeper", "tolokers") else "accuracy"
+                             for name in DATASET_NAMES}
 
 
 @dataclass(frozen=True)
@@ -278,8 +278,8 @@ class NodeDataset:
 
     @property
     def metric(self) -> str:
-        """How the dataset is scored: ``"roc_auc"`` or ``"accuracy"`` (see :data:`METRICS`)."""
-        return METRICS[self.name]
+        """How the dataset is scored: ``"roc_auc"`` or ``"accuracy"`` (see :data:`SCORED_BY`)."""
+        return SCORED_BY[self.name]
 
     @property
     def num_nodes(self) -> int:
