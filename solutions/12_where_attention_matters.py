@@ -555,7 +555,7 @@ assert set(mlp_wins) == {"texas", "cornell", "wisconsin", "actor"}
 assert v2_clear == {"wisconsin", "tolokers"} and 1 < v2_gains["tolokers"][0] < 1.5
 assert results["wisconsin"]["models"]["MLP"]["mean"] > results["wisconsin"]["models"]["GATv2"]["mean"]
 assert max(gap["cora"], gap["citeseer"]) < 0.001 and min(gap[name] for name in ("texas", "cornell", "wisconsin")) > 0.15
-assert max(gap[name] for name in NAMES if name not in ("texas", "cornell", "wisconsin")) < 0.06
+assert max(gap[name] for name in NAMES if name not in ("texas", "cornell", "wisconsin")) < 0.07
 assert results["minesweeper"]["models"]["GAT"]["mean"] > 92.01  # Platonov et al.'s GAT: 92.01 +/- 0.68
 assert gat_gain["cornell"] < -5
 graph_wins = {name: min(row["models"][m]["mean"] for m in ("GAT", "GATv2", "uniform")) - row["models"]["MLP"]["mean"]
@@ -563,6 +563,9 @@ graph_wins = {name: min(row["models"][m]["mean"] for m in ("GAT", "GATv2", "unif
 assert min(graph_wins[name] for name in ("minesweeper", "cora", "citeseer", "chameleon")) > 10
 assert min(results["minesweeper"]["models"][m]["mean"] for m in ("GAT", "GATv2", "uniform")) > 92
 web = ("texas", "cornell", "wisconsin")
+runs = {name: len(row["models"]["GAT"]["scores"]) for name, row in results.items()}
+assert all(runs[name] == 10 for name in ("minesweeper", "cora", "citeseer", "chameleon_filtered", *web))
+assert results["tolokers"]["models"]["GAT"]["max_epochs"] == 40
 assert [min(len(split.train_idx) for split in datasets[name].splits) for name in web] == [87, 87, 120]
 
 # %% [markdown]
@@ -582,13 +585,13 @@ assert [min(len(split.train_idx) for split in datasets[name].splits) for name in
 #
 # **The colours tell the rest.** On the homophilous graphs attention stays uniform (an entropy
 # gap below a thousandth of the uniform entropy), and on the large heterophilous ones it stays
-# close to it (below 0.06). It departs from uniform only on the three tiny web graphs (above 0.15),
+# close to it (below 0.07). It departs from uniform only on the three tiny web graphs (above 0.15),
 # which have 87 to 120 training nodes per split: attention moves far from uniform exactly where there is
 # least data to learn it from, and it gains nothing there. Minesweeper shows the other way round:
 # the rule attention found (section 4) is right, but a uniform mean over a 4-layer residual network
 # already gets almost all of it.
 #
-# What the benchmark measured here, and how: minesweeper over 5 splits (GATv2: 3, at most 300
+# What the benchmark measured here, and how: minesweeper over all 10 splits (GATv2: 3, at most 300
 # epochs), Cora and Citeseer over 10 seeds, the small graphs over all 10 splits, the other
 # graphs over 2 or 3 splits with the epochs capped (tolokers at 40, whose published numbers need
 # far longer training: 83.7 for GAT). The `runs` column above and the JSON record it. The full
@@ -658,7 +661,7 @@ print(f"chapter ran in {time.perf_counter() - chapter_started:.0f} s")
 #    ones: attention far from uniform wherever a node has hidden neighbours, so a much larger
 #    entropy gap than Cora's near-zero one. Measured (section 4 and the benchmark), the GAT does
 #    lean that way, but gently: shown neighbours get somewhat more than an even share and hidden
-#    ones less, and its entropy gap stays below 0.06 of the uniform entropy, larger than Cora's
+#    ones less, and its entropy gap stays below 0.07 of the uniform entropy, larger than Cora's
 #    (below 0.001) but far from ignoring anyone.
 # 6. Its edges mislead more than they inform: the neighbours' features pull a node's
 #    representation toward other classes, and the node's own features already say enough. A
