@@ -246,11 +246,12 @@ class Split:
     test_idx: torch.Tensor
 
 
+@dataclass(frozen=True, repr=False, eq=False)
 class NodeDataset:
     """What every dataset gatkit loads offers, so that code can treat them alike.
 
-    :class:`Planetoid` and :class:`Heterophilous` are frozen dataclasses that hold the fields
-    annotated here; this base class is the one home of what follows from them. Besides these,
+    :class:`Planetoid` and :class:`Heterophilous` are frozen dataclasses that add their own
+    fields to these; this base class is the one home of what follows from them. Besides these,
     each has ``splits`` (the splits it comes with), ``split`` (which of them ``train_idx``,
     ``val_idx`` and ``test_idx`` are) and ``with_split(k)``.
     """
@@ -366,18 +367,8 @@ class Planetoid(NodeDataset):
         :func:`_dataset_checksum`).
     """
 
-    name: str
     x_raw: torch.Tensor
-    x: torch.Tensor
-    y: torch.Tensor
-    edge_index: torch.Tensor
-    edge_index_with_self_loops: torch.Tensor
-    train_idx: torch.Tensor
-    val_idx: torch.Tensor
-    test_idx: torch.Tensor
-    class_names: tuple[str, ...]
     missing_test_nodes: torch.Tensor
-    checksum: str
 
     @property
     def splits(self) -> list[Split]:
@@ -433,16 +424,6 @@ class Heterophilous(NodeDataset):
         The ten standard splits that ship with the file.
     """
 
-    name: str
-    x: torch.Tensor
-    y: torch.Tensor
-    edge_index: torch.Tensor
-    edge_index_with_self_loops: torch.Tensor
-    train_idx: torch.Tensor
-    val_idx: torch.Tensor
-    test_idx: torch.Tensor
-    class_names: tuple[str, ...]
-    checksum: str
     split: int
     splits: tuple[Split, ...]
 
