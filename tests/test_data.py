@@ -15,14 +15,12 @@ import os
 import pickle
 import threading
 import time
-import urllib.parse
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pooch
 import pytest
-import requests
 import scipy.sparse as sp
 import torch
 
@@ -45,6 +43,7 @@ pytestmark = [
                        reason=f"Planetoid mirror not found at {MIRROR}"),
     # gatkit/__init__ silences this once at import; pytest resets filters per test.
     pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta"),
+    pytest.mark.usefixtures("blocked_urls"),  # tests/conftest.py: no network but localhost
 ]
 
 CORA_COUNTS = {
@@ -59,30 +58,6 @@ CITESEER_COUNTS = {"Agents": 596, "AI": 249, "DB": 701, "IR": 668, "ML": 590, "H
 # --------------------------------------------------------------------------
 # Fixtures
 # --------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def blocked_urls(monkeypatch):
-    """Clear gatkit's env vars and refuse every URL that is not on localhost.
-
-    Returns the list of refused URLs, so a test can see what was asked for.
-    """
-    for var in ("GATKIT_DATA_MIRROR", "GATKIT_DATA_DIR"):
-        monkeypatch.delenv(var, raising=False)
-    # A CI proxy must not intercept requests to our local test server.
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    refused: list[str] = []
-    real_send = requests.adapters.HTTPAdapter.send
-
-    def guarded(adapter, request, *args, **kwargs):
-        if urllib.parse.urlsplit(request.url).hostname not in ("127.0.0.1", "localhost"):
-            refused.append(request.url)
-            raise requests.ConnectionError("network disabled in tests")
-        return real_send(adapter, request, *args, **kwargs)
-
-    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", guarded)
-    return refused
 
 
 def _load_from_mirror(name: str, root: Path) -> Planetoid:

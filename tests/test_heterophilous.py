@@ -14,12 +14,10 @@ import http.server
 import io
 import pickle
 import threading
-import urllib.parse
 from pathlib import Path
 
 import numpy as np
 import pytest
-import requests
 import torch
 
 from gatkit import data, edges
@@ -47,6 +45,7 @@ pytestmark = [
     pytest.mark.skipif(not (MIRROR / "SHA256SUMS").is_file() or not (SHARED / "planetoid").is_dir(),
                        reason=f"data mirror not found at {SHARED}"),
     pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta"),
+    pytest.mark.usefixtures("blocked_urls"),  # tests/conftest.py: no network but localhost
 ]
 
 # The mirror's README: N, edges stored once, F, classes, edge homophily.
@@ -68,26 +67,6 @@ TEXAS_SIZE = CHECKSUMS["texas"]["texas.npz"][0]
 # --------------------------------------------------------------------------
 # Fixtures and helpers
 # --------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def blocked_urls(monkeypatch):
-    """No gatkit variables from outside; every URL not on localhost fails. Returns the refused URLs."""
-    for var in ("GATKIT_DATA_MIRROR", "GATKIT_DATA_DIR"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    refused: list[str] = []
-    real_send = requests.adapters.HTTPAdapter.send
-
-    def guarded(adapter, request, *args, **kwargs):
-        if urllib.parse.urlsplit(request.url).hostname not in ("127.0.0.1", "localhost"):
-            refused.append(request.url)
-            raise requests.ConnectionError("network disabled in tests")
-        return real_send(adapter, request, *args, **kwargs)
-
-    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", guarded)
-    return refused
 
 
 @pytest.fixture(scope="module")
