@@ -31,7 +31,7 @@ import torch
 
 from gatkit import attention, graph
 from gatkit.data import DATASET_NAMES, load_dataset
-from gatkit.train import HETEROPHILY_RESULTS, model_input, recipe_config, train_runs
+from gatkit.train import HETEROPHILY_RESULTS, model_input, recipe_config, score_key, train_runs
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MODELS = {"GAT": "gat", "GATv2": "gatv2", "uniform": "uniform", "MLP": "none"}
@@ -47,8 +47,7 @@ def run_model(dataset, model: str, runs: int, max_epochs: int | None) -> dict:
             config = dataclasses.replace(config, epochs=min(config.epochs, max_epochs))
         results = train_runs(config, [0], splits=dataset.splits[:runs], dataset=dataset, out_dir=None,
                              progress=False, test=True)
-    key = "test_auc" if dataset.metric == "roc_auc" else "test_acc"
-    scores = [100 * result.metrics[key] for result in results]
+    scores = [100 * result.metrics[score_key(dataset.metric, "test")] for result in results]
     entry = {"scores": scores, "mean": statistics.mean(scores), "std": statistics.stdev(scores),
              "seconds": results[0].seconds, "epochs": [result.epochs_run for result in results],
              "max_epochs": config.epochs}

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from gatkit.extras import MissingExtraError, require
-from gatkit.train import DATASETS, PAPER_RESULTS, ConfigError, TrainConfig, model_input, recipe_config
+from gatkit.train import DATASETS, PAPER_RESULTS, ConfigError, TrainConfig, model_input, recipe_config, score_key
 
 __all__ = ["VISUALISERS", "CliError", "Visualiser", "add_visualiser", "build_parser", "main",
            "prepare_out_dir", "visualise_attention", "visualise_dataset", "visualise_embedding",
@@ -588,7 +588,7 @@ def _train_one(args: argparse.Namespace, config: TrainConfig, dataset, out_dir: 
 
 def _score(metrics: dict, part: str, dataset) -> str:
     """``part``'s score as the dataset is scored: "acc 83.1%" or "ROC AUC 92.0%"."""
-    return f"ROC AUC {metrics[f'{part}_auc']:.1%}" if dataset.metric == "roc_auc" else f"acc {metrics[f'{part}_acc']:.1%}"
+    return f"{'ROC AUC' if dataset.metric == 'roc_auc' else 'acc'} {metrics[score_key(dataset.metric, part)]:.1%}"
 
 
 def _print_summary(args: argparse.Namespace, results: list, metric: str) -> None:
@@ -596,8 +596,8 @@ def _print_summary(args: argparse.Namespace, results: list, metric: str) -> None
     import statistics
 
     part = "test" if args.should_test else "val"
-    key, what = ("auc", "ROC AUC") if metric == "roc_auc" else ("acc", "accuracy")
-    values = [100 * result.metrics[f"{part}_{key}"] for result in results]
+    what = "ROC AUC" if metric == "roc_auc" else "accuracy"
+    values = [100 * result.metrics[score_key(metric, part)] for result in results]
     runs = f"{args.seeds} seed{'s' if args.seeds != 1 else ''}"
     if args.splits > 1:
         runs = f"{len(values)} runs ({runs} x {args.splits} splits)"

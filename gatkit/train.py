@@ -211,9 +211,8 @@ def heterophily_config(dataset: str, attention: str = "gat", **overrides: Any) -
 def recipe_config(dataset: str, **overrides: Any) -> TrainConfig:
     """The recipe gatkit trains ``dataset`` with, with ``overrides``: the GAT paper's on Cora and
     Citeseer (:func:`paper_config`), :data:`HETEROPHILY_RECIPE` on the heterophilous graphs."""
-    if dataset in PAPER_RESULTS:
-        return paper_config(dataset, **overrides)
-    return TrainConfig(dataset=dataset, **{**HETEROPHILY_RECIPE, **overrides})
+    recipe = paper_config if dataset in PAPER_RESULTS else heterophily_config
+    return recipe(dataset, **overrides)
 
 
 def build_model(config: TrainConfig, num_features: int, num_classes: int) -> GAT:
@@ -334,6 +333,12 @@ def positive_score(logits: torch.Tensor) -> torch.Tensor:
     """A binary task's score for class 1, ``logits[:, 1] - logits[:, 0]`` (n,): ROC AUC ranks by it
     (the log-odds, so the same order as the softmax probability)."""
     return logits[..., 1] - logits[..., 0]
+
+
+def score_key(metric: str, part: str) -> str:
+    """The metrics' key of ``part``'s score (``"val"``, ``"test"``...) on a dataset scored by
+    ``metric``: ``"<part>_auc"`` for ROC AUC, ``"<part>_acc"`` for accuracy."""
+    return f"{part}_auc" if metric == "roc_auc" else f"{part}_acc"
 
 
 def history_keys(metric: str) -> tuple[str, ...]:
@@ -503,7 +508,7 @@ def train(
                                  fused=device.type in ("cpu", "cuda"))
     stopper = EarlyStopping(config.patience, config.keep)
     history: dict[str, list[float]] = {key: [] for key in history_keys(dataset.metric)}
-    score = "val_auc" if dataset.metric == "roc_auc" else "val_acc"  # what early stopping watches
+    score = score_key(dataset.metric, "val")  # what early stopping watches
     best_state = _clone_state(model)
     first_epoch = 0
 
@@ -671,6 +676,7 @@ def _train_batch(config: TrainConfig, dataset: Planetoid, splits: list, seeds: l
                                  fused=device.type in ("cpu", "cuda"))  # elementwise: each run as alone
     stoppers = [EarlyStopping(config.patience, config.keep) for _ in seeds]
     keys = history_keys(dataset.metric)
+    score = keys.index(score_key(dataset.metric, "val"))  # what early stopping watches
     histories: list[dict[str, list[float]]] = [{key: [] for key in keys} for _ in seeds]
     epochs_run = [config.epochs] * len(seeds)
     running = list(range(len(seeds)))  # the runs still in the batch, in its order
@@ -697,7 +703,6 @@ def _train_batch(config: TrainConfig, dataset: Planetoid, splits: list, seeds: l
                 table.update(train_auc=eval_nodes["train"].aucs(eval_logits, eval_part.y),
                              val_auc=eval_nodes["val"].aucs(eval_logits, eval_part.y))
             rows = torch.stack([table[key] for key in keys]).T.tolist()  # R' x keys
-        score = keys.index("val_auc" if dataset.metric == "roc_auc" else "val_acc")  # what early stopping watches
         improved, finished = [], []
         for position, (r, row) in enumerate(zip(running, rows)):
             for key, value in zip(keys, row):
