@@ -9,11 +9,9 @@ makes any other URL fail.
 from __future__ import annotations
 
 import hashlib
-import http.server
 import logging
 import os
 import pickle
-import threading
 import time
 import warnings
 from pathlib import Path
@@ -79,70 +77,6 @@ def cora(cora_root) -> Planetoid:
 @pytest.fixture(scope="module")
 def citeseer(tmp_path_factory) -> Planetoid:
     return _load_from_mirror("citeseer", tmp_path_factory.mktemp("citeseer_cache"))
-
-
-class _MirrorHandler(http.server.BaseHTTPRequestHandler):
-    """Serves MIRROR; misbehaves on ``server.target`` according to ``server.mode``."""
-
-    def do_GET(self):  # noqa: N802 (http.server naming)
-        self.server.requests.append(self.path)
-        name = self.path.lstrip("/")
-        path = MIRROR / name
-        bad = name == self.server.target
-        if not path.is_file() or (bad and self.server.mode == "404"):
-            self.send_error(404)
-            return
-        body = path.read_bytes()
-        length = len(body)
-        if bad:
-            body, length = _misbehave(self.server.mode, body)
-        self.send_response(200)
-        self.send_header("Content-Length", str(length))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-def _misbehave(mode: str, body: bytes) -> tuple[bytes, int]:
-    """(bytes to send, Content-Length to announce) for a misbehaving server."""
-    half = body[: len(body) // 2]
-    if mode == "truncate":  # honest about sending half
-        return half, len(half)
-    if mode == "die":  # promises everything, hangs up halfway
-        return half, len(body)
-    if mode == "tamper":  # same length, one byte flipped
-        i = len(body) // 2
-        tampered = body[:i] + bytes([body[i] ^ 0xFF]) + body[i + 1:]
-        return tampered, len(tampered)
-    if mode == "long":
-        return body + b"extra", len(body) + 5
-    return body, len(body)
-
-
-@pytest.fixture
-def serve(monkeypatch):
-    """Start an HTTP mirror; ``serve(mode, target)`` returns the server.
-
-    Sets GATKIT_DATA_MIRROR to it; ``server.requests`` lists the paths asked for.
-    """
-    servers = []
-
-    def start(mode: str = "ok", target: str | None = None):
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _MirrorHandler)
-        server.mode, server.target, server.requests = mode, target, []
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
-        servers.append(server)
-        monkeypatch.setenv("GATKIT_DATA_MIRROR", f"http://127.0.0.1:{server.server_port}/")
-        return server
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
 
 
 def _leftovers(folder: Path) -> list[str]:
@@ -421,7 +355,7 @@ def test_unreachable_mirror(monkeypatch, tmp_path):
 
 
 def test_http_download_then_cache(serve, tmp_path, capsys):
-    server = serve()
+    server = serve(MIRROR)
     ds = load_planetoid("cora", tmp_path, progress=True)
     assert ds.num_edges == 10556
     assert sorted(server.requests) == sorted("/" + f for f in CHECKSUMS["cora"])
@@ -444,7 +378,7 @@ def test_http_download_then_cache(serve, tmp_path, capsys):
     ],
 )
 def test_bad_download_leaves_nothing(serve, tmp_path, mode, message):
-    serve(mode, target="ind.cora.graph")
+    serve(MIRROR, mode, target="ind.cora.graph")
     with pytest.raises(DataError, match=message) as err:
         load_planetoid("cora", tmp_path, progress=False)
     assert "ind.cora.graph" in str(err.value)

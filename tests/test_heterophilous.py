@@ -10,10 +10,8 @@ Files with bad content are planted in a cache with their checksum pinned by monk
 from __future__ import annotations
 
 import hashlib
-import http.server
 import io
 import pickle
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -367,48 +365,8 @@ def test_no_network_names_the_source_and_the_mirror(tmp_path, blocked_urls):
     assert contents(tmp_path / "heterophilous") == []
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    """Serves MIRROR; ``server.mode`` "tamper" flips a byte, "404" finds nothing."""
-
-    def do_GET(self):  # noqa: N802 (http.server naming)
-        self.server.requests.append(self.path)
-        path = MIRROR / self.path.lstrip("/")
-        if not path.is_file() or self.server.mode == "404":
-            self.send_error(404)
-            return
-        body = bytearray(path.read_bytes())
-        if self.server.mode == "tamper":
-            body[len(body) // 2] ^= 0xFF
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(bytes(body))
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def serve(monkeypatch):
-    """``serve(mode)``: an HTTP mirror of MIRROR on 127.0.0.1, set as GATKIT_DATA_MIRROR."""
-    servers = []
-
-    def start(mode: str = "ok") -> http.server.ThreadingHTTPServer:
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        server.mode, server.requests, server.daemon_threads = mode, [], True
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        servers.append(server)
-        monkeypatch.setenv("GATKIT_DATA_MIRROR", f"http://127.0.0.1:{server.server_port}/")
-        return server
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
 def test_http_download_into_an_empty_cache(serve, tmp_path, capsys):
-    server = serve()
+    server = serve(MIRROR)
     ds = load_heterophilous("wisconsin", tmp_path, progress=True)
     assert ds.num_nodes == 251 and server.requests == ["/wisconsin.npz"]
     assert "Downloading wisconsin" in capsys.readouterr().err
@@ -421,7 +379,7 @@ def test_http_download_into_an_empty_cache(serve, tmp_path, capsys):
 
 @pytest.mark.parametrize(("mode", "expected"), [("tamper", "checksum mismatch"), ("404", "HTTP 404")])
 def test_a_bad_download_leaves_nothing(serve, tmp_path, mode, expected):
-    serve(mode)
+    serve(MIRROR, mode, target="texas.npz")
     with pytest.raises(DataError) as error:
         load_heterophilous("texas", tmp_path, progress=False)
     assert expected in one_line(error) and "texas.npz" in str(error.value)
