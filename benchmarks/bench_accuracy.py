@@ -7,19 +7,23 @@ of 100 runs (``gatkit.train.PAPER_RESULTS``: Cora 83.0 +/- 0.7, Citeseer 72.5 +/
 one wall time for all its runs, so the table gives the batch's time, not a time per run.
 
 Run: ``python benchmarks/bench_accuracy.py [--seeds 10] [--datasets cora citeseer] [--layer-type 3]``
-(the same numbers as ``gatkit train --seeds 10 --should-test`` per dataset).
+(the same numbers as ``gatkit train --seeds 10 --should-test`` per dataset). With ``--batch-size B
+--fanout K1 K2`` every run trains in mini-batches of B training nodes on sampled neighbourhoods
+(``gatkit.sampling``), one run after another with ``gatkit.train.train``, and the time column is the
+sum of the runs' times.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 
 import torch
 
 from gatkit.data import load_planetoid
 from gatkit.layers import LAYER_TYPES
-from gatkit.train import KEEP_RULES, PAPER_RESULTS, TrainConfig, paper_config, train_runs
+from gatkit.train import KEEP_RULES, PAPER_RESULTS, TrainConfig, paper_config, train, train_runs
 
 
 def main() -> None:
@@ -29,24 +33,38 @@ def main() -> None:
     parser.add_argument("--layer-type", type=int, default=TrainConfig.layer_type, choices=tuple(LAYER_TYPES))
     parser.add_argument("--keep", default=TrainConfig.keep, choices=KEEP_RULES,
                         help="which epoch's weights early stopping keeps (see gatkit.train.EarlyStopping)")
+    parser.add_argument("--batch-size", type=int, default=0, help="training nodes per mini-batch (0: full graph)")
+    parser.add_argument("--fanout", type=int, nargs="+", default=[-1],
+                        help="neighbours sampled per node at each hop out from a mini-batch (-1: all)")
     args = parser.parse_args()
     if args.seeds < 2:
         parser.error("--seeds must be at least 2 (a standard deviation needs two runs)")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; GAT implementation {args.layer_type}; "
-          f"seeds 0..{args.seeds - 1}; weights kept: {args.keep}")
+          f"seeds 0..{args.seeds - 1}; weights kept: {args.keep}; "
+          + (f"mini-batches of {args.batch_size}, fanout {args.fanout}" if args.batch_size else "full graph"))
 
     table = []
     for name in args.datasets:
         dataset = load_planetoid(name, progress=False)
-        config = paper_config(name, layer_type=args.layer_type, keep=args.keep)
-        results = train_runs(config, range(args.seeds), dataset=dataset, out_dir=None, progress=False, test=True)
+        config = paper_config(name, layer_type=args.layer_type, keep=args.keep, batch_size=args.batch_size,
+                              fanout=tuple(args.fanout))
+        if args.batch_size:  # one run after another
+            results = [train(dataclasses.replace(config, seed=seed), dataset=dataset, out_dir=None, progress=False,
+                             test=True) for seed in range(args.seeds)]
+            total = sum(result.seconds for result in results)
+            for result in results:
+                result.seconds = total
+        else:
+            results = train_runs(config, range(args.seeds), dataset=dataset, out_dir=None, progress=False,
+                                 test=True)
         accuracies = [100 * result.metrics["test_acc"] for result in results]
         for result, accuracy in zip(results, accuracies):
             print(f"  {name} seed {result.config.seed}: test {accuracy:.1f}%  "
                   f"(val {100 * result.metrics['val_acc']:.1f}%, weights of epoch {result.best_epoch}, "
                   f"{result.epochs_run} epochs)", flush=True)
         seconds = results[0].seconds  # the whole batch's wall time, the same in every result
-        print(f"  {name}: {len(results)} runs trained as one batch in {seconds:.1f} s", flush=True)
+        how = "one after another" if args.batch_size else "as one batch"
+        print(f"  {name}: {len(results)} runs trained {how} in {seconds:.1f} s", flush=True)
         table.append((name, statistics.mean(accuracies), statistics.stdev(accuracies), min(accuracies),
                       max(accuracies), seconds, statistics.median([result.epochs_run for result in results])))
 

@@ -383,7 +383,7 @@ for _visualiser in (
 #: name would not say it. Everything else comes from the fields of :class:`gatkit.train.TrainConfig`:
 #: the flag (``--layer-type``, also spelt ``--layer_type`` as in the original project), the type,
 #: the default (the paper's recipe), the help, the choices and the number of values.
-METAVARS = {"hidden_features": "F", "heads": "H"}
+METAVARS = {"hidden_features": "F", "heads": "H", "batch_size": "B", "fanout": "K"}
 
 
 def _flags(name: str) -> list[str]:
@@ -483,7 +483,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     import torch
 
-    from gatkit import data
+    from gatkit import distributed
 
     for option in ("seeds", "splits"):
         if getattr(args, option) < 1:
@@ -497,7 +497,12 @@ def run_train(args: argparse.Namespace) -> int:
     batch = " ".join(f"--{option} {getattr(args, option)}" for option in ("seeds", "splits")
                      if getattr(args, option) > 1)  # e.g. "--seeds 10", empty for a single run
     if batch:
-        _refuse_single_run_options(args, batch)
+        _refuse_single_run_options(args, batch, config)
+    if distributed.launched() and not config.batch_size:
+        raise CliError("torchrun starts data-parallel training, which shares out mini-batches: give --batch-size B "
+                       "(B training nodes per process and step) and --fanout.", 2)
+    if distributed.launched() and batch:
+        raise CliError(f"{batch} trains several runs in one process; under torchrun train one run.", 2)
     if args.should_visualise:  # say so before training, not after
         require("matplotlib", "plot", feature="--should-visualise")
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -506,6 +511,21 @@ def run_train(args: argparse.Namespace) -> int:
     except (RuntimeError, AssertionError) as error:
         raise CliError(f"--device {device} is not usable here ({str(error).splitlines()[0]}); "
                        "use --device cpu.", 2)
+    if distributed.launched():  # one process of torchrun's: join the group, on this process's own GPU if any
+        device = distributed.start(args.device)
+        try:
+            return _train_and_report(args, config, batch, device)
+        finally:
+            distributed.stop()
+    return _train_and_report(args, config, batch, device)
+
+
+def _train_and_report(args: argparse.Namespace, config: TrainConfig, batch: str, device) -> int:
+    """Train as ``run_train`` decided and print one line per run (only the first process prints,
+    under torchrun), then the batch's summary."""
+    from gatkit import data, distributed
+
+    rank, world = distributed.rank_and_world()
     out_dir = prepare_out_dir(args.out_dir)
     if args.splits > 1 and config.split != 0:
         raise CliError(f"--split {config.split} trains on one split, --splits {args.splits} on the first "
@@ -522,12 +542,16 @@ def run_train(args: argparse.Namespace) -> int:
         results = _train_batch(args, config, dataset, out_dir, device)
     else:
         results = [_train_one(args, config, dataset, out_dir, device)]
+    if rank != 0:
+        return 0
     for result in results:
         metrics = result.metrics
         label = f"seed {result.config.seed}"
         if result.split is not None:
             label = f"split {result.split}, {label}"
         took = "" if batch else f" ({result.seconds:.1f} s)"  # a batch has one time for all its runs
+        if world > 1:
+            label += f", {world} processes x batches of {config.batch_size}"
         line = (f"{label}: stopped after {result.epochs_run} epochs{took}, "
                 f"weights of epoch {result.best_epoch}: val {_score(metrics, 'val', dataset)}")
         if args.should_test:
@@ -540,9 +564,12 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _refuse_single_run_options(args: argparse.Namespace, batch: str) -> None:
+def _refuse_single_run_options(args: argparse.Namespace, batch: str, config: TrainConfig) -> None:
     """One line for the first option that a batch of runs (``batch``, e.g. "--seeds 10") cannot honour."""
     what = f"{batch} trains its runs as one batch, which"
+    if config.batch_size:
+        raise CliError(f"--batch-size trains one run in mini-batches; {what} takes full-graph steps. "
+                       f"Drop --batch-size, or train one run (without {batch}).", 2)
     if args.resume is not None:
         raise CliError(f"--resume continues one run; do not combine it with {batch}.", 2)
     if args.enable_tensorboard:

@@ -176,3 +176,12 @@ def receptive_field(edge_index: torch.Tensor, num_nodes: int, targets: torch.Ten
     nodes = torch.nonzero(distance >= 0).flatten()  # (n,) sorted
     positions = torch.searchsorted(nodes, targets)  # (len(targets),) each target's place in nodes
     return nodes, _induced_edges(edge_index, num_nodes, nodes), positions, distance[nodes]
+
+
+def receptive_field_sizes(edge_index: torch.Tensor, num_nodes: int, targets: torch.Tensor,
+                          hops: int) -> torch.Tensor:
+    """(hops + 1,) int64: how many distinct nodes lie within ``0, 1, ..., hops`` hops of ``targets``
+    (edges followed backwards), so entry ``l`` is the number of nodes an ``l``-layer model reads to
+    compute the targets' outputs (:func:`receptive_field` gives the nodes themselves)."""
+    distance = receptive_field(edge_index, num_nodes, targets, hops)[3]  # (n,) 0 .. hops
+    return torch.bincount(distance, minlength=hops + 1).cumsum(0)

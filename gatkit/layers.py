@@ -606,13 +606,25 @@ class GAT(nn.Module):
         for layer_edges in {id(edges): edges for edges in per_layer if edges is not per_layer[0]}.values():
             validate_edge_index(layer_edges, x.shape[0])
         outputs, alphas = [], []
-        for l, (layer, layer_edges) in enumerate(zip(self.layers, per_layer)):
-            x, alpha = layer(x, layer_edges, return_attention=True, validate=False)  # (N, H_l*F'_l) or (N, C), (E_l, H_l)
-            if l < len(self.layers) - 1:
-                x = F.elu(x if self.norms is None else self.norms[l](x))  # (N, H_l*F'_l)
+        for l, layer_edges in enumerate(per_layer):
+            x, alpha = self.apply_layer(l, x, layer_edges, validate=False)  # (N, H_l*F'_l) or (N, C), (E_l, H_l)
             outputs.append(x)
             alphas.append(alpha)
         return outputs, alphas
+
+    def apply_layer(self, l: int, x: Tensor, edge_index: Tensor, *, validate: bool = True) -> tuple[Tensor, Tensor]:
+        """Layer ``l`` and what follows it: ``x`` (N, F_l) -> (output, ``alpha`` (E, H_l)).
+
+        After a hidden layer come layer normalisation (if ``norm``) and ELU; the last layer's
+        output is the logits. :meth:`forward` is these steps in turn; a caller that must do
+        something between layers (:func:`gatkit.partition.partitioned_forward` fetches the rows
+        other processes own) calls them one at a time. ``validate`` checks ``x`` and
+        ``edge_index`` first (see :meth:`GraphAttentionLayer.validate`).
+        """
+        x, alpha = self.layers[l](x, edge_index, return_attention=True, validate=validate)  # (N, H_l*F'_l) or (N, C), (E, H_l)
+        if l < len(self.layers) - 1:
+            x = F.elu(x if self.norms is None else self.norms[l](x))  # (N, H_l*F'_l)
+        return x, alpha
 
     def forward(self, x: Tensor, edge_index: Tensor | Sequence[Tensor], *,
                 return_attention: bool = False) -> Tensor | tuple[Tensor, list[Tensor]]:

@@ -29,9 +29,11 @@ from tqdm.auto import tqdm
 
 from gatkit.checkpoints import CheckpointError, load_checkpoint, load_into, load_optimizer_state, save_checkpoint
 from gatkit.data import DATASET_NAMES, Planetoid, Split, load_dataset
+from gatkit.distributed import rank_and_world
 from gatkit.edges import receptive_field
 from gatkit.layers import ATTENTION_TYPES, GAT, LAYER_TYPES
 from gatkit.metrics import roc_auc
+from gatkit.sampling import ALL, NeighbourSampler
 
 #: What a run records every epoch (its ``history``); a dataset scored by ROC AUC adds :data:`AUC_METRICS`.
 METRICS = ("train_loss", "train_acc", "train_acc_dropout", "val_loss", "val_acc")
@@ -49,7 +51,8 @@ KEEP_RULES = ("val_loss", "both", "val_score")
 
 #: Settings added after the first model files were written, with the value such a file implies:
 #: :meth:`TrainConfig.from_dict` fills in these, and only these, when a stored config lacks them.
-LATER_SETTINGS: dict[str, Any] = {"attention": "gat", "value_dropout": True, "norm": False, "split": 0}
+LATER_SETTINGS: dict[str, Any] = {"attention": "gat", "value_dropout": True, "norm": False, "split": 0,
+                                  "batch_size": 0, "fanout": [ALL]}
 
 
 class ConfigError(ValueError):
@@ -106,6 +109,11 @@ class TrainConfig:
                                      "official code) the last epoch best on both validation accuracy and loss, or "
                                      "the best validation score (accuracy, or ROC AUC where the dataset is scored by it)",
                          choices=KEEP_RULES)  # see EarlyStopping
+    batch_size: int = _setting(0, "training nodes per mini-batch, each trained on its sampled neighbourhood (see "
+                                  "fanout); 0 trains every training node in one full-graph step", bounds=(0, None))
+    fanout: tuple[int, ...] = _setting((ALL,), "incoming edges sampled per node at each hop out from a mini-batch "
+                                               "(one number per layer, the first for the edges into the batch, or "
+                                               "one for all; -1 keeps every edge)", bounds=(ALL, None))
 
     def __post_init__(self) -> None:
         types = typing.get_type_hints(TrainConfig)
@@ -115,11 +123,22 @@ class TrainConfig:
         if self.attention != "gat" and self.layer_type != 3:
             raise ConfigError("attention", f"{self.attention!r} needs layer_type 3 (only GAT's attention has the "
                                            f"dense implementations), got layer_type {self.layer_type}")
+        if len(self.fanout) not in (1, len(self.heads)):
+            raise ConfigError("fanout", f"needs one number per layer ({len(self.heads)}) or one for all, "
+                                        f"got {len(self.fanout)}")
+        if not self.batch_size and self.fanout != (ALL,) * len(self.fanout):
+            raise ConfigError("fanout", "samples the neighbourhoods of mini-batches; set batch_size too "
+                                        "(a full-graph step reads every edge)")
+
+    @property
+    def fanouts(self) -> tuple[int, ...]:
+        """The fanout of each hop out from a mini-batch, one per layer."""
+        return self.fanout * len(self.heads) if len(self.fanout) == 1 else self.fanout
 
     def to_dict(self) -> dict[str, Any]:
         """Plain types only, so a checkpoint stays loadable with ``weights_only=True``."""
         values = asdict(self)
-        values["heads"] = list(self.heads)
+        values["heads"], values["fanout"] = list(self.heads), list(self.fanout)
         return values
 
     @classmethod
@@ -329,6 +348,35 @@ def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, feature
     return logits[index].detach()
 
 
+def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, sampler: NeighbourSampler,
+                features: torch.Tensor, labels: torch.Tensor, targets: torch.Tensor, batch_size: int,
+                generator: torch.Generator, *, rank: int = 0, world: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """One epoch of mini-batch training: ``targets`` shuffled, cut into batches of ``batch_size``,
+    and one :func:`train_step` per batch on its neighbourhood drawn by ``sampler``.
+
+    ``features`` (N, F) dense and ``labels`` (N,) are the whole graph's; a step reads only the
+    rows of its sample's nodes, so the work and memory of a step depend on the batch and the
+    fanouts, not on N. In data-parallel training (``world`` processes, this one ``rank``) every
+    process draws the same permutation from ``generator`` (seeded alike everywhere) and takes every
+    ``world``-th node of it, after dropping the last ``len(targets) % world``: all processes then
+    run the same number of steps on batches of the same sizes, so averaging their gradients (what
+    DDP does) gives the gradient of the mean loss over the union of their batches.
+
+    Returns the train-mode logits of this process's targets (n, C) and their labels (n,).
+    """
+    device = features.device
+    order = targets[torch.randperm(len(targets), generator=generator).to(targets.device)]  # (T,)
+    share = order[:len(order) - len(order) % world][rank::world]  # (T // world,)
+    logits = []
+    for batch in share.split(batch_size):
+        sample = sampler.sample(batch)
+        nodes = sample.nodes.to(device)  # (n,) the batch first
+        edge_index = [edges.to(device) for edges in sample.edge_index]
+        logits.append(train_step(model, optimizer, features[nodes], edge_index, labels[nodes],
+                                 torch.arange(len(batch), device=device)))  # (B, C)
+    return torch.cat(logits), labels[share]
+
+
 def positive_score(logits: torch.Tensor) -> torch.Tensor:
     """A binary task's score for class 1, ``logits[:, 1] - logits[:, 0]`` (n,): ROC AUC ranks by it
     (the log-odds, so the same order as the softmax probability)."""
@@ -500,9 +548,19 @@ def train(
     layers = len(config.heads)
     train_part = Subgraph.around(dataset, features, edge_index, ("train",), layers)  # all the loss reads
     eval_part = Subgraph.around(dataset, features, edge_index, ("train", "val"), layers)
+    rank, world = rank_and_world()
+    if world > 1 and not config.batch_size:
+        raise ValueError("data-parallel training shares out mini-batches: set config.batch_size")
+    if rank != 0:  # the first process writes the files and shows the progress
+        out_dir, progress, tensorboard = None, False, False
 
     torch.manual_seed(config.seed)
     model = build_model(config, dataset.num_features, dataset.num_classes).to(device)
+    net = model if world == 1 else torch.nn.parallel.DistributedDataParallel(model)  # averages gradients
+    if config.batch_size:  # one permutation of the training nodes per epoch, the same in every process
+        order_generator = torch.Generator().manual_seed(config.seed)
+        sampler = NeighbourSampler(dataset.edge_index, dataset.num_nodes, config.fanouts,
+                                   torch.Generator().manual_seed(config.seed + 7919 * rank))  # own draws per process
     # fused: one kernel for all parameters instead of a dozen small ones each (same update).
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
                                  fused=device.type in ("cpu", "cuda"))
@@ -527,10 +585,18 @@ def train(
     epoch = first_epoch - 1
     try:
         for epoch in bar:
-            train_logits = train_step(model, optimizer, train_part.x, train_part.edge_index, train_part.y,
-                                      train_part.train_idx)  # (140, C), train mode
+            if config.batch_size:
+                train_logits, train_labels = train_epoch(net, optimizer, sampler, dataset.x, dataset.y,
+                                                         dataset.train_idx, config.batch_size, order_generator,
+                                                         rank=rank, world=world)  # (T, C), train mode
+            else:
+                train_logits = train_step(model, optimizer, train_part.x, train_part.edge_index, train_part.y,
+                                          train_part.train_idx)  # (140, C), train mode
+                train_labels = train_part.y[train_part.train_idx]
+            # Evaluation reads the full neighbourhoods; every process computes the same numbers (their
+            # weights are equal), so early stopping decides alike everywhere without a message.
             metrics = evaluate(model, eval_part, eval_part.x, eval_part.edge_index)
-            metrics["train_acc_dropout"] = accuracy(train_logits, train_part.y[train_part.train_idx]).item()
+            metrics["train_acc_dropout"] = accuracy(train_logits, train_labels).item()
             for key in history:
                 history[key].append(metrics[key])
             stop = stopper.step(epoch, metrics[score], metrics["val_loss"])
@@ -622,6 +688,9 @@ def train_runs(
         raise ValueError("seeds is empty: pass at least one seed, e.g. range(10)")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if config.batch_size:
+        raise ValueError("train_runs trains full-graph steps; train one run at a time for mini-batches "
+                         f"(config.batch_size = {config.batch_size})")
     dataset = _dataset_for(config, dataset, progress)
     device = torch.device(device)
     dataset = _to_device(dataset, device)
