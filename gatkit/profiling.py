@@ -87,13 +87,24 @@ def synthetic_graph(num_nodes: int, *, avg_degree: float = 4.0, num_features: in
     target = torch.where(torch.rand(pairs, generator=generator) < same_class, partner, anyone)
     edges = torch.stack([torch.cat([source, target]), torch.cat([target, source])])  # (2, 2P) both ways
     edges = edges[:, edges[0] != edges[1]]  # self-loops come once, below
-    loops = torch.arange(num_nodes).repeat(2, 1)
-    edges = torch.unique(torch.cat([edges, loops], dim=1), dim=1)  # no repeats
-    edges = edges[:, torch.argsort(edges[1] * num_nodes + edges[0])]  # sorted by target, then source
+    edges = _unique_by_target(torch.cat([edges, torch.arange(num_nodes).repeat(2, 1)], dim=1), num_nodes)
     means = torch.randn(num_classes, num_features, generator=generator)  # (C, F)
-    x = means[y] + 2.0 * torch.randn(num_nodes, num_features, generator=generator)  # (N, F)
+    x = torch.randn(num_nodes, num_features, generator=generator).mul_(2.0)  # (N, F) the noise, in place
+    for block in range(0, num_nodes, 2**16):  # + the class means, a block of rows at a time: no (N, F) temporary
+        x[block:block + 2**16].add_(means[y[block:block + 2**16]])
     train = torch.randperm(num_nodes, generator=generator)[:max(20, num_nodes // 20)]
     return Graph(x=x, edge_index=edges, y=y, train_idx=torch.sort(train).values)
+
+
+def _unique_by_target(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
+    """The distinct columns of ``edge_index`` (2, E), sorted by target, then source.
+
+    One int64 key per edge, ``target * N + source``, sorted and deduplicated: the same result as
+    ``torch.unique(edge_index, dim=1)`` re-sorted by that key, many times faster on millions of
+    edges (``unique`` with ``dim`` sorts the columns as tuples). Needs ``N**2 < 2**63``.
+    """
+    key = torch.unique(edge_index[1] * num_nodes + edge_index[0])  # (E',) sorted, distinct
+    return torch.stack([key % num_nodes, key // num_nodes])  # (2, E') source, target
 
 
 def dense_bytes(num_nodes: int, heads: int = HEADS, itemsize: int = 4) -> int:

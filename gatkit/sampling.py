@@ -101,9 +101,11 @@ class NeighbourSampler:
         if not len(fanouts) or any(k != ALL and k < 0 for k in fanouts):
             raise ValueError(f"fanouts must be one number >= 0 (or -1 for all) per layer, got {list(fanouts)}")
         edge_index = edge_index[:, edge_index[0] != edge_index[1]].cpu()  # (2, E') without self-loops
-        self.sources, self.targets = edge_index[:, torch.argsort(edge_index[1], stable=True)]  # (E',) by target
+        # CSR: the sources grouped by target, and where each target's group starts (the targets
+        # themselves are not kept: edge k enters the node whose group holds position k).
+        self.sources = edge_index[0, torch.argsort(edge_index[1], stable=True)]  # (E',)
         self.indptr = torch.zeros(num_nodes + 1, dtype=torch.long)  # (N + 1,)
-        self.indptr[1:] = torch.bincount(self.targets, minlength=num_nodes).cumsum(0)
+        self.indptr[1:] = torch.bincount(edge_index[1], minlength=num_nodes).cumsum(0)
         self.num_nodes, self.fanouts = num_nodes, [int(k) for k in fanouts]
         self.generator = generator if generator is not None else torch.Generator().manual_seed(0)
 
@@ -132,8 +134,9 @@ class NeighbourSampler:
         for layer in range(layers):  # layer l reads the edges drawn at hops 0 .. L-1-l
             edges = torch.cat(drawn[:layers - layer])  # (e,)
             loops = torch.arange(int(sizes[:layers - layer].sum()))  # every node the layer computes
+            receivers = torch.searchsorted(self.indptr, edges, right=True) - 1  # (e,) whose group holds each edge
             edge_index.append(torch.stack([torch.cat([local(self.sources[edges]), loops]),
-                                           torch.cat([local(self.targets[edges]), loops])]))  # (2, e + n_l)
+                                           torch.cat([local(receivers), loops])]))  # (2, e + n_l)
         distance = torch.repeat_interleave(torch.arange(layers + 1), sizes)  # (n,)
         return Sample(nodes=nodes, edge_index=edge_index, distance=distance, num_targets=len(targets))
 

@@ -152,3 +152,52 @@ def test_training_step_is_gatkits_step_on_the_papers_model():
     assert torch.equal(again, first), "seeded: the same first step"
     with pytest.raises(ValueError, match="implementation"):
         profiling.training_step("4", graph)
+
+
+# --- synthetic_graph's faster deduplication builds exactly the graph it built before ---------
+
+def _synthetic_graph_before_issue_19(num_nodes, *, avg_degree=4.0, num_features=128, num_classes=7,
+                                     same_class=0.8, seed=0):
+    """The oracle: synthetic_graph as written before issue 19 (``torch.unique(..., dim=1)``, then a
+    sort by target; features as one expression), kept literally, only to compare against."""
+    generator = torch.Generator().manual_seed(seed)
+    y = torch.randint(num_classes, (num_nodes,), generator=generator)
+    by_class = torch.argsort(y)
+    starts = torch.searchsorted(y[by_class], torch.arange(num_classes))
+    counts = torch.bincount(y, minlength=num_classes)
+    pairs = round(num_nodes * avg_degree / 2)
+    source = torch.randint(num_nodes, (pairs,), generator=generator)
+    offset = (torch.rand(pairs, generator=generator) * counts[y[source]]).long()
+    partner = by_class[starts[y[source]] + offset]
+    anyone = torch.randint(num_nodes, (pairs,), generator=generator)
+    target = torch.where(torch.rand(pairs, generator=generator) < same_class, partner, anyone)
+    edges = torch.stack([torch.cat([source, target]), torch.cat([target, source])])
+    edges = edges[:, edges[0] != edges[1]]
+    loops = torch.arange(num_nodes).repeat(2, 1)
+    edges = torch.unique(torch.cat([edges, loops], dim=1), dim=1)
+    edges = edges[:, torch.argsort(edges[1] * num_nodes + edges[0])]
+    means = torch.randn(num_classes, num_features, generator=generator)
+    x = means[y] + 2.0 * torch.randn(num_nodes, num_features, generator=generator)
+    train = torch.randperm(num_nodes, generator=generator)[:max(20, num_nodes // 20)]
+    return profiling.Graph(x=x, edge_index=edges, y=y, train_idx=torch.sort(train).values)
+
+
+@pytest.mark.parametrize("num_nodes, options", [
+    (14, {}),
+    (200, {"seed": 3, "avg_degree": 10.0, "num_classes": 3, "same_class": 0.5}),
+    (3000, {"seed": 1}),
+    (70_000, {"num_features": 4, "seed": 2}),  # more than one block of rows of features
+])
+def test_synthetic_graph_is_the_graph_it_was_before_its_speed_up(num_nodes, options):
+    graph = profiling.synthetic_graph(num_nodes, **options)
+    oracle = _synthetic_graph_before_issue_19(num_nodes, **options)
+    for field in ("x", "edge_index", "y", "train_idx"):
+        assert torch.equal(getattr(graph, field), getattr(oracle, field)), field
+
+
+def test_unique_by_target_matches_unique_columns_sorted_by_target():
+    generator = torch.Generator().manual_seed(0)
+    edges = torch.randint(30, (2, 500), generator=generator)  # (2, 500) many repeats, in no order
+    expected = torch.unique(edges, dim=1)
+    expected = expected[:, torch.argsort(expected[1] * 30 + expected[0])]
+    assert torch.equal(profiling._unique_by_target(edges, 30), expected)
