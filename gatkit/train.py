@@ -521,6 +521,13 @@ def train(
 ) -> TrainResult:
     """Train a GAT as ``config`` says and return it with its best weights restored.
 
+    Each epoch is one full-graph step on the part of the graph the loss reads (:class:`Subgraph`)
+    or, with ``config.batch_size``, one pass of mini-batch steps on sampled neighbourhoods
+    (:func:`train_epoch`); evaluation always reads the full neighbourhoods. Inside a
+    ``torch.distributed`` process group (``torchrun``, :func:`gatkit.distributed.spawn`) every
+    process trains its share of each epoch's batches in a ``DistributedDataParallel`` model, and
+    only the first process writes files and shows progress.
+
     Parameters
     ----------
     dataset
