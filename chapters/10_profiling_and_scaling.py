@@ -676,7 +676,8 @@ assert part.x.shape[0] == len(receptive_field(cora.edge_index_with_self_loops, c
 # large the graph. The sampled neighbourhood changes every step, so each step's gradient is a
 # noisy estimate of the full one, as in stochastic gradient descent. PyTorch Geometric's
 # `NeighborLoader` does the sampling (it needs the `pyg-lib` or `torch-sparse` package, which
-# this course does not install, so the code is shown rather than run):
+# has no wheel for this PyTorch on a CPU, so the code is shown rather than run; chapter 13 builds
+# the same sampler in plain torch, `gatkit.sampling`, and trains with it):
 #
 # ```python
 # from torch_geometric.data import Data
@@ -751,6 +752,8 @@ assert part.x.shape[0] == len(receptive_field(cora.edge_index_with_self_loops, c
 #   2017): GraphSAGE and neighbour sampling. Chiang et al., *Cluster-GCN* (KDD 2019) and Zeng et
 #   al., *GraphSAINT* (ICLR 2020) train on clusters or sampled subgraphs instead. PyTorch
 #   Geometric's `ClusterLoader` and `GraphSAINTSampler` implement them.
+# - Chapter 13, *Beyond one machine*, samples neighbourhoods, trains data-parallel on
+#   `torch.distributed` and splits a graph between processes.
 # - For graphs that do not fit in one machine's memory at all: PyG's remote backends
 #   (`FeatureStore`/`GraphStore`) and DGL's distributed training partition the graph across
 #   machines.

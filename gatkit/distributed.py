@@ -11,10 +11,12 @@ one machine), NCCL between GPUs.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import multiprocessing
 import os
 import socket
+import sys
 import time
 import traceback
 from typing import Any, Callable
@@ -72,8 +74,9 @@ def spawn(worker: Callable[..., Any], world: int, *args: Any, timeout: float = 1
     results = context.SimpleQueue()
     processes = [context.Process(target=_run_worker, args=(rank, world, port, threads, worker, args, results))
                  for rank in range(world)]
-    for process in processes:
-        process.start()
+    with _main_script_hidden():
+        for process in processes:
+            process.start()
     deadline, returned = time.monotonic() + timeout, {}
     try:
         while len(returned) < world:
@@ -97,6 +100,26 @@ def spawn(worker: Callable[..., Any], world: int, *args: Any, timeout: float = 1
     return [returned[rank] for rank in range(world)]
 
 
+@contextlib.contextmanager
+def _main_script_hidden():
+    """Start processes without re-running the main script in them.
+
+    A "spawn" child imports the parent's ``__main__`` module (by file or by module name) before
+    it runs anything; for a script without an ``if __name__ == "__main__"`` guard, such as a
+    chapter run with ``python``, that would run the whole script again in every child. The
+    workers are importable from their modules, so the children need nothing from ``__main__``.
+    """
+    main = sys.modules["__main__"]
+    spec, saved_file = getattr(main, "__spec__", None), main.__dict__.pop("__file__", None)
+    main.__spec__ = None  # neither a module name nor a file to import
+    try:
+        yield
+    finally:
+        main.__spec__ = spec
+        if saved_file is not None:
+            main.__file__ = saved_file
+
+
 def _run_worker(rank: int, world: int, port: int, threads: int, worker: Callable[..., Any], args: tuple,
                 results) -> None:
     torch.set_num_threads(threads)
@@ -116,14 +139,16 @@ def train_worker(rank: int, world: int, config: dict, device: str = "cpu") -> di
     """:func:`spawn` worker: ``gatkit.train.train`` of the config ``config`` (a
     ``TrainConfig.to_dict()``, with a ``batch_size``) in this process's share of the group.
 
-    Returns the run's final metrics (train, val and test), ``epochs_run``, ``best_epoch`` and
-    ``seconds``: equal in every process, whose weights DDP keeps equal.
+    Returns the run's final metrics (train, val and test), ``epochs_run``, ``best_epoch``,
+    ``history`` (the metrics of every epoch) and ``seconds``. DDP keeps the processes' weights
+    equal, so all evaluated metrics are equal in every process; ``train_acc_dropout`` (the
+    train-mode accuracy on the process's own batches) and the seconds are its own.
     """
     from gatkit.train import TrainConfig, train
 
     result = train(TrainConfig.from_dict(config), out_dir=None, progress=False, test=True, device=device)
     return {**result.metrics, "epochs_run": result.epochs_run, "best_epoch": result.best_epoch,
-            "seconds": result.seconds}
+            "history": result.history, "seconds": result.seconds}
 
 
 def gradient_worker(rank: int, world: int, config: dict, batches: list[torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -107,3 +107,15 @@ def test_torchrun_without_a_batch_size_is_refused(tmp_path):
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode != 0
     assert "torchrun starts data-parallel training, which shares out mini-batches: give --batch-size B" in done.stderr
+
+
+def test_spawn_from_a_script_does_not_run_the_script_again(tmp_path):
+    (tmp_path / "workers.py").write_text("import torch\nimport torch.distributed as dist\n\n\n"
+                                         "def summed(rank, world):\n    t = torch.tensor([rank])\n"
+                                         "    dist.all_reduce(t)\n    return int(t)\n")
+    (tmp_path / "chapter.py").write_text("from gatkit.distributed import spawn\nimport workers\n\n"
+                                         "print('top level')\nprint(spawn(workers.summed, 2))\n")
+    done = subprocess.run([sys.executable, "chapter.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["top", "level", "[1,", "1]"]  # the script ran once, in the parent only
