@@ -592,7 +592,7 @@ plt.show()
 # a few different seeds: how often is the local homophily below Cora's 0.81? (The controls need a
 # running notebook; everything above runs without them.)
 
-# %%
+# %% tags=["widget"]
 panel = explorer(cora)
 display(panel)
 

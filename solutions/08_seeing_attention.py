@@ -496,7 +496,7 @@ plt.show()
 # same neighbours?), a node whose neighbours mostly belong to another class, a node from a
 # two-node component. (The controls need a running notebook; everything above runs without them.)
 
-# %%
+# %% tags=["widget"]
 panel = attention_explorer(cora, alphas)
 display(panel)
 
