@@ -1,4 +1,7 @@
-"""Data-parallel training on torch.distributed: processes on 127.0.0.1 (gloo), bounded in time."""
+"""Data-parallel training on torch.distributed: processes on 127.0.0.1 (gloo), bounded in time.
+
+(Named to run after test_downloads: in the full CI session, after these tests its in-process Ctrl-C
+was once not delivered as KeyboardInterrupt; not reproduced alone, cause not found.)
 
 import os
 import re
@@ -81,8 +84,12 @@ def test_two_processes_train_cora_to_the_accuracy_of_one():
     settings = dict(fanout=(10, 10), epochs=150, patience=150)
     (ddp, again) = distributed.spawn(distributed.train_worker, 2, paper_config(batch_size=16, **settings).to_dict(),
                                      timeout=300)
+    histories = ddp.pop("history"), again.pop("history")
+    for key in ("train_loss", "train_acc", "val_loss", "val_acc"):  # evaluated: equal copies, equal numbers
+        assert histories[0][key] == histories[1][key]
+    assert histories[0]["train_acc_dropout"] != histories[1]["train_acc_dropout"]  # each on its own batches
     ddp.pop("seconds"), again.pop("seconds")
-    assert ddp == again  # DDP keeps the copies equal, so both processes report the same
+    assert ddp == again  # DDP keeps the copies equal, so both evaluate alike
     single = train(paper_config(batch_size=32, **settings), dataset=cora, out_dir=None, progress=False, test=True)
     assert ddp["test_acc"] > 0.77 and single.metrics["test_acc"] > 0.77
     assert abs(ddp["test_acc"] - single.metrics["test_acc"]) < 0.025
