@@ -125,21 +125,6 @@ def test_a_server_that_sends_nothing_still_times_out_per_read(slow_mirror, monke
 
 # --- interrupted downloads -----------------------------------------------------------------
 
-def test_ctrl_c_during_a_download_leaves_nothing(slow_mirror, monkeypatch, tmp_path):
-    monkeypatch.setenv("GATKIT_DATA_MIRROR", slow_mirror.url)
-
-    def press_ctrl_c():
-        if wait_for(lambda: slow_mirror.dripped >= 3, 20):
-            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
-
-    presser = threading.Thread(target=press_ctrl_c, daemon=True)
-    presser.start()
-    with pytest.raises(KeyboardInterrupt):
-        load_planetoid("cora", tmp_path, progress=False)
-    presser.join(timeout=5)
-    assert contents(tmp_path / "planetoid") == []
-
-
 DOWNLOAD = "from gatkit.data import load_planetoid; load_planetoid('cora', progress=False); print('finished')"
 
 
@@ -166,6 +151,29 @@ def test_sigterm_during_a_download_leaves_nothing_and_ends_the_process(slow_mirr
     assert process.returncode == -signal.SIGTERM, (process.returncode, stderr)
     assert stdout == "" and "Traceback" not in stderr
     assert contents(cache / "planetoid") == [], "a partial file survived SIGTERM"
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs POSIX signals")
+def test_ctrl_c_during_a_download_leaves_nothing(slow_mirror, tmp_path):
+    # In a fresh process, as a learner's: in the full test session an in-process SIGINT was twice
+    # not delivered as KeyboardInterrupt after other tests had run (never alone; cause not found).
+    cache = tmp_path / "cache"
+    env = {**os.environ, "GATKIT_DATA_MIRROR": slow_mirror.url, "GATKIT_DATA_DIR": str(cache),
+           "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen([sys.executable, "-c", DOWNLOAD], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: slow_mirror.dripped >= 3 or process.poll() is not None, 120)
+        assert process.poll() is None, process.communicate()
+        process.send_signal(signal.SIGINT)  # Ctrl-C
+        stdout, stderr = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == -signal.SIGINT and "KeyboardInterrupt" in stderr, (process.returncode, stderr)
+    assert stdout == ""
+    assert contents(cache / "planetoid") == [], "a partial file survived Ctrl-C"
 
 
 def test_the_sigterm_handler_is_there_only_during_a_download(monkeypatch, tmp_path):
