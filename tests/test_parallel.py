@@ -1,8 +1,4 @@
-"""Data-parallel training on torch.distributed: processes on 127.0.0.1 (gloo), bounded in time.
-
-(Named to run after test_downloads: in the full CI session, after these tests its in-process Ctrl-C
-was not delivered as KeyboardInterrupt, twice; not reproduced alone, cause not found.)
-"""
+"""Data-parallel training on torch.distributed: processes on 127.0.0.1 (gloo), bounded in time."""
 
 import os
 import re
